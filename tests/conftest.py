@@ -1,0 +1,16 @@
+"""Shared fixtures. The database is the one BILLGUARD_DATABASE_URL names (SQLite or PostgreSQL)."""
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def einvoice_examples() -> Path:
+    """Folder of the official EN 16931 example invoices shipped beside the repository."""
+    folder = SHARED_DATA / "einvoice"
+    if not folder.is_dir():
+        pytest.fail(f"EN 16931 example invoices not found at {folder}")
+    return folder
