@@ -14,3 +14,10 @@ def einvoice_examples() -> Path:
     if not folder.is_dir():
         pytest.fail(f"EN 16931 example invoices not found at {folder}")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def var_dir(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
+    """Each test stores documents and outputs under its own temporary var directory."""
+    settings.VAR_DIR = tmp_path / "var"
+    return settings.VAR_DIR

@@ -1,0 +1,146 @@
+"""Billing runs, invoices (drafts, held and issued), their lines and numbering series."""
+
+from django.db import models
+
+from billguard.registry.models import BillToEntity, Contract, ContractVersion, SellerEntity
+from billguard.registry.models.fields import money_field, percent_field, price_field, quantity_field
+
+
+class NumberingSeries(models.Model):
+    """The gapless invoice number series of one seller entity.
+
+    The row is locked (SELECT ... FOR UPDATE on PostgreSQL) while numbers are taken, so that
+    two issuers never get the same number and a rolled-back issue leaves no gap.
+    """
+
+    seller_entity = models.OneToOneField(
+        SellerEntity, on_delete=models.PROTECT, related_name="numbering_series"
+    )
+    prefix = models.CharField(max_length=20)
+    next_number = models.PositiveBigIntegerField(default=1)
+    width = models.PositiveSmallIntegerField(default=6)
+
+    def format(self, number: int) -> str:
+        return f"{self.prefix}{number:0{self.width}d}"
+
+
+class BillingRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    period_label = models.CharField(max_length=10)
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="First day after the period.")
+    contract_filter = models.CharField(max_length=40, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chunks_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+
+
+class Invoice(models.Model):
+    """An invoice or credit note. Once ``status`` is issued, nothing on it changes."""
+
+    class DocumentType(models.TextChoices):
+        INVOICE = "invoice"
+        CREDIT_NOTE = "credit_note", "credit note"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        HELD = "held", "held for review"
+        ISSUED = "issued"
+
+    document_type = models.CharField(
+        max_length=12, choices=DocumentType.choices, default=DocumentType.INVOICE
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    number = models.CharField(max_length=40, null=True, blank=True)
+    seller_entity = models.ForeignKey(SellerEntity, on_delete=models.PROTECT)
+    contract = models.ForeignKey(
+        Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    contract_version = models.ForeignKey(
+        ContractVersion, null=True, blank=True, on_delete=models.PROTECT
+    )
+    bill_to = models.ForeignKey(BillToEntity, null=True, blank=True, on_delete=models.PROTECT)
+    currency = models.CharField(max_length=3)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True, help_text="Last day of service.")
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    customer_po = models.CharField(max_length=60, blank=True)
+    line_extension = money_field(default=0)
+    tax_total = money_field(default=0)
+    payable = money_field(default=0)
+    credited_invoice = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    billing_run = models.ForeignKey(BillingRun, null=True, blank=True, on_delete=models.SET_NULL)
+    # contract:period for drafts of the billing run; at most one invoice per key, which makes
+    # a re-run of a period idempotent.
+    draft_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    # Seller and buyer as they were when the invoice was issued (name, tax ID, address).
+    parties = models.JSONField(default=dict)
+    manual_edit = models.BooleanField(default=False)
+    override_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller_entity", "number"], name="invoice_number_per_seller"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["contract", "period_start"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    line_code = models.CharField(max_length=40, blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    description = models.CharField(max_length=200)
+    quantity = quantity_field()
+    unit_code = models.CharField(max_length=3, default="C62")
+    unit_price = price_field()
+    discount_percent = percent_field(null=True, blank=True)
+    net_amount = money_field()
+    gl_account = models.CharField(max_length=20, blank=True)
+    tax_category = models.CharField(max_length=2)
+    tax_rate = percent_field(null=True, blank=True)
+    exemption_reason = models.CharField(max_length=200, blank=True)
+    service_start = models.DateField(null=True, blank=True)
+    service_end = models.DateField(null=True, blank=True, help_text="Last day of service.")
+
+    class Meta:
+        ordering = ["invoice_id", "position"]
+
+
+class InvoiceTaxSubtotal(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="tax_subtotals")
+    category = models.CharField(max_length=2)
+    rate = percent_field(null=True, blank=True)
+    taxable_amount = money_field()
+    tax_amount = money_field()
+    exemption_reason = models.CharField(max_length=200, blank=True)
+
+
+class ExceptionResolution(models.Model):
+    """A note left when a held draft was drafted again from its fixed source."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="resolutions")
+    note = models.CharField(max_length=500)
+    outcome = models.CharField(max_length=20)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,105 @@
+"""Files written for each issued invoice: UBL 2.1 XML and the journal CSV.
+
+They are written after the issuing transaction commits, under ``<var>/invoices/<seller>/``.
+Writing the same invoice again gives identical files, so a crashed writer is safely re-run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+
+from billguard.billing.documents import document_from_invoice
+from billguard.billing.models import Invoice
+from billguard.einvoice.errors import UblNotSupported
+from billguard.einvoice.ubl_writer import write_ubl
+from billguard.registry.models import GLAccount
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_HEADER = ["date", "invoice_number", "account", "debit", "credit", "tax_code"]
+RECEIVABLE_ACCOUNT = "1200"
+TAX_ACCOUNT = "2200"
+
+
+def invoices_root() -> Path:
+    return Path(settings.VAR_DIR) / "invoices"
+
+
+def invoice_write_outputs(invoice: Invoice) -> list[Path]:
+    """Write the UBL file (where EN 16931 allows the currency) and the journal of ``invoice``."""
+    folder = invoices_root() / invoice.seller_entity.code
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    document = document_from_invoice(invoice)
+    try:
+        account = invoice.seller_entity.bank_accounts.filter(is_primary=True).first()
+        xml = write_ubl(document, seller_bank_account=account.iban if account else "")
+    except UblNotSupported as error:
+        logger.warning("no UBL for invoice %s: %s", invoice.number, error)
+    else:
+        path = folder / f"{invoice.number}.xml"
+        _write_atomically(path, xml)
+        written.append(path)
+    journal = folder / f"{invoice.number}.journal.csv"
+    _write_atomically(journal, journal_csv(invoice).encode())
+    written.append(journal)
+    return written
+
+
+def journal_csv(invoice: Invoice) -> str:
+    """Journal lines of an issued invoice: debit the receivable, credit revenue and tax.
+
+    A credit note posts the same lines with debit and credit swapped.
+    """
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    for line in invoice.lines.all():
+        revenue[line.gl_account] += line.net_amount
+    rows: list[tuple[str, Decimal, Decimal, str]] = [
+        (RECEIVABLE_ACCOUNT, invoice.payable, Decimal(0), "")
+    ]
+    for account in sorted(revenue):
+        rows.append((account, Decimal(0), revenue[account], ""))
+    for subtotal in invoice.tax_subtotals.all():
+        rate = f"{subtotal.rate.normalize():f}" if subtotal.rate is not None else ""
+        rows.append((TAX_ACCOUNT, Decimal(0), subtotal.tax_amount, f"{subtotal.category}{rate}"))
+    credit_note = invoice.document_type == Invoice.DocumentType.CREDIT_NOTE
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(JOURNAL_HEADER)
+    for account, debit, credit, tax_code in rows:
+        if credit_note:
+            debit, credit = credit, debit
+        writer.writerow(
+            [
+                invoice.issue_date.isoformat() if invoice.issue_date else "",
+                invoice.number,
+                account,
+                f"{debit:.2f}" if debit else "",
+                f"{credit:.2f}" if credit else "",
+                tax_code,
+            ]
+        )
+    return out.getvalue()
+
+
+def ensure_journal_accounts() -> None:
+    """Create the receivable and tax accounts the journal posts to, if the chart lacks them."""
+    for code, name, kind in (
+        (RECEIVABLE_ACCOUNT, "Trade receivables", GLAccount.Kind.RECEIVABLE),
+        (TAX_ACCOUNT, "VAT and sales tax payable", GLAccount.Kind.TAX),
+    ):
+        GLAccount.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    temporary = path.with_suffix(path.suffix + ".part")
+    temporary.write_bytes(content)
+    temporary.replace(path)

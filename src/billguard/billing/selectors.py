@@ -1,0 +1,81 @@
+"""Reads for the billing run: the sources of a chunk of contracts in a few queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from billguard.billing.drafting import DraftSources, group_by_contract
+from billguard.domain.periods import BillingPeriod
+from billguard.registry.models import (
+    BillingSchedule,
+    Contract,
+    ContractVersion,
+    MilestoneAcceptance,
+    Timesheet,
+    UsageRecord,
+)
+
+# Arrears lines look back one billing period; a yearly cadence is the longest.
+ARREARS_LOOKBACK_DAYS = 370
+
+
+def billable_contract_ids(period: BillingPeriod, contract_number: str | None = None) -> list[int]:
+    """Ids of contracts with a billing schedule that may bill in ``period``, in id order."""
+    schedules = BillingSchedule.objects.filter(starts_on__lt=period.end).exclude(
+        ends_on__lt=period.start - dt.timedelta(days=ARREARS_LOOKBACK_DAYS)
+    )
+    if contract_number is not None:
+        schedules = schedules.filter(contract__number=contract_number)
+    return sorted(schedules.values_list("contract_id", flat=True))
+
+
+def load_draft_sources(contract_ids: list[int], period: BillingPeriod) -> list[DraftSources]:
+    """Load schedules, versions and records of ``contract_ids`` for drafting ``period``."""
+    window_start = period.start - dt.timedelta(days=ARREARS_LOOKBACK_DAYS)
+    contracts = Contract.objects.filter(pk__in=contract_ids).select_related(
+        "seller_entity", "party"
+    )
+    schedules = {
+        s.contract_id: s
+        for s in BillingSchedule.objects.filter(contract_id__in=contract_ids)
+        .select_related("bill_to__party")
+        .prefetch_related("lines")
+    }
+    versions = group_by_contract(
+        list(ContractVersion.objects.filter(contract_id__in=contract_ids))
+    )
+    usage = group_by_contract(
+        list(
+            UsageRecord.objects.filter(
+                contract_id__in=contract_ids, service_date__range=(window_start, period.end)
+            )
+        )
+    )
+    timesheets = group_by_contract(
+        list(
+            Timesheet.objects.filter(
+                contract_id__in=contract_ids, work_date__range=(window_start, period.end)
+            )
+        )
+    )
+    acceptances = group_by_contract(
+        list(MilestoneAcceptance.objects.filter(contract_id__in=contract_ids))
+    )
+    sources = []
+    for contract in sorted(contracts, key=lambda c: c.pk):
+        schedule = schedules.get(contract.pk)
+        if schedule is None:
+            continue
+        sources.append(
+            DraftSources(
+                contract=contract,
+                seller=contract.seller_entity,
+                schedule=schedule,
+                versions=versions.get(contract.pk, []),
+                bill_to=schedule.bill_to,
+                usage=usage.get(contract.pk, []),
+                timesheets=timesheets.get(contract.pk, []),
+                acceptances={a.line_code: a for a in acceptances.get(contract.pk, [])},
+            )
+        )
+    return sources

@@ -1,0 +1,99 @@
+"""The check engine: every draft, whatever made it, goes through the same registered checks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from billguard.checks.context import CheckContext, Draft
+from billguard.checks.finding import Finding, Observation, Severity
+
+logger = logging.getLogger(__name__)
+
+CheckFunction = Callable[[Draft, CheckContext], Iterable[Observation]]
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    family: str
+    default_severity: Severity
+    function: CheckFunction
+    needs_contract: bool
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def check(
+    code: str, *, family: str, severity: Severity, needs_contract: bool = True
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under its stable ``code``.
+
+    A check with ``needs_contract`` runs only when the draft's contract was found; the engine
+    then guarantees ``context.contract`` is set.
+    """
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if code in _REGISTRY:
+            raise ValueError(f"check code {code} is registered twice")
+        _REGISTRY[code] = Check(code, family, severity, function, needs_contract)
+        return function
+
+    return register
+
+
+def registered_checks() -> list[Check]:
+    _load_families()
+    return sorted(_REGISTRY.values(), key=lambda c: (c.family, c.code))
+
+
+def run_checks(
+    draft: Draft,
+    context: CheckContext,
+    *,
+    severity_overrides: Mapping[str, Severity] | None = None,
+    only: Iterable[str] | None = None,
+) -> list[Finding]:
+    """Run every registered check (or those in ``only``) and return all findings."""
+    overrides = severity_overrides or {}
+    wanted = set(only) if only is not None else None
+    findings: list[Finding] = []
+    for registered in registered_checks():
+        if wanted is not None and registered.code not in wanted:
+            continue
+        if registered.needs_contract and context.contract is None:
+            continue
+        severity = overrides.get(registered.code, registered.default_severity)
+        for observation in registered.function(draft, context):
+            findings.append(
+                Finding(
+                    code=registered.code,
+                    severity=severity,
+                    subject=observation.subject,
+                    message=observation.message,
+                    expected=observation.expected,
+                    actual=observation.actual,
+                    amount_at_stake=observation.amount_at_stake,
+                    evidence=observation.evidence,
+                )
+            )
+    logger.debug(
+        "checked draft %s of contract %s: %d findings",
+        draft.invoice_id,
+        draft.contract_number,
+        len(findings),
+    )
+    return findings
+
+
+def _load_families() -> None:
+    # Importing a family module registers its checks.
+    from billguard.checks import (  # noqa: F401
+        completeness,
+        coverage,
+        parties,
+        pricing,
+        tax,
+    )

@@ -1,0 +1,56 @@
+"""What a check reports. Findings are values: a run collects all of them and never stops early."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from billguard.domain.money import Money
+
+
+class Severity(enum.Enum):
+    BLOCK = "block"  # the draft is held in the exception queue
+    WARN = "warn"  # reported; the draft is still issued
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a check function yields: everything of a finding except its code and severity."""
+
+    subject: str  # what is wrong: "line L2", "bill-to", "invoice"
+    message: str
+    expected: str = ""
+    actual: str = ""
+    amount_at_stake: Money | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    subject: str
+    message: str
+    expected: str = ""
+    actual: str = ""
+    amount_at_stake: Money | None = None
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity is Severity.BLOCK
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "subject": self.subject,
+            "message": self.message,
+            "expected": self.expected,
+            "actual": self.actual,
+            "amount_at_stake": str(self.amount_at_stake.amount)
+            if self.amount_at_stake is not None
+            else None,
+            "currency": self.amount_at_stake.currency if self.amount_at_stake else None,
+            "evidence": dict(self.evidence),
+        }

@@ -1,0 +1,81 @@
+"""Customers, vendors and their bill-to entities."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from billguard.domain.errors import InvalidInput, RuleViolation
+from billguard.registry.models import BillToEntity, Party
+from billguard.registry.tax_ids import validate_tax_id
+from billguard.registry.validation import require_country, require_text
+
+
+def party_create(
+    *, code: str, kind: str, name: str, country: str, tax_id: str = "", postcode: str = ""
+) -> Party:
+    require_text(code, field="code")
+    require_text(name, field="name")
+    if kind not in Party.Kind.values:
+        raise InvalidInput(
+            f"party kind {kind!r} is unknown.", place="kind", value=kind, fix="Use customer or vendor."
+        )
+    country = require_country(country, field="country")
+    if Party.objects.filter(code=code).exists():
+        raise RuleViolation(f"party {code!r} already exists.", place="code", value=code)
+    return Party.objects.create(
+        code=code, kind=kind, name=name.strip(), country=country, tax_id=tax_id, postcode=postcode
+    )
+
+
+@transaction.atomic
+def bill_to_create(
+    *,
+    party: Party,
+    code: str,
+    name: str,
+    country: str,
+    tax_id: str = "",
+    street: str = "",
+    city: str = "",
+    postcode: str = "",
+    subdivision: str = "",
+    contact_name: str = "",
+    contact_email: str = "",
+) -> BillToEntity:
+    """Create a bill-to entity; an invalid tax ID is stored with the reason, for the checks.
+
+    The entity is still created because a real customer's tax ID can be wrong in the source
+    system; TAX_ID_INVALID then holds every draft addressed to it until it is corrected.
+    """
+    require_text(code, field="code")
+    require_text(name, field="name")
+    country = require_country(country, field="country")
+    if BillToEntity.objects.filter(code=code).exists():
+        raise RuleViolation(f"bill-to entity {code!r} already exists.", place="code", value=code)
+    valid: bool | None = None
+    error = ""
+    if tax_id:
+        check = validate_tax_id(tax_id, country)
+        valid, error = check.valid, check.error
+    return BillToEntity.objects.create(
+        party=party,
+        code=code,
+        name=name.strip(),
+        country=country,
+        tax_id=tax_id.strip(),
+        tax_id_valid=valid,
+        tax_id_error=error[:200],
+        street=street,
+        city=city,
+        postcode=postcode,
+        subdivision=subdivision,
+        contact_name=contact_name,
+        contact_email=contact_email,
+    )
+
+
+def bill_to_archive(*, bill_to: BillToEntity) -> BillToEntity:
+    bill_to.archived_at = timezone.now()
+    bill_to.save(update_fields=["archived_at"])
+    return bill_to

@@ -1,0 +1,108 @@
+"""Billing schedules: created from a contract version, then kept (or imported) by finance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from billguard.domain.errors import RuleViolation
+from billguard.registry.models import (
+    Amendment,
+    BillingSchedule,
+    BillingScheduleLine,
+    Contract,
+    ContractVersion,
+    PriceListItem,
+)
+from billguard.registry.pricing import approved_discount, price_on
+
+
+@transaction.atomic
+def schedule_create_from_version(
+    *,
+    contract: Contract,
+    version: ContractVersion,
+    starts_on: dt.date,
+    source: str = BillingSchedule.Source.REGISTRY,
+    milestone_dates: dict[str, dt.date] | None = None,
+) -> BillingSchedule:
+    """Create the billing schedule of ``contract`` with the lines and prices of ``version``."""
+    if BillingSchedule.objects.filter(contract=contract).exists():
+        raise RuleViolation(f"contract {contract.number} already has a billing schedule.")
+    schedule = BillingSchedule.objects.create(
+        contract=contract,
+        bill_to_id=version.bill_to_id,
+        currency=version.currency,
+        cadence=version.cadence or "monthly",
+        billing_day=version.billing_day or 1,
+        customer_po=version.customer_po,
+        source=source,
+        starts_on=starts_on,
+        ends_on=version.end_date,
+    )
+    BillingScheduleLine.objects.bulk_create(
+        schedule_lines_for(schedule, version, starts_on, milestone_dates or {})
+    )
+    return schedule
+
+
+@transaction.atomic
+def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
+    """Apply an approved amendment's version to the schedule from its effective date.
+
+    Lines in force end the day the amendment takes effect; the new version's lines start then.
+    """
+    if amendment.status != Amendment.Status.APPROVED:
+        raise RuleViolation(f"amendment {amendment} is not approved yet.")
+    version = ContractVersion.objects.get(amendment=amendment)
+    schedule = BillingSchedule.objects.select_for_update().get(contract_id=amendment.contract_id)
+    start = amendment.effective_from
+    schedule.lines.filter(effective_from__gte=start).delete()
+    schedule.lines.filter(effective_to__isnull=True).update(effective_to=start)
+    milestones = {
+        line.line_code: line.bill_on
+        for line in schedule.lines.all()
+        if line.bill_on is not None and line.bill_on >= start
+    }
+    BillingScheduleLine.objects.bulk_create(
+        schedule_lines_for(schedule, version, start, milestones)
+    )
+    schedule.bill_to_id = version.bill_to_id
+    schedule.customer_po = version.customer_po
+    schedule.currency = version.currency
+    schedule.ends_on = version.end_date
+    schedule.save(update_fields=["bill_to", "customer_po", "currency", "ends_on", "updated_at"])
+    return schedule
+
+
+def schedule_lines_for(
+    schedule: BillingSchedule,
+    version: ContractVersion,
+    starts_on: dt.date,
+    milestone_dates: dict[str, dt.date],
+) -> list[BillingScheduleLine]:
+    items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
+    lines = []
+    for line in version.lines.all():
+        quote = price_on(version, line, starts_on, items)
+        discount = approved_discount(version, line.line_code, starts_on)
+        lines.append(
+            BillingScheduleLine(
+                schedule=schedule,
+                line_code=line.line_code,
+                kind=line.kind,
+                description=line.description,
+                unit_code=line.unit_code,
+                quantity=line.quantity,
+                unit_price=quote.unit_price if quote.unit_price is not None else 0,
+                discount_percent=discount.percent if discount else None,
+                gl_account=line.gl_account,
+                tax_category=line.tax_category or version.tax_category,
+                tax_rate=line.tax_rate if line.tax_category else version.tax_rate,
+                exemption_reason=version.exemption_reason,
+                effective_from=starts_on,
+                bill_on=milestone_dates.get(line.line_code),
+            )
+        )
+    return lines
