@@ -45,7 +45,9 @@ def test_contract_not_found_for_unknown_contract():
 
 
 def test_contract_not_active_before_effective_date():
-    setup = make_contract(effective_from=dt.date(2026, 12, 1), schedule_starts_on=dt.date(2026, 11, 1))
+    setup = make_contract(
+        effective_from=dt.date(2026, 12, 1), schedule_starts_on=dt.date(2026, 11, 1)
+    )
 
     draft, context = checked_draft(setup.contract, "2026-11")
 

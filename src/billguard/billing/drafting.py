@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from decimal import Decimal
 
 from billguard.domain.currencies import minor_units
@@ -44,6 +46,7 @@ from billguard.registry.models.contracts import LineKind
 from billguard.registry.pricing import version_in_force
 
 ROUNDING = RoundingMode.HALF_UP
+RowT = TypeVar("RowT")
 DEFAULT_PAYMENT_TERMS_DAYS = 30
 
 
@@ -192,12 +195,11 @@ def _draft_schedule_line(
             for billing_period in arrears
             if (drafted := _arrears_line(line, sources, billing_period)) is not None
         ]
-    if line.kind == LineKind.MILESTONE:
-        if line.bill_on is not None and run_period.contains(line.bill_on):
-            quantity = line.quantity if line.quantity is not None else Decimal(1)
-            return [
-                _make_line(line, quantity, line.bill_on, line.bill_on, sources.schedule.currency)
-            ]
+    billed_now = line.bill_on is not None and run_period.contains(line.bill_on)
+    if line.kind == LineKind.MILESTONE and billed_now:
+        assert line.bill_on is not None
+        quantity = line.quantity if line.quantity is not None else Decimal(1)
+        return [_make_line(line, quantity, line.bill_on, line.bill_on, sources.schedule.currency)]
     return []
 
 
@@ -229,7 +231,11 @@ def _arrears_line(
     line: BillingScheduleLine, sources: DraftSources, billing_period: BillingPeriod
 ) -> InvoiceLine | None:
     start = max(billing_period.start, line.effective_from)
-    end = billing_period.end if line.effective_to is None else min(billing_period.end, line.effective_to)
+    end = (
+        billing_period.end
+        if line.effective_to is None
+        else min(billing_period.end, line.effective_to)
+    )
     if start >= end:
         return None
     quantity = Decimal(0)
@@ -243,9 +249,7 @@ def _arrears_line(
                 quantity += sheet.hours
     if quantity == 0:
         return None
-    return _make_line(
-        line, quantity, start, end - dt.timedelta(days=1), sources.schedule.currency
-    )
+    return _make_line(line, quantity, start, end - dt.timedelta(days=1), sources.schedule.currency)
 
 
 def _make_line(
@@ -321,8 +325,10 @@ def _empty_totals() -> Totals:
     return Totals(zero, zero, zero, zero, zero, zero, zero, zero, zero)
 
 
-def group_by_contract(rows: list, attribute: str = "contract_id") -> dict[int, list]:  # type: ignore[type-arg]
-    grouped: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+def group_by_contract(
+    rows: Sequence[RowT], attribute: str = "contract_id"
+) -> dict[int, list[RowT]]:
+    grouped: dict[int, list[RowT]] = defaultdict(list)
     for row in rows:
         grouped[getattr(row, attribute)].append(row)
     return grouped

@@ -43,11 +43,12 @@ def invoices_save_drafts(
     An earlier unissued draft with the same key is replaced, so a re-run re-checks it.
     """
     keys = [c.plan.draft_key for c in checked]
-    issued = set(
-        Invoice.objects.filter(draft_key__in=keys, status=Invoice.Status.ISSUED).values_list(
-            "draft_key", flat=True
-        )
-    )
+    issued = {
+        str(key)
+        for key in Invoice.objects.filter(
+            draft_key__in=keys, status=Invoice.Status.ISSUED
+        ).values_list("draft_key", flat=True)
+    }
     if issued:
         raise RuleViolation(
             f"{len(issued)} draft(s) were already issued: {', '.join(sorted(issued)[:5])}.",

@@ -233,8 +233,10 @@ def _outcome(item: CheckedPlan, status: str, number: str | None) -> DraftOutcome
 
 
 def _write_outputs(invoice_ids: list[int]) -> None:
-    invoices = Invoice.objects.filter(pk__in=invoice_ids).select_related(
-        "seller_entity", "contract", "credited_invoice"
-    ).prefetch_related("lines", "tax_subtotals")
+    invoices = (
+        Invoice.objects.filter(pk__in=invoice_ids)
+        .select_related("seller_entity", "contract", "credited_invoice")
+        .prefetch_related("lines", "tax_subtotals")
+    )
     for invoice in invoices:
         invoice_write_outputs(invoice)

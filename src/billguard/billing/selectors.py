@@ -41,9 +41,7 @@ def load_draft_sources(contract_ids: list[int], period: BillingPeriod) -> list[D
         .select_related("bill_to__party")
         .prefetch_related("lines")
     }
-    versions = group_by_contract(
-        list(ContractVersion.objects.filter(contract_id__in=contract_ids))
-    )
+    versions = group_by_contract(list(ContractVersion.objects.filter(contract_id__in=contract_ids)))
     usage = group_by_contract(
         list(
             UsageRecord.objects.filter(

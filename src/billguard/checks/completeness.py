@@ -87,7 +87,9 @@ def sow_missing(draft: Draft, context: CheckContext) -> Iterator[Observation]:
     document = version.sow_document
     if document is not None and document.signed_on is not None:
         return
-    actual = "(none)" if document is None else f"{document.family} rev {document.revision}, unsigned"
+    actual = (
+        "(none)" if document is None else f"{document.family} rev {document.revision}, unsigned"
+    )
     yield Observation(
         subject="SOW document",
         message=(

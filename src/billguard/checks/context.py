@@ -102,9 +102,7 @@ class CheckContext:
         if version is not None:
             evidence["contract_version"] = str(version.version_number)
             if version.amendment_id is not None:
-                amendment = next(
-                    (a for a in self.amendments if a.pk == version.amendment_id), None
-                )
+                amendment = next((a for a in self.amendments if a.pk == version.amendment_id), None)
                 if amendment is not None:
                     evidence["amendment"] = amendment.number
             if version.sow_document is not None:

@@ -59,11 +59,14 @@ def load_contexts(
     }
     versions = _group(
         ContractVersion.objects.filter(contract_id__in=contract_ids)
-        .select_related("bill_to__party", "sow_document")
+        .select_related("contract", "bill_to__party__merged_into", "sow_document")
         .prefetch_related("lines", "discounts", "price_changes"),
         "contract_id",
     )
-    amendments = _group(Amendment.objects.filter(contract_id__in=contract_ids), "contract_id")
+    amendments = _group(
+        Amendment.objects.filter(contract_id__in=contract_ids).select_related("document"),
+        "contract_id",
+    )
     schedules = {
         s.contract_id: s
         for s in BillingSchedule.objects.filter(contract_id__in=contract_ids).prefetch_related(
@@ -89,11 +92,12 @@ def load_contexts(
     bill_to_ids = {r.bill_to_id for r in requests if r.bill_to_id is not None}
     bill_to_ids |= {v.bill_to_id for vs in versions.values() for v in vs if v.bill_to_id}
     bill_tos = {
-        b.pk: b for b in BillToEntity.objects.filter(pk__in=bill_to_ids).select_related("party")
+        b.pk: b
+        for b in BillToEntity.objects.filter(pk__in=bill_to_ids).select_related(
+            "party__merged_into"
+        )
     }
-    party_ids = {c.party_id for c in contracts.values()} | {
-        b.party_id for b in bill_tos.values()
-    }
+    party_ids = {c.party_id for c in contracts.values()} | {b.party_id for b in bill_tos.values()}
     issued_lines = Prefetch("lines")
     issued = Invoice.objects.filter(status=Invoice.Status.ISSUED).prefetch_related(issued_lines)
     contract_invoices = _group(issued.filter(contract_id__in=contract_ids), "contract_id")
@@ -108,9 +112,7 @@ def load_contexts(
 
     price_list_ids = {v.price_list_id for vs in versions.values() for v in vs if v.price_list_id}
     items = list(PriceListItem.objects.filter(price_list_id__in=price_list_ids))
-    families = {
-        v.sow_document.family for vs in versions.values() for v in vs if v.sow_document
-    }
+    families = {v.sow_document.family for vs in versions.values() for v in vs if v.sow_document}
     documents: dict[str, list[Document]] = defaultdict(list)
     for document in Document.objects.filter(family__in=families).order_by("revision"):
         documents[document.family].append(document)
@@ -153,16 +155,16 @@ def duplicate_parties_of(
     if not party_ids:
         return {}
     customers = {
-        p.pk: p
-        for p in Party.objects.filter(kind=Party.Kind.CUSTOMER, merged_into__isnull=True)
+        p.pk: p for p in Party.objects.filter(kind=Party.Kind.CUSTOMER, merged_into__isnull=True)
     }
     with_contracts = set(Contract.objects.values_list("party_id", flat=True).distinct())
-    records = [
-        PartyRecord(p.pk, p.name, p.postcode, p.tax_id) for p in customers.values()
-    ]
+    records = [PartyRecord(p.pk, p.name, p.postcode, p.tax_id) for p in customers.values()]
     result: dict[int, list[tuple[Party, str]]] = defaultdict(list)
     for pair in matcher.find_pairs(records):
-        for own, other in ((pair.party_id, pair.other_party_id), (pair.other_party_id, pair.party_id)):
+        for own, other in (
+            (pair.party_id, pair.other_party_id),
+            (pair.other_party_id, pair.party_id),
+        ):
             if own in party_ids and other in with_contracts and other in customers:
                 result[own].append((customers[other], pair.reason))
     return result

@@ -30,7 +30,9 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"{connection.vendor} database reachable at {settings.get('HOST')}:{settings.get('PORT')}")
+    print(
+        f"{connection.vendor} database reachable at {settings.get('HOST')}:{settings.get('PORT')}"
+    )
     return 0
 
 

@@ -95,9 +95,9 @@ def price_list_item_on(
     for item in items:
         if item.price_list_id != price_list_id or item.product_code != product_code:
             continue
-        if item.valid_from <= day and (item.valid_to is None or day < item.valid_to):
-            if found is None or item.valid_from > found.valid_from:
-                found = item
+        in_force = item.valid_from <= day and (item.valid_to is None or day < item.valid_to)
+        if in_force and (found is None or item.valid_from > found.valid_from):
+            found = item
     return found
 
 

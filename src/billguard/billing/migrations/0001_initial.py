@@ -5,128 +5,280 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingRun',
+            name="BillingRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_label', models.CharField(max_length=10)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField(help_text='First day after the period.')),
-                ('contract_filter', models.CharField(blank=True, max_length=40)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('counts', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_label", models.CharField(max_length=10)),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField(help_text="First day after the period.")),
+                ("contract_filter", models.CharField(blank=True, max_length=40)),
+                ("dry_run", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("counts", models.JSONField(default=dict)),
             ],
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document_type', models.CharField(choices=[('invoice', 'Invoice'), ('credit_note', 'credit note')], default='invoice', max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('held', 'held for review'), ('issued', 'Issued')], default='draft', max_length=8)),
-                ('number', models.CharField(blank=True, max_length=40, null=True)),
-                ('currency', models.CharField(max_length=3)),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('period_end', models.DateField(blank=True, help_text='Last day of service.', null=True)),
-                ('issue_date', models.DateField(blank=True, null=True)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('customer_po', models.CharField(blank=True, max_length=60)),
-                ('line_extension', models.DecimalField(decimal_places=3, default=0, max_digits=18)),
-                ('tax_total', models.DecimalField(decimal_places=3, default=0, max_digits=18)),
-                ('payable', models.DecimalField(decimal_places=3, default=0, max_digits=18)),
-                ('draft_key', models.CharField(blank=True, max_length=80, null=True, unique=True)),
-                ('parties', models.JSONField(default=dict)),
-                ('manual_edit', models.BooleanField(default=False)),
-                ('override_reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('issued_at', models.DateTimeField(blank=True, null=True)),
-                ('bill_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.billtoentity')),
-                ('billing_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='billing.billingrun')),
-                ('contract', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='registry.contract')),
-                ('contract_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.contractversion')),
-                ('credited_invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='billing.invoice')),
-                ('seller_entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='registry.sellerentity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "document_type",
+                    models.CharField(
+                        choices=[("invoice", "Invoice"), ("credit_note", "credit note")],
+                        default="invoice",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("held", "held for review"),
+                            ("issued", "Issued"),
+                        ],
+                        default="draft",
+                        max_length=8,
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=40, null=True)),
+                ("currency", models.CharField(max_length=3)),
+                ("period_start", models.DateField(blank=True, null=True)),
+                (
+                    "period_end",
+                    models.DateField(blank=True, help_text="Last day of service.", null=True),
+                ),
+                ("issue_date", models.DateField(blank=True, null=True)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("customer_po", models.CharField(blank=True, max_length=60)),
+                ("line_extension", models.DecimalField(decimal_places=3, default=0, max_digits=18)),
+                ("tax_total", models.DecimalField(decimal_places=3, default=0, max_digits=18)),
+                ("payable", models.DecimalField(decimal_places=3, default=0, max_digits=18)),
+                ("draft_key", models.CharField(blank=True, max_length=80, null=True, unique=True)),
+                ("parties", models.JSONField(default=dict)),
+                ("manual_edit", models.BooleanField(default=False)),
+                ("override_reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("issued_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "bill_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="registry.billtoentity",
+                    ),
+                ),
+                (
+                    "billing_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="billing.billingrun",
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="registry.contract",
+                    ),
+                ),
+                (
+                    "contract_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="registry.contractversion",
+                    ),
+                ),
+                (
+                    "credited_invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_notes",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "seller_entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="registry.sellerentity"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ExceptionResolution',
+            name="ExceptionResolution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(max_length=500)),
-                ('outcome', models.CharField(max_length=20)),
-                ('created_by', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='resolutions', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(max_length=500)),
+                ("outcome", models.CharField(max_length=20)),
+                ("created_by", models.CharField(blank=True, max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="resolutions",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('line_code', models.CharField(blank=True, max_length=40)),
-                ('kind', models.CharField(blank=True, max_length=20)),
-                ('description', models.CharField(max_length=200)),
-                ('quantity', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('unit_code', models.CharField(default='C62', max_length=3)),
-                ('unit_price', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('discount_percent', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('net_amount', models.DecimalField(decimal_places=3, max_digits=18)),
-                ('gl_account', models.CharField(blank=True, max_length=20)),
-                ('tax_category', models.CharField(max_length=2)),
-                ('tax_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('exemption_reason', models.CharField(blank=True, max_length=200)),
-                ('service_start', models.DateField(blank=True, null=True)),
-                ('service_end', models.DateField(blank=True, help_text='Last day of service.', null=True)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("line_code", models.CharField(blank=True, max_length=40)),
+                ("kind", models.CharField(blank=True, max_length=20)),
+                ("description", models.CharField(max_length=200)),
+                ("quantity", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("unit_code", models.CharField(default="C62", max_length=3)),
+                ("unit_price", models.DecimalField(decimal_places=6, max_digits=20)),
+                (
+                    "discount_percent",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("net_amount", models.DecimalField(decimal_places=3, max_digits=18)),
+                ("gl_account", models.CharField(blank=True, max_length=20)),
+                ("tax_category", models.CharField(max_length=2)),
+                (
+                    "tax_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("exemption_reason", models.CharField(blank=True, max_length=200)),
+                ("service_start", models.DateField(blank=True, null=True)),
+                (
+                    "service_end",
+                    models.DateField(blank=True, help_text="Last day of service.", null=True),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['invoice_id', 'position'],
+                "ordering": ["invoice_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceTaxSubtotal',
+            name="InvoiceTaxSubtotal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(max_length=2)),
-                ('rate', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('taxable_amount', models.DecimalField(decimal_places=3, max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, max_digits=18)),
-                ('exemption_reason', models.CharField(blank=True, max_length=200)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tax_subtotals', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("category", models.CharField(max_length=2)),
+                (
+                    "rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("taxable_amount", models.DecimalField(decimal_places=3, max_digits=18)),
+                ("tax_amount", models.DecimalField(decimal_places=3, max_digits=18)),
+                ("exemption_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tax_subtotals",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='NumberingSeries',
+            name="NumberingSeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prefix', models.CharField(max_length=20)),
-                ('next_number', models.PositiveBigIntegerField(default=1)),
-                ('width', models.PositiveSmallIntegerField(default=6)),
-                ('seller_entity', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='numbering_series', to='registry.sellerentity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("prefix", models.CharField(max_length=20)),
+                ("next_number", models.PositiveBigIntegerField(default=1)),
+                ("width", models.PositiveSmallIntegerField(default=6)),
+                (
+                    "seller_entity",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="numbering_series",
+                        to="registry.sellerentity",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['contract', 'period_start'], name='billing_inv_contrac_34c7c8_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["contract", "period_start"], name="billing_inv_contrac_34c7c8_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['status'], name='billing_inv_status_541249_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["status"], name="billing_inv_status_541249_idx"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('seller_entity', 'number'), name='invoice_number_per_seller'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                fields=("seller_entity", "number"), name="invoice_number_per_seller"
+            ),
         ),
     ]

@@ -5,363 +5,817 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='BillingSchedule',
+            name="BillingSchedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(max_length=3)),
-                ('cadence', models.CharField(choices=[('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('yearly', 'Yearly')], max_length=10)),
-                ('billing_day', models.PositiveSmallIntegerField(default=1)),
-                ('customer_po', models.CharField(blank=True, max_length=60)),
-                ('source', models.CharField(choices=[('registry', 'created from the contract'), ('legacy', 'imported from a legacy billing system')], default='registry', max_length=10)),
-                ('external_ref', models.CharField(blank=True, max_length=80)),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField(blank=True, help_text='Last day billed.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "cadence",
+                    models.CharField(
+                        choices=[
+                            ("monthly", "Monthly"),
+                            ("quarterly", "Quarterly"),
+                            ("yearly", "Yearly"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("billing_day", models.PositiveSmallIntegerField(default=1)),
+                ("customer_po", models.CharField(blank=True, max_length=60)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("registry", "created from the contract"),
+                            ("legacy", "imported from a legacy billing system"),
+                        ],
+                        default="registry",
+                        max_length=10,
+                    ),
+                ),
+                ("external_ref", models.CharField(blank=True, max_length=80)),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField(blank=True, help_text="Last day billed.", null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='BillToEntity',
+            name="BillToEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('street', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('subdivision', models.CharField(blank=True, max_length=60)),
-                ('country', models.CharField(max_length=2)),
-                ('tax_id', models.CharField(blank=True, max_length=40)),
-                ('tax_id_valid', models.BooleanField(null=True)),
-                ('tax_id_error', models.CharField(blank=True, max_length=200)),
-                ('contact_name', models.CharField(blank=True, max_length=200)),
-                ('contact_email', models.EmailField(blank=True, max_length=254)),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("street", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("subdivision", models.CharField(blank=True, max_length=60)),
+                ("country", models.CharField(max_length=2)),
+                ("tax_id", models.CharField(blank=True, max_length=40)),
+                ("tax_id_valid", models.BooleanField(null=True)),
+                ("tax_id_error", models.CharField(blank=True, max_length=200)),
+                ("contact_name", models.CharField(blank=True, max_length=200)),
+                ("contact_email", models.EmailField(blank=True, max_length=254)),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Contract',
+            name="Contract",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=40, unique=True)),
-                ('contract_type', models.CharField(choices=[('subscription', 'Subscription'), ('services', 'Services'), ('usage', 'Usage'), ('project', 'Project')], max_length=20)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('external_ref', models.CharField(blank=True, max_length=80)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=40, unique=True)),
+                (
+                    "contract_type",
+                    models.CharField(
+                        choices=[
+                            ("subscription", "Subscription"),
+                            ("services", "Services"),
+                            ("usage", "Usage"),
+                            ("project", "Project"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("external_ref", models.CharField(blank=True, max_length=80)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='GLAccount',
+            name="GLAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('revenue', 'Revenue'), ('receivable', 'Receivable'), ('tax', 'Tax'), ('other', 'Other')], default='revenue', max_length=20)),
-                ('is_closed', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("revenue", "Revenue"),
+                            ("receivable", "Receivable"),
+                            ("tax", "Tax"),
+                            ("other", "Other"),
+                        ],
+                        default="revenue",
+                        max_length=20,
+                    ),
+                ),
+                ("is_closed", models.BooleanField(default=False)),
             ],
         ),
         migrations.CreateModel(
-            name='PriceList',
+            name="PriceList",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('currency', models.CharField(max_length=3)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("currency", models.CharField(max_length=3)),
             ],
         ),
         migrations.CreateModel(
-            name='SellerEntity',
+            name="SellerEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('street', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('country', models.CharField(max_length=2)),
-                ('vat_id', models.CharField(blank=True, max_length=40)),
-                ('registration_id', models.CharField(blank=True, max_length=60)),
-                ('email', models.EmailField(blank=True, max_length=254)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("street", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("country", models.CharField(max_length=2)),
+                ("vat_id", models.CharField(blank=True, max_length=40)),
+                ("registration_id", models.CharField(blank=True, max_length=60)),
+                ("email", models.EmailField(blank=True, max_length=254)),
             ],
         ),
         migrations.CreateModel(
-            name='BillingScheduleLine',
+            name="BillingScheduleLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(max_length=40)),
-                ('kind', models.CharField(choices=[('recurring_fixed', 'recurring fixed fee'), ('usage', 'Usage'), ('milestone', 'Milestone'), ('time_and_materials', 'time and materials')], max_length=20)),
-                ('description', models.CharField(max_length=200)),
-                ('unit_code', models.CharField(default='C62', max_length=3)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
-                ('unit_price', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('discount_percent', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('gl_account', models.CharField(blank=True, max_length=20)),
-                ('tax_category', models.CharField(blank=True, max_length=2)),
-                ('tax_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('exemption_reason', models.CharField(blank=True, max_length=200)),
-                ('effective_from', models.DateField()),
-                ('effective_to', models.DateField(blank=True, null=True)),
-                ('bill_on', models.DateField(blank=True, null=True)),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='registry.billingschedule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(max_length=40)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("recurring_fixed", "recurring fixed fee"),
+                            ("usage", "Usage"),
+                            ("milestone", "Milestone"),
+                            ("time_and_materials", "time and materials"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.CharField(max_length=200)),
+                ("unit_code", models.CharField(default="C62", max_length=3)),
+                (
+                    "quantity",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True),
+                ),
+                ("unit_price", models.DecimalField(decimal_places=6, max_digits=20)),
+                (
+                    "discount_percent",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("gl_account", models.CharField(blank=True, max_length=20)),
+                ("tax_category", models.CharField(blank=True, max_length=2)),
+                (
+                    "tax_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("exemption_reason", models.CharField(blank=True, max_length=200)),
+                ("effective_from", models.DateField()),
+                ("effective_to", models.DateField(blank=True, null=True)),
+                ("bill_on", models.DateField(blank=True, null=True)),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="registry.billingschedule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['schedule_id', 'line_code', 'effective_from'],
+                "ordering": ["schedule_id", "line_code", "effective_from"],
             },
         ),
         migrations.AddField(
-            model_name='billingschedule',
-            name='bill_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.billtoentity'),
+            model_name="billingschedule",
+            name="bill_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="registry.billtoentity",
+            ),
         ),
         migrations.AddField(
-            model_name='billingschedule',
-            name='contract',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='schedule', to='registry.contract'),
+            model_name="billingschedule",
+            name="contract",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="schedule",
+                to="registry.contract",
+            ),
         ),
         migrations.CreateModel(
-            name='Amendment',
+            name="Amendment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=40)),
-                ('status', models.CharField(choices=[('drafted', 'Drafted'), ('signed', 'Signed'), ('approved', 'Approved')], default='drafted', max_length=10)),
-                ('effective_from', models.DateField()),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('changes', models.JSONField(default=dict)),
-                ('signed_on', models.DateField(blank=True, null=True)),
-                ('approved_on', models.DateField(blank=True, null=True)),
-                ('approved_by', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='amendments', to='registry.contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("drafted", "Drafted"),
+                            ("signed", "Signed"),
+                            ("approved", "Approved"),
+                        ],
+                        default="drafted",
+                        max_length=10,
+                    ),
+                ),
+                ("effective_from", models.DateField()),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("changes", models.JSONField(default=dict)),
+                ("signed_on", models.DateField(blank=True, null=True)),
+                ("approved_on", models.DateField(blank=True, null=True)),
+                ("approved_by", models.CharField(blank=True, max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="amendments",
+                        to="registry.contract",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ContractVersion',
+            name="ContractVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version_number', models.PositiveIntegerField()),
-                ('effective_from', models.DateField()),
-                ('currency', models.CharField(max_length=3)),
-                ('timezone', models.CharField(default='UTC', max_length=60)),
-                ('cadence', models.CharField(blank=True, choices=[('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('yearly', 'Yearly')], max_length=10)),
-                ('billing_day', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('tax_category', models.CharField(blank=True, max_length=2)),
-                ('tax_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('tax_jurisdiction', models.CharField(blank=True, max_length=60)),
-                ('exemption_reason', models.CharField(blank=True, max_length=200)),
-                ('payment_terms_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('customer_po', models.CharField(blank=True, max_length=60)),
-                ('po_ceiling', models.DecimalField(blank=True, decimal_places=3, max_digits=18, null=True)),
-                ('escalation_contact', models.CharField(blank=True, max_length=200)),
-                ('end_date', models.DateField(blank=True, help_text='Last day of service.', null=True)),
-                ('renewal_terms', models.CharField(choices=[('none', 'ends at end date'), ('auto_renew', 'renews automatically')], default='none', max_length=20)),
-                ('renewal_months', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('minimum_commitment', models.DecimalField(blank=True, decimal_places=3, help_text='Per billing period.', max_digits=18, null=True)),
-                ('approved_discounts', models.BooleanField(default=False, help_text='The discounts of this version were reviewed and approved.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('amendment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='created_versions', to='registry.amendment')),
-                ('bill_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.billtoentity')),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='registry.contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version_number", models.PositiveIntegerField()),
+                ("effective_from", models.DateField()),
+                ("currency", models.CharField(max_length=3)),
+                ("timezone", models.CharField(default="UTC", max_length=60)),
+                (
+                    "cadence",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("monthly", "Monthly"),
+                            ("quarterly", "Quarterly"),
+                            ("yearly", "Yearly"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("billing_day", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("tax_category", models.CharField(blank=True, max_length=2)),
+                (
+                    "tax_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("tax_jurisdiction", models.CharField(blank=True, max_length=60)),
+                ("exemption_reason", models.CharField(blank=True, max_length=200)),
+                ("payment_terms_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("customer_po", models.CharField(blank=True, max_length=60)),
+                (
+                    "po_ceiling",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=18, null=True),
+                ),
+                ("escalation_contact", models.CharField(blank=True, max_length=200)),
+                (
+                    "end_date",
+                    models.DateField(blank=True, help_text="Last day of service.", null=True),
+                ),
+                (
+                    "renewal_terms",
+                    models.CharField(
+                        choices=[
+                            ("none", "ends at end date"),
+                            ("auto_renew", "renews automatically"),
+                        ],
+                        default="none",
+                        max_length=20,
+                    ),
+                ),
+                ("renewal_months", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "minimum_commitment",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=3,
+                        help_text="Per billing period.",
+                        max_digits=18,
+                        null=True,
+                    ),
+                ),
+                (
+                    "approved_discounts",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The discounts of this version were reviewed and approved.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "amendment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="created_versions",
+                        to="registry.amendment",
+                    ),
+                ),
+                (
+                    "bill_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="registry.billtoentity",
+                    ),
+                ),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="registry.contract",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['contract_id', 'effective_from'],
+                "ordering": ["contract_id", "effective_from"],
             },
         ),
         migrations.CreateModel(
-            name='Discount',
+            name="Discount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(blank=True, max_length=40)),
-                ('percent', models.DecimalField(decimal_places=4, max_digits=9)),
-                ('approval_reference', models.CharField(blank=True, max_length=80)),
-                ('expires_on', models.DateField(blank=True, help_text='Last day it applies.', null=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='discounts', to='registry.contractversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(blank=True, max_length=40)),
+                ("percent", models.DecimalField(decimal_places=4, max_digits=9)),
+                ("approval_reference", models.CharField(blank=True, max_length=80)),
+                (
+                    "expires_on",
+                    models.DateField(blank=True, help_text="Last day it applies.", null=True),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="discounts",
+                        to="registry.contractversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('sow', 'statement of work'), ('rate_card', 'rate card'), ('agreement', 'agreement'), ('amendment', 'amendment'), ('other', 'other')], max_length=20)),
-                ('family', models.CharField(help_text='Key shared by all revisions.', max_length=80)),
-                ('revision', models.PositiveIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('sha256', models.CharField(max_length=64)),
-                ('size', models.PositiveBigIntegerField()),
-                ('storage_path', models.CharField(max_length=300)),
-                ('file_name', models.CharField(blank=True, max_length=200)),
-                ('signed_on', models.DateField(blank=True, null=True)),
-                ('signer', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sow", "statement of work"),
+                            ("rate_card", "rate card"),
+                            ("agreement", "agreement"),
+                            ("amendment", "amendment"),
+                            ("other", "other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "family",
+                    models.CharField(help_text="Key shared by all revisions.", max_length=80),
+                ),
+                ("revision", models.PositiveIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("sha256", models.CharField(max_length=64)),
+                ("size", models.PositiveBigIntegerField()),
+                ("storage_path", models.CharField(max_length=300)),
+                ("file_name", models.CharField(blank=True, max_length=200)),
+                ("signed_on", models.DateField(blank=True, null=True)),
+                ("signer", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('family', 'revision'), name='document_family_revision')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("family", "revision"), name="document_family_revision"
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='contractversion',
-            name='sow_document',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.document'),
+            model_name="contractversion",
+            name="sow_document",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="registry.document",
+            ),
         ),
         migrations.AddField(
-            model_name='amendment',
-            name='document',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.document'),
+            model_name="amendment",
+            name="document",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="registry.document",
+            ),
         ),
         migrations.CreateModel(
-            name='MilestoneAcceptance',
+            name="MilestoneAcceptance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(max_length=40)),
-                ('accepted_on', models.DateField()),
-                ('accepted_by', models.CharField(max_length=200)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='milestone_acceptances', to='registry.contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(max_length=40)),
+                ("accepted_on", models.DateField()),
+                ("accepted_by", models.CharField(max_length=200)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="milestone_acceptances",
+                        to="registry.contract",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Party',
+            name="Party",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True)),
-                ('kind', models.CharField(choices=[('customer', 'Customer'), ('vendor', 'Vendor')], max_length=10)),
-                ('name', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=2)),
-                ('tax_id', models.CharField(blank=True, max_length=40)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='merged_parties', to='registry.party')),
-            ],
-        ),
-        migrations.AddField(
-            model_name='contract',
-            name='party',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts', to='registry.party'),
-        ),
-        migrations.AddField(
-            model_name='billtoentity',
-            name='party',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bill_tos', to='registry.party'),
-        ),
-        migrations.AddField(
-            model_name='contractversion',
-            name='price_list',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.pricelist'),
-        ),
-        migrations.CreateModel(
-            name='PriceListItem',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('product_code', models.CharField(max_length=40)),
-                ('unit_price', models.DecimalField(decimal_places=6, max_digits=20)),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, null=True)),
-                ('price_list', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='registry.pricelist')),
-            ],
-        ),
-        migrations.CreateModel(
-            name='ScheduledPriceChange',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(max_length=40)),
-                ('effective_on', models.DateField()),
-                ('kind', models.CharField(choices=[('fixed_uplift', 'fixed uplift'), ('index', 'index-linked')], max_length=20)),
-                ('uplift_percent', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('index_name', models.CharField(blank=True, max_length=60)),
-                ('index_base_value', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('index_value', models.DecimalField(blank=True, decimal_places=4, help_text='Recorded index value.', max_digits=12, null=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='price_changes', to='registry.contractversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("customer", "Customer"), ("vendor", "Vendor")], max_length=10
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("country", models.CharField(max_length=2)),
+                ("tax_id", models.CharField(blank=True, max_length=40)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="merged_parties",
+                        to="registry.party",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='contract',
-            name='seller_entity',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='registry.sellerentity'),
+            model_name="contract",
+            name="party",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contracts",
+                to="registry.party",
+            ),
+        ),
+        migrations.AddField(
+            model_name="billtoentity",
+            name="party",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bill_tos",
+                to="registry.party",
+            ),
+        ),
+        migrations.AddField(
+            model_name="contractversion",
+            name="price_list",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="registry.pricelist",
+            ),
         ),
         migrations.CreateModel(
-            name='BankAccount',
+            name="PriceListItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('iban', models.CharField(max_length=34)),
-                ('bic', models.CharField(blank=True, max_length=11)),
-                ('is_primary', models.BooleanField(default=False)),
-                ('seller_entity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bank_accounts', to='registry.sellerentity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("product_code", models.CharField(max_length=40)),
+                ("unit_price", models.DecimalField(decimal_places=6, max_digits=20)),
+                ("valid_from", models.DateField()),
+                ("valid_to", models.DateField(blank=True, null=True)),
+                (
+                    "price_list",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="registry.pricelist",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Timesheet',
+            name="ScheduledPriceChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(max_length=40)),
-                ('work_date', models.DateField()),
-                ('hours', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('person', models.CharField(max_length=120)),
-                ('external_id', models.CharField(max_length=80, unique=True)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='timesheets', to='registry.contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(max_length=40)),
+                ("effective_on", models.DateField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("fixed_uplift", "fixed uplift"), ("index", "index-linked")],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "uplift_percent",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("index_name", models.CharField(blank=True, max_length=60)),
+                (
+                    "index_base_value",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True),
+                ),
+                (
+                    "index_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Recorded index value.",
+                        max_digits=12,
+                        null=True,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="price_changes",
+                        to="registry.contractversion",
+                    ),
+                ),
+            ],
+        ),
+        migrations.AddField(
+            model_name="contract",
+            name="seller_entity",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, to="registry.sellerentity"
+            ),
+        ),
+        migrations.CreateModel(
+            name="BankAccount",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("iban", models.CharField(max_length=34)),
+                ("bic", models.CharField(blank=True, max_length=11)),
+                ("is_primary", models.BooleanField(default=False)),
+                (
+                    "seller_entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bank_accounts",
+                        to="registry.sellerentity",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UsageRecord',
+            name="Timesheet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(max_length=40)),
-                ('service_date', models.DateField()),
-                ('quantity', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('external_id', models.CharField(max_length=80, unique=True)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='usage_records', to='registry.contract')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(max_length=40)),
+                ("work_date", models.DateField()),
+                ("hours", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("person", models.CharField(max_length=120)),
+                ("external_id", models.CharField(max_length=80, unique=True)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="timesheets",
+                        to="registry.contract",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ContractLine',
+            name="UsageRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_code', models.CharField(max_length=40)),
-                ('kind', models.CharField(choices=[('recurring_fixed', 'recurring fixed fee'), ('usage', 'Usage'), ('milestone', 'Milestone'), ('time_and_materials', 'time and materials')], max_length=20)),
-                ('description', models.CharField(max_length=200)),
-                ('product_code', models.CharField(blank=True, max_length=40)),
-                ('unit_code', models.CharField(default='C62', help_text='UN/ECE Rec 20 code.', max_length=3)),
-                ('quantity', models.DecimalField(blank=True, decimal_places=4, help_text='Contracted quantity per period.', max_digits=18, null=True)),
-                ('unit_price', models.DecimalField(blank=True, decimal_places=6, help_text='Empty: from the price list.', max_digits=20, null=True)),
-                ('gl_account', models.CharField(blank=True, max_length=20)),
-                ('tax_category', models.CharField(blank=True, help_text="Empty: the version's.", max_length=2)),
-                ('tax_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='registry.contractversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(max_length=40)),
+                ("service_date", models.DateField()),
+                ("quantity", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("external_id", models.CharField(max_length=80, unique=True)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="usage_records",
+                        to="registry.contract",
+                    ),
+                ),
+            ],
+        ),
+        migrations.CreateModel(
+            name="ContractLine",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_code", models.CharField(max_length=40)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("recurring_fixed", "recurring fixed fee"),
+                            ("usage", "Usage"),
+                            ("milestone", "Milestone"),
+                            ("time_and_materials", "time and materials"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.CharField(max_length=200)),
+                ("product_code", models.CharField(blank=True, max_length=40)),
+                (
+                    "unit_code",
+                    models.CharField(default="C62", help_text="UN/ECE Rec 20 code.", max_length=3),
+                ),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Contracted quantity per period.",
+                        max_digits=18,
+                        null=True,
+                    ),
+                ),
+                (
+                    "unit_price",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Empty: from the price list.",
+                        max_digits=20,
+                        null=True,
+                    ),
+                ),
+                ("gl_account", models.CharField(blank=True, max_length=20)),
+                (
+                    "tax_category",
+                    models.CharField(blank=True, help_text="Empty: the version's.", max_length=2),
+                ),
+                (
+                    "tax_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="registry.contractversion",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('version', 'line_code'), name='contract_line_code')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("version", "line_code"), name="contract_line_code"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='amendment',
-            constraint=models.UniqueConstraint(fields=('contract', 'number'), name='amendment_number'),
+            model_name="amendment",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "number"), name="amendment_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestoneacceptance',
-            constraint=models.UniqueConstraint(fields=('contract', 'line_code'), name='milestone_accepted_once'),
+            model_name="milestoneacceptance",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "line_code"), name="milestone_accepted_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contractversion',
-            constraint=models.UniqueConstraint(fields=('contract', 'version_number'), name='contract_version_number'),
+            model_name="contractversion",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "version_number"), name="contract_version_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contractversion',
-            constraint=models.UniqueConstraint(fields=('contract', 'effective_from'), name='contract_version_effective_from'),
+            model_name="contractversion",
+            constraint=models.UniqueConstraint(
+                fields=("contract", "effective_from"), name="contract_version_effective_from"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pricelistitem',
-            index=models.Index(fields=['price_list', 'product_code', 'valid_from'], name='registry_pr_price_l_f8f015_idx'),
+            model_name="pricelistitem",
+            index=models.Index(
+                fields=["price_list", "product_code", "valid_from"],
+                name="registry_pr_price_l_f8f015_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='timesheet',
-            index=models.Index(fields=['contract', 'work_date'], name='registry_ti_contrac_dce554_idx'),
+            model_name="timesheet",
+            index=models.Index(
+                fields=["contract", "work_date"], name="registry_ti_contrac_dce554_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='usagerecord',
-            index=models.Index(fields=['contract', 'service_date'], name='registry_us_contrac_6c423e_idx'),
+            model_name="usagerecord",
+            index=models.Index(
+                fields=["contract", "service_date"], name="registry_us_contrac_6c423e_idx"
+            ),
         ),
     ]

@@ -91,5 +91,7 @@ class MilestoneAcceptance(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["contract", "line_code"], name="milestone_accepted_once")
+            models.UniqueConstraint(
+                fields=["contract", "line_code"], name="milestone_accepted_once"
+            )
         ]

@@ -44,9 +44,7 @@ def amendment_draft(
     )
 
 
-def amendment_sign(
-    *, amendment: Amendment, document: Document, signed_on: dt.date
-) -> Amendment:
+def amendment_sign(*, amendment: Amendment, document: Document, signed_on: dt.date) -> Amendment:
     """Attach the signed document; the amendment then waits for approval in the registry."""
     if amendment.status != Amendment.Status.DRAFTED:
         raise RuleViolation(

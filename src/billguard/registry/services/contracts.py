@@ -49,9 +49,7 @@ def contract_create(
             fix=f"Use one of: {', '.join(ContractType.values)}.",
         )
     if party.kind != Party.Kind.CUSTOMER:
-        raise InvalidInput(
-            f"party {party.code} is a {party.kind}, not a customer.", place="party"
-        )
+        raise InvalidInput(f"party {party.code} is a {party.kind}, not a customer.", place="party")
     if Contract.objects.filter(number=number).exists():
         raise RuleViolation(f"contract {number!r} already exists.", place="number", value=number)
     contract = Contract.objects.create(

@@ -18,7 +18,10 @@ def party_create(
     require_text(name, field="name")
     if kind not in Party.Kind.values:
         raise InvalidInput(
-            f"party kind {kind!r} is unknown.", place="kind", value=kind, fix="Use customer or vendor."
+            f"party kind {kind!r} is unknown.",
+            place="kind",
+            value=kind,
+            fix="Use customer or vendor.",
         )
     country = require_country(country, field="country")
     if Party.objects.filter(code=code).exists():

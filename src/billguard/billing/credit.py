@@ -1,0 +1,167 @@
+"""Credit notes: the only way to correct an issued invoice, in full or in part."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from billguard.billing.documents import document_from_invoice, party_to_dict
+from billguard.billing.models import Invoice, InvoiceLine, InvoiceTaxSubtotal
+from billguard.billing.numbering import numbers_take
+from billguard.billing.outputs import invoice_write_outputs
+from billguard.domain.credit import credit_note_for
+from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
+
+logger = logging.getLogger(__name__)
+
+
+def invoice_by_number(number: str) -> Invoice:
+    invoice = (
+        Invoice.objects.filter(number=number, document_type=Invoice.DocumentType.INVOICE)
+        .select_related("seller_entity", "contract", "credited_invoice")
+        .first()
+    )
+    if invoice is None:
+        raise NotFound(
+            f"invoice {number!r} was not found among issued invoices.",
+            place="invoice number",
+            value=number,
+            fix="Give the number as printed on the invoice, such as ADE-000123.",
+        )
+    return invoice
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    reason: str,
+    issue_date: dt.date,
+    quantities: dict[str, Decimal] | None = None,
+) -> Invoice:
+    """Issue a credit note for ``invoice``: in full, or for ``quantities`` by line position.
+
+    Quantities already credited by earlier credit notes are deducted first, so a line is
+    never credited beyond what was invoiced.
+    """
+    if not reason.strip():
+        raise InvalidInput(
+            "a credit note needs a reason.", place="--reason", fix="Say why the invoice is wrong."
+        )
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.ISSUED or invoice.document_type != "invoice":
+        raise RuleViolation(
+            f"{invoice} is not an issued invoice, so it cannot be credited.",
+            fix="Only issued invoices are credited; a draft is drafted again instead.",
+        )
+    remaining = _remaining_quantities(invoice)
+    if quantities is None:
+        if any(remaining[p] != line.quantity for p, line in _lines(invoice).items()):
+            raise RuleViolation(
+                f"invoice {invoice.number} is already credited in part.",
+                fix="Credit the remaining quantities line by line with --line POSITION=QTY.",
+            )
+        credit_lines = None
+    else:
+        for position, quantity in quantities.items():
+            if position not in remaining:
+                raise InvalidInput(
+                    f"invoice {invoice.number} has no line {position}.",
+                    place=f"--line {position}",
+                    value=position,
+                    fix=f"Use a line position from 1 to {len(remaining)}.",
+                )
+            if quantity > remaining[position]:
+                raise InvalidInput(
+                    f"line {position} has {remaining[position]} left to credit, not {quantity}.",
+                    place=f"--line {position}",
+                    value=quantity,
+                )
+        credit_lines = quantities
+
+    document = credit_note_for(
+        document_from_invoice(invoice), lines=credit_lines, issue_date=issue_date
+    )
+    number = numbers_take(seller_entity_id=invoice.seller_entity_id, count=1)[0]
+    credit_note = Invoice.objects.create(
+        document_type=Invoice.DocumentType.CREDIT_NOTE,
+        status=Invoice.Status.ISSUED,
+        number=number,
+        seller_entity_id=invoice.seller_entity_id,
+        contract_id=invoice.contract_id,
+        contract_version_id=invoice.contract_version_id,
+        bill_to_id=invoice.bill_to_id,
+        currency=invoice.currency,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        issue_date=issue_date,
+        customer_po=invoice.customer_po,
+        line_extension=document.totals.line_extension,
+        tax_total=document.totals.tax_total,
+        payable=document.totals.payable,
+        credited_invoice=invoice,
+        parties={"seller": party_to_dict(document.seller), "buyer": party_to_dict(document.buyer)},
+        override_reason=reason[:300],
+        issued_at=timezone.now(),
+    )
+    originals = _lines(invoice)
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=credit_note,
+            position=int(line.line_id),
+            line_code=line.item_id,
+            kind=originals[line.line_id].kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_code=line.unit_code,
+            unit_price=line.unit_price,
+            net_amount=line.net_amount,
+            gl_account=line.gl_account,
+            tax_category=line.tax_category,
+            tax_rate=line.tax_rate,
+            exemption_reason=line.exemption_reason,
+            service_start=line.service_start,
+            service_end=line.service_end,
+        )
+        for line in document.lines
+    )
+    InvoiceTaxSubtotal.objects.bulk_create(
+        InvoiceTaxSubtotal(
+            invoice=credit_note,
+            category=s.category,
+            rate=s.rate,
+            taxable_amount=s.taxable_amount,
+            tax_amount=s.tax_amount,
+            exemption_reason=s.exemption_reason,
+        )
+        for s in document.tax_subtotals
+    )
+    logger.info("issued credit note %s for invoice %s", number, invoice.number)
+    transaction.on_commit(lambda: invoice_write_outputs(_reload(credit_note.pk)))
+    return credit_note
+
+
+def _lines(invoice: Invoice) -> dict[str, InvoiceLine]:
+    return {str(line.position): line for line in invoice.lines.all()}
+
+
+def _remaining_quantities(invoice: Invoice) -> dict[str, Decimal]:
+    credited: dict[str, Decimal] = defaultdict(Decimal)
+    for line in InvoiceLine.objects.filter(
+        invoice__credited_invoice=invoice, invoice__status=Invoice.Status.ISSUED
+    ):
+        credited[str(line.position)] += line.quantity
+    return {p: line.quantity - credited[p] for p, line in _lines(invoice).items()}
+
+
+def _reload(pk: int) -> Invoice:
+    return (
+        Invoice.objects.select_related("seller_entity", "contract", "credited_invoice")
+        .prefetch_related("lines", "tax_subtotals")
+        .get(pk=pk)
+    )

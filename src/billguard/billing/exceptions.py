@@ -1,0 +1,102 @@
+"""The exception queue: drafts held by a blocking finding, and their resolution.
+
+A held draft is fixed at its source (the schedule, the contract through an amendment, a
+usage record), then drafted again from that source and checked again; it is issued when
+no blocking finding remains.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from billguard.billing.drafting import draft_contract
+from billguard.billing.invoices import invoices_issue, invoices_save_drafts
+from billguard.billing.models import ExceptionResolution, Invoice
+from billguard.billing.outputs import invoice_write_outputs
+from billguard.billing.selectors import load_draft_sources
+from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
+from billguard.domain.periods import parse_period
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Resolution:
+    invoice: Invoice
+    issued: bool
+    blocking_codes: list[str]
+
+
+def exceptions_open() -> QuerySet[Invoice]:
+    """Held drafts, oldest first, with their contract and findings."""
+    return (
+        Invoice.objects.filter(status=Invoice.Status.HELD)
+        .select_related("contract", "bill_to")
+        .prefetch_related("findings")
+        .order_by("created_at", "pk")
+    )
+
+
+def exception_resolve(*, invoice_id: int, note: str, resolved_by: str = "") -> Resolution:
+    """Draft the held invoice again from its fixed source, check it, and issue it if clean."""
+    from billguard.billing.run import check_plans
+
+    if not note.strip():
+        raise InvalidInput(
+            "a resolution needs a note.", place="--note", fix="Say what was fixed at the source."
+        )
+    with transaction.atomic():
+        held = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        if held is None:
+            raise NotFound(
+                f"exception {invoice_id} was not found.",
+                place="ID",
+                value=invoice_id,
+                fix="List the open exceptions with: billguard exceptions",
+            )
+        if held.status != Invoice.Status.HELD or held.contract_id is None or not held.draft_key:
+            raise RuleViolation(
+                f"invoice {invoice_id} is {held.status}, not a held draft of the billing run.",
+                place="ID",
+                value=invoice_id,
+            )
+        period = parse_period(held.draft_key.rsplit(":", 1)[1])
+        sources = load_draft_sources([held.contract_id], period)
+        plan = draft_contract(sources[0], period) if sources else None
+        if plan is None:
+            raise RuleViolation(
+                f"contract {held.contract} has nothing left to bill for {period.label}.",
+                fix="Check its billing schedule; the held draft stays in the queue.",
+            )
+        checked = check_plans([(plan, sources[0].contract)], period)
+        invoice = invoices_save_drafts(checked=checked, billing_run=held.billing_run)[0]
+        issued = invoice.status == Invoice.Status.DRAFT
+        if issued:
+            invoices_issue(invoices=[invoice])
+            transaction.on_commit(lambda: invoice_write_outputs(_reload(invoice.pk)))
+        ExceptionResolution.objects.create(
+            invoice=invoice,
+            note=note[:500],
+            outcome="issued" if issued else "still held",
+            created_by=resolved_by,
+        )
+    blocking = sorted({f.code for f in checked[0].findings if f.blocks})
+    logger.info(
+        "exception %s of contract %s resolved: %s",
+        invoice_id,
+        held.contract_id,
+        "issued " + str(invoice.number) if issued else "still held by " + ", ".join(blocking),
+    )
+    return Resolution(invoice=invoice, issued=issued, blocking_codes=blocking)
+
+
+def _reload(pk: int) -> Invoice:
+    return (
+        Invoice.objects.select_related("seller_entity", "contract", "credited_invoice")
+        .prefetch_related("lines", "tax_subtotals")
+        .get(pk=pk)
+    )

@@ -1,0 +1,112 @@
+"""The gate report of a billing run (and of guard-mode checks): what was issued, what was
+held and why, with the money at stake per finding code and currency."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from billguard.billing.run import RunResult
+from billguard.checks.finding import Finding
+from billguard.checks.guard import GuardResult
+
+
+def run_report(result: RunResult, guard_results: list[GuardResult] | None = None) -> dict[str, Any]:
+    """The report as plain data, the same for the printed table and the JSON file."""
+    findings: list[tuple[str, Finding]] = [
+        (outcome.contract_number, finding)
+        for outcome in result.outcomes
+        for finding in outcome.findings
+    ]
+    guard = guard_results or []
+    findings += [(g.contract_number, f) for g in guard for f in g.findings]
+    return {
+        "period": result.period.label,
+        "billing_run": result.billing_run_id,
+        "dry_run": result.dry_run,
+        "contracts_considered": result.contracts_considered,
+        "invoices_issued": len(result.issued),
+        "invoices_held": len(result.held),
+        "already_issued": result.already_issued,
+        "nothing_to_bill": result.nothing_to_bill,
+        "findings_by_code": findings_by_code(findings),
+        "held": [
+            {
+                "contract": o.contract_number,
+                "payable": o.payable,
+                "currency": o.currency,
+                "blocking": sorted({f.code for f in o.findings if f.blocks}),
+            }
+            for o in result.held
+        ],
+        "external_drafts": [
+            {
+                "source": g.document.source,
+                "contract": g.contract_number,
+                "blocked": g.blocked,
+                "findings": [f.as_dict() for f in g.findings],
+            }
+            for g in guard
+        ],
+        "findings": [{"contract": contract, **finding.as_dict()} for contract, finding in findings],
+    }
+
+
+def findings_by_code(findings: list[tuple[str, Finding]]) -> list[dict[str, Any]]:
+    """Count and money at stake per finding code; sums stay per currency, never converted."""
+    counts: dict[str, int] = defaultdict(int)
+    severities: dict[str, str] = {}
+    money: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for _, finding in findings:
+        counts[finding.code] += 1
+        severities[finding.code] = finding.severity.value
+        if finding.amount_at_stake is not None:
+            money[finding.code][finding.amount_at_stake.currency] += abs(
+                finding.amount_at_stake.amount
+            )
+    return [
+        {
+            "code": code,
+            "severity": severities[code],
+            "count": counts[code],
+            "amount_at_stake": {c: str(a) for c, a in sorted(money[code].items())},
+        }
+        for code in sorted(counts, key=lambda c: (-counts[c], c))
+    ]
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"Billing run {report['billing_run'] or '(dry run)'} for {report['period']}",
+        f"  contracts considered   {report['contracts_considered']:>6}",
+        f"  invoices issued        {report['invoices_issued']:>6}",
+        f"  invoices held          {report['invoices_held']:>6}",
+        f"  already issued before  {report['already_issued']:>6}",
+        f"  nothing to bill        {report['nothing_to_bill']:>6}",
+        "",
+    ]
+    if report["findings_by_code"]:
+        lines.append(f"  {'finding':<36}{'severity':<10}{'count':>6}  amount at stake")
+        for row in report["findings_by_code"]:
+            money = ", ".join(f"{amount} {cur}" for cur, amount in row["amount_at_stake"].items())
+            lines.append(
+                f"  {row['code']:<36}{row['severity']:<10}{row['count']:>6}  {money or '-'}"
+            )
+    else:
+        lines.append("  no findings")
+    if report["external_drafts"]:
+        lines.append("")
+        lines.append("  external drafts checked")
+        for draft in report["external_drafts"]:
+            codes = ", ".join(sorted({f["code"] for f in draft["findings"]})) or "clean"
+            lines.append(f"    {draft['source']}: {codes}")
+    return "\n".join(lines)
+
+
+def write_json(report: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return path

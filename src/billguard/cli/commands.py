@@ -1,0 +1,171 @@
+"""Handlers of the ``billguard`` subcommands: parse arguments, call services, print."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from billguard.cli.main import EXIT_BLOCKED, EXIT_OK
+from billguard.cli.progress import ProgressBar
+
+
+def migrate(args: argparse.Namespace) -> int:
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+    call_command("migrate", verbosity=0, interactive=False)
+    print("database is up to date")
+    return EXIT_OK
+
+
+def demo(args: argparse.Namespace) -> int:
+    from billguard.billing.report import format_report, run_report, write_json
+    from billguard.billing.run import billing_run_execute
+    from billguard.checks.guard import check_documents
+    from billguard.domain.periods import parse_period
+    from billguard.integrations.drafts import read_drafts
+    from billguard.sample.company import (
+        AS_OF,
+        PERIOD,
+        generate_sample_company,
+        sample_company_exists,
+    )
+
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+    call_command("migrate", verbosity=0, interactive=False)
+    drafts_dir = Path(settings.VAR_DIR) / "sample" / "legacy-drafts"
+    if sample_company_exists():
+        print(f"sample company already loaded (as of {AS_OF})")
+    else:
+        summary = generate_sample_company(external_drafts_dir=drafts_dir)
+        print(
+            f"sample company loaded as of {AS_OF}: {summary.customers} customers, "
+            f"{summary.contracts} contracts, {len(summary.seeded_faults)} seeded faults"
+        )
+    period = parse_period(PERIOD)
+    with ProgressBar("billing run") as bar:
+        result = billing_run_execute(period=period, progress=bar.update)
+    documents = [doc for path in sorted(drafts_dir.glob("*")) for doc in read_drafts(path)]
+    guard_results = check_documents(documents, as_of=AS_OF)
+    report = run_report(result, guard_results)
+    print(format_report(report))
+    path = write_json(report, _report_path(period.label, result.billing_run_id))
+    print(f"\nreport written to {path}")
+    print(f"invoices written under {Path(settings.VAR_DIR) / 'invoices'}")
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from billguard.billing.report import format_report, run_report, write_json
+    from billguard.billing.run import billing_run_execute
+    from billguard.domain.periods import parse_period
+
+    period = parse_period(args.period, place="--period")
+    with ProgressBar("billing run") as bar:
+        result = billing_run_execute(
+            period=period,
+            contract_number=args.contract,
+            dry_run=args.dry_run,
+            progress=bar.update,
+        )
+    report = run_report(result)
+    print(format_report(report))
+    if not args.dry_run:
+        path = write_json(report, _report_path(period.label, result.billing_run_id))
+        print(f"\nreport written to {path}")
+    if args.json:
+        write_json(report, args.json)
+    return EXIT_BLOCKED if result.held else EXIT_OK
+
+
+def check(args: argparse.Namespace) -> int:
+    from billguard.billing.report import write_json
+    from billguard.checks.guard import check_documents
+    from billguard.integrations.drafts import read_drafts
+
+    documents = []
+    for path in args.files:
+        documents.extend(read_drafts(path))  # raises before anything is checked or printed
+    as_of = args.as_of or timezone.localdate()
+    results = check_documents(documents, as_of=as_of)
+    blocked = False
+    for result in results:
+        doc = result.document
+        label = doc.number or "(no number)"
+        verdict = "BLOCKED" if result.blocked else "clean"
+        print(f"{doc.source}: invoice {label}, contract {result.contract_number or '-'}: {verdict}")
+        for finding in result.findings:
+            stake = f" [{finding.amount_at_stake}]" if finding.amount_at_stake else ""
+            print(f"  {finding.severity.value:<5} {finding.code}: {finding.message}{stake}")
+            if finding.expected or finding.actual:
+                print(f"        expected {finding.expected or '-'}, actual {finding.actual or '-'}")
+        blocked = blocked or result.blocked
+    if args.json:
+        payload = [
+            {
+                "source": r.document.source,
+                "number": r.document.number,
+                "contract": r.contract_number,
+                "blocked": r.blocked,
+                "findings": [f.as_dict() for f in r.findings],
+            }
+            for r in results
+        ]
+        write_json({"results": payload}, args.json)
+    return EXIT_BLOCKED if blocked else EXIT_OK
+
+
+def exceptions_list(args: argparse.Namespace) -> int:
+    from billguard.billing.exceptions import exceptions_open
+
+    held = list(exceptions_open())
+    if not held:
+        print("the exception queue is empty")
+        return EXIT_OK
+    print(f"{'ID':>6}  {'contract':<12}{'period':<24}{'amount':>14}  blocking findings")
+    for invoice in held:
+        codes = sorted({f.code for f in invoice.findings.all() if f.severity == "block"})
+        period = f"{invoice.period_start} to {invoice.period_end}"
+        amount = f"{invoice.payable} {invoice.currency}"
+        contract = invoice.contract.number if invoice.contract else "-"
+        print(f"{invoice.pk:>6}  {contract:<12}{period:<24}{amount:>14}  {', '.join(codes)}")
+    print(f"\n{len(held)} held; resolve one with: billguard exceptions resolve ID --note TEXT")
+    return EXIT_BLOCKED
+
+
+def exceptions_resolve(args: argparse.Namespace) -> int:
+    from billguard.billing.exceptions import exception_resolve
+
+    resolution = exception_resolve(invoice_id=args.id, note=args.note, resolved_by=args.by)
+    if resolution.issued:
+        print(f"issued invoice {resolution.invoice.number}")
+        return EXIT_OK
+    print(
+        f"still held as exception {resolution.invoice.pk}: "
+        f"{', '.join(resolution.blocking_codes)}; fix these at the source and resolve again"
+    )
+    return EXIT_BLOCKED
+
+
+def credit(args: argparse.Namespace) -> int:
+    from billguard.billing.credit import credit_note_issue, invoice_by_number
+
+    invoice = invoice_by_number(args.number)
+    quantities = dict(args.line) if args.line else None
+    note = credit_note_issue(
+        invoice=invoice,
+        reason=args.reason,
+        issue_date=args.date or timezone.localdate(),
+        quantities=quantities,
+    )
+    print(
+        f"issued credit note {note.number} for invoice {invoice.number}: "
+        f"{note.payable} {note.currency}"
+    )
+    return EXIT_OK
+
+
+def _report_path(label: str, run_id: int | None) -> Path:
+    return Path(settings.VAR_DIR) / "reports" / f"billing-run-{label}-{run_id}.json"

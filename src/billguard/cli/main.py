@@ -1,0 +1,174 @@
+"""The ``billguard`` command.
+
+Exit status: 0 when nothing blocks, 1 when a blocking finding remains (a held draft, a
+blocked external draft), 2 for bad input (an unknown period format or contract, an
+unreadable file, a missing database), with nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_BAD_INPUT = 2
+
+logger = logging.getLogger("billguard.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billguard.settings")
+    import django
+
+    django.setup()
+    from billguard.domain.errors import BillguardError
+
+    try:
+        if args.command not in ("demo", "migrate"):
+            require_database()
+        result: int = args.handler(args)
+        return result
+    except BillguardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import billguard.cli.commands as commands
+
+    parser = argparse.ArgumentParser(
+        prog="billguard",
+        description="Check every invoice against the signed contract terms before it goes out.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="build the sample company (once) and run its billing run",
+        description="Create the database, load the sample company if it is not there yet, run "
+        "the billing run of its period and print the gate report.",
+    )
+    demo.set_defaults(handler=commands.demo)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database tables")
+    migrate.set_defaults(handler=commands.migrate)
+
+    run = sub.add_parser(
+        "run",
+        help="draft, check and issue one period's invoices",
+        description="Draft the period from billing schedules (fixed fees in advance), usage "
+        "records and timesheets (in arrears) and accepted milestones; run every check; hold "
+        "drafts with a blocking finding and issue the others.",
+    )
+    run.add_argument("--period", required=True, help="2026-11, 2026-Q4 or 2026")
+    run.add_argument("--contract", metavar="NUMBER", help="bill only this contract")
+    run.add_argument("--dry-run", action="store_true", help="draft and check; store nothing")
+    run.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    run.set_defaults(handler=commands.run)
+
+    check = sub.add_parser(
+        "check",
+        help="check invoices drafted by other systems (UBL, CSV, JSON)",
+        description="Read draft invoices, find their contracts and run every check. "
+        "Nothing is stored.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument(
+        "--as-of", type=parse_date, help="date the checks take as today (default: today)"
+    )
+    check.add_argument("--json", type=Path, metavar="FILE", help="also write findings as JSON")
+    check.set_defaults(handler=commands.check)
+
+    exceptions = sub.add_parser("exceptions", help="list or resolve held drafts")
+    exceptions.set_defaults(handler=commands.exceptions_list)
+    exc_sub = exceptions.add_subparsers(dest="action", metavar="ACTION")
+    resolve = exc_sub.add_parser(
+        "resolve", help="draft a held invoice again from its fixed source and issue it if clean"
+    )
+    resolve.add_argument("id", type=int, metavar="ID")
+    resolve.add_argument("--note", required=True, help="what was fixed at the source")
+    resolve.add_argument("--by", default=os.environ.get("USER", ""), help="who resolved it")
+    resolve.set_defaults(handler=commands.exceptions_resolve)
+
+    credit = sub.add_parser("credit", help="issue a credit note for an issued invoice")
+    credit.add_argument("number", metavar="INVOICE_NUMBER")
+    credit.add_argument("--reason", required=True, help="why the invoice is corrected")
+    credit.add_argument(
+        "--line",
+        action="append",
+        type=parse_line_quantity,
+        metavar="POSITION=QUANTITY",
+        help="credit only this quantity of a line (repeatable); omit for a full credit",
+    )
+    credit.add_argument(
+        "--date", type=parse_date, help="issue date of the credit note (default: today)"
+    )
+    credit.set_defaults(handler=commands.credit)
+    return parser
+
+
+def require_database() -> None:
+    """Fail with exit status 2 and a hint when the database is missing or unreachable."""
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    from billguard.domain.errors import BillguardError
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite" and not Path(str(settings["NAME"])).exists():
+        raise BillguardError(
+            f"the database {settings['NAME']} does not exist.",
+            code="DATABASE_MISSING",
+            fix="Create it with `billguard migrate` (or `make demo` for the sample company), "
+            "or point BILLGUARD_DATABASE_URL at an existing one.",
+        )
+    try:
+        connection.ensure_connection()
+        tables = connection.introspection.table_names()
+    except OperationalError as error:
+        raise BillguardError(
+            f"cannot connect to the database {settings.get('NAME')!r}: {error}".strip(),
+            code="DATABASE_UNREACHABLE",
+            fix="Check BILLGUARD_DATABASE_URL and that the server is running.",
+        ) from None
+    if "billing_invoice" not in tables:
+        raise BillguardError(
+            f"the database {settings.get('NAME')!r} has no Billguard tables.",
+            code="DATABASE_MISSING",
+            fix="Create them with `billguard migrate`.",
+        )
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write it as YYYY-MM-DD, such as 2026-11-30"
+        ) from None
+
+
+def parse_line_quantity(text: str) -> tuple[str, Decimal]:
+    position, _, quantity = text.partition("=")
+    try:
+        value = Decimal(quantity)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not position.strip().isdigit() or not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not POSITION=QUANTITY; write it as 2=1.5 (line 2, quantity 1.5)"
+        )
+    return position.strip(), value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
