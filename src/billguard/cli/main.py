@@ -124,7 +124,9 @@ def require_database() -> None:
     from billguard.domain.errors import BillguardError
 
     settings = connection.settings_dict
-    if connection.vendor == "sqlite" and not Path(str(settings["NAME"])).exists():
+    name = str(settings["NAME"])
+    in_memory = name == ":memory:" or "mode=memory" in name
+    if connection.vendor == "sqlite" and not in_memory and not Path(name).exists():
         raise BillguardError(
             f"the database {settings['NAME']} does not exist.",
             code="DATABASE_MISSING",

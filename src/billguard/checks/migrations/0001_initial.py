@@ -5,33 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('billing', '0001_initial'),
+        ("billing", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StoredFinding',
+            name="StoredFinding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40)),
-                ('severity', models.CharField(choices=[('block', 'Block'), ('warn', 'Warn')], max_length=5)),
-                ('subject', models.CharField(max_length=200)),
-                ('message', models.CharField(max_length=500)),
-                ('expected', models.CharField(blank=True, max_length=200)),
-                ('actual', models.CharField(blank=True, max_length=200)),
-                ('amount_at_stake', models.DecimalField(blank=True, decimal_places=3, max_digits=18, null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('evidence', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('billing_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='billing.billingrun')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40)),
+                (
+                    "severity",
+                    models.CharField(choices=[("block", "Block"), ("warn", "Warn")], max_length=5),
+                ),
+                ("subject", models.CharField(max_length=200)),
+                ("message", models.CharField(max_length=500)),
+                ("expected", models.CharField(blank=True, max_length=200)),
+                ("actual", models.CharField(blank=True, max_length=200)),
+                (
+                    "amount_at_stake",
+                    models.DecimalField(blank=True, decimal_places=3, max_digits=18, null=True),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("evidence", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "billing_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="billing.billingrun",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="findings",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['code'], name='checks_stor_code_7a8c1b_idx')],
+                "indexes": [models.Index(fields=["code"], name="checks_stor_code_7a8c1b_idx")],
             },
         ),
     ]

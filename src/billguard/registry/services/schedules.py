@@ -53,6 +53,7 @@ def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
 
     Lines in force end the day the amendment takes effect; the new version's lines start then.
     """
+    amendment = Amendment.objects.get(pk=amendment.pk)
     if amendment.status != Amendment.Status.APPROVED:
         raise RuleViolation(f"amendment {amendment} is not approved yet.")
     version = ContractVersion.objects.get(amendment=amendment)

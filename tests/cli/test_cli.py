@@ -1,0 +1,118 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from billguard.billing.models import BillingRun, Invoice
+from billguard.cli.main import main
+from tests.factories import make_contract
+
+SHARED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "einvoice"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_prints_report_and_exits_zero(capsys, tmp_path):
+    make_contract()
+    report = tmp_path / "report.json"
+
+    status = main(["run", "--period", "2026-11", "--json", str(report)])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "invoices issued             1" in out
+    data = json.loads(report.read_text())
+    assert data["invoices_issued"] == 1
+    assert data["period"] == "2026-11"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_with_held_draft_exits_one(capsys):
+    make_contract(sow_document_id=None)
+
+    status = main(["run", "--period", "2026-11"])
+
+    assert status == 1
+    assert "SOW_MISSING" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_bad_period_exits_two_and_writes_nothing(capsys):
+    make_contract()
+
+    status = main(["run", "--period", "2026-13"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "2026-13" in err
+    assert "--period" in err
+    assert BillingRun.objects.count() == 0
+    assert Invoice.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_unknown_contract_exits_two(capsys):
+    make_contract()
+
+    status = main(["run", "--period", "2026-11", "--contract", "C-404"])
+
+    assert status == 2
+    assert "C-404" in capsys.readouterr().err
+    assert BillingRun.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_unknown_contract_exits_one(capsys):
+    status = main(["check", str(SHARED_EXAMPLES / "en16931-examples" / "ubl-tc434-example1.xml")])
+
+    assert status == 1
+    assert "CONTRACT_NOT_FOUND" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_unreadable_file_exits_two(capsys, tmp_path):
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<Invoice><cbc:ID>1</Invoice>")
+
+    status = main(["check", str(broken)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "broken.xml" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exceptions_resolve_unknown_id_exits_two(capsys):
+    status = main(["exceptions", "resolve", "99999", "--note", "Fixed the schedule"])
+
+    assert status == 2
+    assert "99999" in capsys.readouterr().err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_credit_bad_line_argument_exits_two(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["credit", "ADE-000001", "--reason", "Wrong", "--line", "first=all"])
+
+    assert error.value.code == 2
+    assert "POSITION=QUANTITY" in capsys.readouterr().err
+
+
+def test_missing_database_exits_two(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "BILLGUARD_DATABASE_URL"}
+    env["BILLGUARD_VAR_DIR"] = str(tmp_path / "var")
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "billguard.cli.main", "run", "--period", "2026-11"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "does not exist" in completed.stderr
+    assert "billguard migrate" in completed.stderr
+    assert not (tmp_path / "var" / "billguard.sqlite3").exists()
