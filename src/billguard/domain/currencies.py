@@ -12,6 +12,12 @@ _ZERO_DECIMALS = frozenset(
 _THREE_DECIMALS = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 _FOUR_DECIMALS = frozenset("CLF UYW".split())
 
+# Checked against list one as published on 2026-01-01. Codes without a minor unit in that list
+# are not money that an invoice can be in, so they are left out: the metals XAU, XAG, XPD and
+# XPT, the units XDR, XSU, XUA and XBA to XBD, and the codes XTS and XXX. ANG and BGN are no
+# longer in that list (replaced by XCG and EUR) but stay, because older invoices and their
+# credit notes are in them.
+
 _TWO_DECIMALS = frozenset(
     """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP
@@ -20,7 +26,7 @@ _TWO_DECIMALS = frozenset(
     KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD
     NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP
     SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED
-    VES WST XCD XCG YER ZAR ZMW ZWG
+    VES WST XAD XCD XCG YER ZAR ZMW ZWG
     """.split()
 )
 

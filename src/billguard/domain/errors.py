@@ -39,25 +39,29 @@ class BillguardError(Exception):
         return "".join(parts)
 
 
-class InvalidInput(BillguardError):
+# The subclasses have no Error suffix (ruff N818) because code across the project imports them
+# by these names.
+
+
+class InvalidInput(BillguardError):  # noqa: N818
     """A value from outside (a file, an option, a form field) is malformed or out of range."""
 
     code = "INVALID_INPUT"
 
 
-class NotFound(BillguardError):
+class NotFound(BillguardError):  # noqa: N818
     """A record named by the input does not exist."""
 
     code = "NOT_FOUND"
 
 
-class RuleViolation(BillguardError):
+class RuleViolation(BillguardError):  # noqa: N818
     """A request breaks a business rule (issuing twice, editing an issued invoice)."""
 
     code = "RULE_VIOLATION"
 
 
-class CurrencyMismatch(BillguardError):
+class CurrencyMismatch(BillguardError):  # noqa: N818
     """Two amounts in different currencies were combined without an exchange rate."""
 
     code = "CURRENCY_MISMATCH"

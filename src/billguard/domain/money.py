@@ -20,9 +20,7 @@ def to_decimal(value: object, *, place: str = "amount") -> Decimal:
         raise InvalidInput(f"{value!r} is not an amount.", place=place, value=value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise InvalidInput(
-                f"{value} is not a finite amount.", place=place, value=value
-            )
+            raise InvalidInput(f"{value} is not a finite amount.", place=place, value=value)
         return value
     if isinstance(value, int):
         return Decimal(value)
