@@ -101,11 +101,14 @@ def load_contexts(
     issued_lines = Prefetch("lines")
     issued = Invoice.objects.filter(status=Invoice.Status.ISSUED).prefetch_related(issued_lines)
     contract_invoices = _group(issued.filter(contract_id__in=contract_ids), "contract_id")
+    # The grouping key reads invoice.bill_to, so it is joined here, not fetched per invoice.
     party_invoices = _group(
         issued.filter(
             bill_to__party_id__in=party_ids,
             period_start__lte=window_end,
-        ).filter(Q(period_end__gte=window_start) | Q(period_end__isnull=True)),
+        )
+        .filter(Q(period_end__gte=window_start) | Q(period_end__isnull=True))
+        .select_related("bill_to"),
         "bill_to__party_id",
         key=lambda invoice: invoice.bill_to.party_id if invoice.bill_to else None,
     )
