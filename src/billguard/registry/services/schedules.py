@@ -39,7 +39,7 @@ def schedule_create_from_version(
         customer_po=version.customer_po,
         source=source,
         starts_on=starts_on,
-        ends_on=version.end_date,
+        ends_on=last_billed_day(version),
     )
     BillingScheduleLine.objects.bulk_create(
         schedule_lines_for(schedule, version, starts_on, milestone_dates or {})
@@ -72,9 +72,16 @@ def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
     schedule.bill_to_id = version.bill_to_id
     schedule.customer_po = version.customer_po
     schedule.currency = version.currency
-    schedule.ends_on = version.end_date
+    schedule.ends_on = last_billed_day(version)
     schedule.save(update_fields=["bill_to", "customer_po", "currency", "ends_on", "updated_at"])
     return schedule
+
+
+def last_billed_day(version: ContractVersion) -> dt.date | None:
+    """Return the version's end date, or None when it renews automatically so billing goes on."""
+    if version.renewal_terms == ContractVersion.RenewalTerms.AUTO_RENEW:
+        return None
+    return version.end_date
 
 
 def schedule_lines_for(
