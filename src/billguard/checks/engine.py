@@ -91,6 +91,8 @@ def run_checks(
 def _load_families() -> None:
     # Importing a family module registers its checks.
     from billguard.checks import (  # noqa: F401
+        amendments,
+        commitments,
         completeness,
         coverage,
         parties,
