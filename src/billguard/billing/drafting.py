@@ -14,8 +14,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 from decimal import Decimal
+from typing import TypeVar
 
 from billguard.domain.currencies import minor_units
 from billguard.domain.invoice import (

@@ -254,9 +254,10 @@ def _load_zone(tz_name: object) -> ZoneInfo:
         )
     try:
         return ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError) as error:
         # ZoneInfo raises ValueError for keys that are not relative paths inside the
-        # database (empty, absolute, "..") and for files there that are not zone data.
+        # database (empty, absolute, "..") and for files there that are not zone data, and
+        # with the tzdata package, IsADirectoryError for a region folder such as "Europe".
         raise InvalidInput(
             f"{tz_name!r} is not a known time zone.", place="time zone", value=tz_name, fix=fix
         ) from error

@@ -45,7 +45,7 @@ def require_country(value: str, *, field: str) -> str:
 def require_timezone(value: str, *, field: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
         raise InvalidInput(
             f"{value!r} is not a time zone name.",
             place=field,
