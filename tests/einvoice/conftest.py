@@ -13,7 +13,7 @@ from billguard.domain.invoice import (
     InvoiceLine,
     PartyInfo,
 )
-from billguard.einvoice.totals import compute_totals
+from billguard.domain.tax import build_totals
 
 DocumentFactory = Callable[..., InvoiceDocument]
 
@@ -26,7 +26,7 @@ def make_document(
     number: str = "INV-2024-0042",
     **fields: object,
 ) -> InvoiceDocument:
-    subtotals, totals = compute_totals(lines, currency)
+    subtotals, totals = build_totals(lines, currency)
     values: dict[str, object] = {
         "document_type": document_type,
         "number": number,

@@ -327,3 +327,11 @@ def _signed_amount(allowance_charge: AllowanceCharge, *, place: str) -> Decimal:
 
 def _kind(allowance_charge: AllowanceCharge) -> str:
     return "charge" if allowance_charge.is_charge else "allowance"
+
+
+def build_totals(
+    lines: Sequence[InvoiceLine], currency: str, *, mode: RoundingMode = RoundingMode.HALF_UP
+) -> tuple[list[TaxSubtotal], Totals]:
+    """Return the VAT breakdown and totals of ``lines`` with no document allowances or charges."""
+    subtotals = compute_tax_breakdown(lines, (), currency, mode)
+    return subtotals, compute_totals(lines, (), subtotals, currency, mode=mode)

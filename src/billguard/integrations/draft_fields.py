@@ -21,7 +21,7 @@ from billguard.domain.invoice import (
     PartyInfo,
 )
 from billguard.domain.rounding import RoundingMode, round_decimal
-from billguard.einvoice.totals import compute_totals
+from billguard.domain.tax import build_totals
 
 DOCUMENT_FIELDS = (
     "invoice_ref",
@@ -115,7 +115,7 @@ def build_document(
         _parse_line(record, currency, position)
         for position, record in enumerate(line_records, start=1)
     ]
-    tax_subtotals, totals = compute_totals(lines, currency)
+    tax_subtotals, totals = build_totals(lines, currency)
     period_start = _parse_date(header, "period_start") or _earliest(
         [line.service_start for line in lines]
     )

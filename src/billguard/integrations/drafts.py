@@ -43,7 +43,7 @@ Line columns, one line per row.
 
 Numbers have a decimal point and no thousands separator (12.50, not 12,50); dates are
 YYYY-MM-DD. The invoice period (BT-73, BT-74) spans the line periods. Each invoice's VAT
-breakdown and totals are computed from its lines by ``billguard.einvoice.totals``: VAT per
+breakdown and totals are computed from its lines by ``billguard.domain.tax``: VAT per
 category and rate, rounded HALF_UP to the currency's minor unit (EN 16931 BR-CO-17). Errors
 count the header as row 1, as a spreadsheet does. A draft is always an invoice (UNTDID 1001
 code 380); a credit appears as negative quantities.
