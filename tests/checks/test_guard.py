@@ -1,0 +1,85 @@
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from billguard.checks.guard import check_documents, resolve
+from billguard.cli.main import main
+from billguard.domain.tax import build_document_totals
+from billguard.einvoice.ubl_writer import write_ubl
+from tests.factories import draft_for, make_contract
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def external_draft(number: str = "EXT-1", **changes: object):
+    setup = make_contract()
+    document = draft_for(setup.contract, "2026-11").document
+    document.number = number
+    document.source = f"{number}.xml"
+    for name, value in changes.items():
+        setattr(document, name, value)
+    return setup, document
+
+
+def test_guard_finds_contract_by_reference_and_passes_clean_draft():
+    setup, document = external_draft()
+
+    [result] = check_documents([document], as_of=AS_OF)
+
+    assert result.contract_number == setup.contract.number
+    assert result.findings == []
+
+
+def test_guard_finds_contract_by_buyer_tax_id_and_po():
+    setup, document = external_draft(contract_reference="")
+
+    contract, bill_to = resolve(document)
+
+    assert contract == setup.contract
+    assert bill_to == setup.bill_to
+
+
+def test_guard_reports_price_mismatch_on_edited_price():
+    _, document = external_draft()
+    line = document.lines[0]
+    document.lines[0] = dataclasses.replace(
+        line, unit_price=Decimal("900.00"), net_amount=Decimal("900.00"), allowances_charges=[]
+    )
+    document.tax_subtotals, document.totals = build_document_totals(document)
+
+    [result] = check_documents([document], as_of=AS_OF)
+
+    assert [f.code for f in result.findings] == ["PRICE_MISMATCH"]
+    assert result.findings[0].amount_at_stake is not None
+    assert result.findings[0].amount_at_stake.amount == Decimal("100.00")
+
+
+def test_guard_unknown_contract_is_a_finding():
+    _, document = external_draft(contract_reference="C-404", order_reference="PO-NONE")
+
+    [result] = check_documents([document], as_of=AS_OF)
+
+    assert "CONTRACT_NOT_FOUND" in [f.code for f in result.findings]
+    assert result.blocked
+
+
+def test_check_command_reads_ubl_and_exits_by_findings(tmp_path, capsys):
+    _, document = external_draft()
+    clean = tmp_path / "clean.xml"
+    clean.write_bytes(write_ubl(document))
+    document.lines[0].unit_price = Decimal("900.00")
+    wrong = tmp_path / "wrong.xml"
+    wrong.write_bytes(write_ubl(document))
+
+    clean_status = main(["check", str(clean), "--as-of", "2026-11-01"])
+    wrong_status = main(["check", str(wrong), "--as-of", "2026-11-01"])
+
+    out = capsys.readouterr().out
+    assert clean_status == 0
+    assert wrong_status == 1
+    assert "PRICE_MISMATCH" in out
+    assert "TOTALS_INCONSISTENT" in out
