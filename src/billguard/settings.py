@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "billguard.registry",
     "billguard.billing",
     "billguard.checks",
+    "billguard.procurement",
 ]
 
 DATABASES = {
