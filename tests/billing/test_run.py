@@ -113,3 +113,15 @@ def test_issued_invoice_ubl_passes_en16931_rules(var_dir):
         "2026-11-01,ADE-000001,4000,,1000.00,",
         "2026-11-01,ADE-000001,2200,,190.00,S19",
     ]
+
+
+def test_quarterly_schedule_counts_quarters_from_its_start():
+    make_contract(cadence="quarterly", effective_from=dt.date(2026, 2, 1))
+
+    november = billing_run_execute(period=parse_period("2026-11"), dry_run=True)
+    december = billing_run_execute(period=parse_period("2026-12"), dry_run=True)
+
+    # Quarters run Feb-Apr, May-Jul, Aug-Oct, Nov-Jan: November opens one, December none.
+    assert len(november.outcomes) == 1
+    assert december.outcomes == []
+    assert november.outcomes[0].draft_key == "C-1:2026-11"

@@ -83,8 +83,9 @@ def draft_contract(sources: DraftSources, period: BillingPeriod) -> DraftPlan | 
     """Draft the invoice of ``sources.contract`` for the run ``period``; None if nothing is due."""
     schedule = sources.schedule
     cadence = Cadence(schedule.cadence)
-    advance = billing_periods_starting_in(period, cadence, schedule.billing_day)
-    arrears = [_previous(p, cadence, schedule.billing_day) for p in advance]
+    anchor = schedule.starts_on.month
+    advance = billing_periods_starting_in(period, cadence, schedule.billing_day, anchor)
+    arrears = [_previous(p, cadence, schedule.billing_day, anchor) for p in advance]
 
     lines: list[InvoiceLine] = []
     kinds: dict[str, str] = {}
@@ -133,16 +134,19 @@ def draft_contract(sources: DraftSources, period: BillingPeriod) -> DraftPlan | 
 
 
 def billing_periods_starting_in(
-    period: BillingPeriod, cadence: Cadence, billing_day: int
+    period: BillingPeriod, cadence: Cadence, billing_day: int, anchor_month: int = 1
 ) -> list[BillingPeriod]:
-    """The billing periods of a schedule whose first day falls inside the run ``period``."""
+    """The billing periods of a schedule whose first day falls inside the run ``period``.
+
+    Quarterly and yearly periods count from ``anchor_month``, the month the schedule starts.
+    """
     found = []
-    current = period_containing(period.start, cadence, billing_day)
+    current = period_containing(period.start, cadence, billing_day, anchor_month=anchor_month)
     if current.start < period.start:
-        current = period_containing(current.end, cadence, billing_day)
+        current = period_containing(current.end, cadence, billing_day, anchor_month=anchor_month)
     while current.start < period.end:
         found.append(current)
-        current = period_containing(current.end, cadence, billing_day)
+        current = period_containing(current.end, cadence, billing_day, anchor_month=anchor_month)
     return found
 
 
@@ -316,8 +320,12 @@ def _make_line(
     )
 
 
-def _previous(period: BillingPeriod, cadence: Cadence, billing_day: int) -> BillingPeriod:
-    return period_containing(period.start - dt.timedelta(days=1), cadence, billing_day)
+def _previous(
+    period: BillingPeriod, cadence: Cadence, billing_day: int, anchor_month: int
+) -> BillingPeriod:
+    return period_containing(
+        period.start - dt.timedelta(days=1), cadence, billing_day, anchor_month=anchor_month
+    )
 
 
 def _empty_totals() -> Totals:

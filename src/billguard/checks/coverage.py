@@ -419,11 +419,15 @@ def _periods_before(
 ) -> list[BillingPeriod]:
     """Cut the schedule's last MISSED_PERIODS_LOOKBACK billing periods before the one that
     contains ``day`` to the days the schedule runs."""
-    current = period_containing(day, cadence, schedule.billing_day)
+    anchor = schedule.starts_on.month
+    current = period_containing(day, cadence, schedule.billing_day, anchor_month=anchor)
     earliest = current
     for _ in range(MISSED_PERIODS_LOOKBACK):
         earliest = period_containing(
-            earliest.start - dt.timedelta(days=1), cadence, schedule.billing_day
+            earliest.start - dt.timedelta(days=1),
+            cadence,
+            schedule.billing_day,
+            anchor_month=anchor,
         )
     start = max(earliest.start, schedule.starts_on)
     end = current.start
@@ -431,7 +435,7 @@ def _periods_before(
         end = min(end, schedule.ends_on + dt.timedelta(days=1))
     if start >= end:
         return []
-    return periods_between(start, end, cadence, schedule.billing_day)
+    return periods_between(start, end, cadence, schedule.billing_day, anchor_month=anchor)
 
 
 def _fixed_amount(
@@ -498,7 +502,9 @@ def billing_period_missed(draft: Draft, context: CheckContext) -> Iterator[Obser
             continue
         if any(_overlap((piece.start, piece.last_day), (s.start, s.end)) for s in covering):
             continue
-        full = period_containing(piece.start, cadence, schedule.billing_day)
+        full = period_containing(
+            piece.start, cadence, schedule.billing_day, anchor_month=schedule.starts_on.month
+        )
         amount = _fixed_amount(fixed_lines, piece, full, currency)
         if amount <= 0:
             continue
