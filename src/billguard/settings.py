@@ -27,9 +27,7 @@ INSTALLED_APPS = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get(
-            "BILLGUARD_DATABASE_URL", f"sqlite:///{VAR_DIR / 'billguard.sqlite3'}"
-        ),
+        os.environ.get("BILLGUARD_DATABASE_URL", f"sqlite:///{VAR_DIR / 'billguard.sqlite3'}"),
         conn_max_age=0,
     )
 }
