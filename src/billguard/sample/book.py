@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from billguard.registry.terms import PriceChangeTerms
-from billguard.sample.calendar import RUN_MONTH, add_months, billing_boundary
+from billguard.sample.calendar import RUN_MONTH, add_months
 from billguard.sample.planner import Planner, boundaries_after
 from billguard.sample.plans import AmendmentPlan, ContractPlan, CustomerPlan
 
@@ -289,12 +289,13 @@ def _amendment_date(
     last = LAST_ARREARS_AMENDMENT if arrears else LAST_ADVANCE_AMENDMENT
     if not future:
         last = RUN_MONTH
-    candidates = boundaries_after(terms.effective_from, terms.cadence, terms.billing_day, last)
+    starts = boundaries_after(
+        terms.effective_from, terms.cadence, terms.billing_day, dt.date(2027, 12, 31)
+    )
+    candidates = [day for day in starts if day <= last]
     if future and not arrears:
-        # The billing period after the one the November run bills, e.g. 1 December.
-        later = boundaries_after(RUN_MONTH, terms.cadence, terms.billing_day, dt.date(2027, 12, 31))
-        later = [day for day in later if day >= billing_boundary(add_months(RUN_MONTH, 1), 1)]
-        candidates += later[:1]
+        # The first billing period after those the November run bills, e.g. 1 December.
+        candidates += [day for day in starts if day >= add_months(RUN_MONTH, 1)][:1]
     if not candidates:
         return None
     return planner.rng.choice(candidates)

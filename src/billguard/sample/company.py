@@ -16,7 +16,6 @@ import datetime as dt
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
@@ -34,7 +33,6 @@ from billguard.registry.models import (
     Timesheet,
     UsageRecord,
 )
-from billguard.sample import reference_data as ref
 from billguard.sample.book import COVERAGE_SHAPES, plan_regular_contracts
 from billguard.sample.calendar import AS_OF as SAMPLE_AS_OF
 from billguard.sample.external import write_external_drafts
@@ -42,7 +40,8 @@ from billguard.sample.fault_carriers import CustomerPool, plan_clean_external_co
 from billguard.sample.faults import FAULT_NAMES, FAULTS, SeededFault, seeded_faults
 from billguard.sample.history import issue_history
 from billguard.sample.planner import Planner
-from billguard.sample.plans import Book, CustomerPlan, PurchaseOrderPlan, VendorPlan
+from billguard.sample.plans import Book, CustomerPlan
+from billguard.sample.vendors import plan_vendors_and_orders
 from billguard.sample.writer import SELLER_CODES, write_book
 
 AS_OF: dt.date = SAMPLE_AS_OF
@@ -174,13 +173,14 @@ def plan_company(rng: random.Random, *, customers: int, contracts: int) -> Book:
     dedicated = _unique([plan.customer for plan in carriers if plan.customer.dedicated])
     assert len(dedicated) == DEDICATED_CUSTOMERS, len(dedicated)
     book.customers = regular_customers + dedicated
-    _plan_procurement(planner, book, customers)
+    plan_vendors_and_orders(planner, book, customers)
     _assign_codes(rng, book)
     return book
 
 
 def _regular_customer(planner: Planner, index: int) -> CustomerPlan:
-    """Plan a regular customer. The first three are German, French and US, one per market."""
+    """Plan a regular customer. The first three are German, French and US, so both markets and
+    reverse charge appear in every book."""
     if index < 3:
         market, country = (("de", "DE"), ("de", "FR"), ("us", "US"))[index]
     else:
@@ -188,49 +188,6 @@ def _regular_customer(planner: Planner, index: int) -> CustomerPlan:
         country = None
     # Every fifth customer has a second bill-to entity, such as a subsidiary.
     return planner.customer(market, country, bill_tos=2 if index % 5 == 3 else 1)
-
-
-def _plan_procurement(planner: Planner, book: Book, customers: int) -> None:
-    rng = planner.rng
-    count = max(4, min(len(ref.VENDOR_NAMES), customers // 30))
-    for name, country, _ in ref.VENDOR_NAMES[:count]:
-        book.vendors.append(
-            VendorPlan(
-                name=name,
-                country=country,
-                tax_id=planner.unique_tax_id(country),
-                postcode=f"{rng.randint(10000, 99999)}",
-            )
-        )
-    for index, (_, country, service) in enumerate(ref.VENDOR_NAMES[:count]):
-        market = "us" if country == "US" else "de"
-        account = (
-            "6000"
-            if "licence" in service.lower()
-            else "5100"
-            if "cloud" in service.lower() or "host" in service.lower()
-            else "5000"
-        )
-        for _ in range(rng.randint(2, 4)):
-            ordered_on = dt.date(2026, rng.randint(1, 10), rng.randint(1, 28))
-            lines = [
-                (
-                    f"{service}, {month_name}",
-                    Decimal(rng.randint(1, 160)),
-                    Decimal(rng.randrange(40, 400, 5)),
-                    account,
-                )
-                for month_name in rng.sample(_MONTH_NAMES, rng.randint(1, 3))
-            ]
-            book.purchase_orders.append(
-                PurchaseOrderPlan(
-                    vendor_index=index,
-                    market=market,
-                    ordered_on=ordered_on,
-                    status=rng.choice(("approved", "sent", "sent", "received", "closed")),
-                    lines=lines,
-                )
-            )
 
 
 def _assign_codes(rng: random.Random, book: Book) -> None:
@@ -276,19 +233,3 @@ def _unique(customers: list[CustomerPlan]) -> list[CustomerPlan]:
         if not any(customer is other for other in seen):
             seen.append(customer)
     return seen
-
-
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)

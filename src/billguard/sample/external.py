@@ -49,11 +49,14 @@ def write_external_drafts(directory: Path, book: Book, seeded: set[str]) -> list
     clean = contract_document(clean_plan.number, "LEG-2026-1108")
     written.append(_write_ubl(directory / faults.CLEAN_DRAFT_FILE, clean, clean_plan.number))
 
+    path = directory / faults.UNKNOWN_CONTRACT_DRAFT_FILE
     if "external_unknown_contract" in seeded:
         assert book.unknown_buyer is not None
-        path = directory / faults.UNKNOWN_CONTRACT_DRAFT_FILE
         path.write_text(unknown_contract_csv(book.unknown_buyer), encoding="utf-8")
         written.append(path)
+    else:
+        # A file left by an earlier generation would seed the fault anyway.
+        path.unlink(missing_ok=True)
     return written
 
 

@@ -82,17 +82,9 @@ class Planner(CustomerPlanner):
     def start_date(self, cadence: str, billing_day: int) -> dt.date:
         """Draw a start on a billing-period boundary, so that the first period is a whole one."""
         rng = self.rng
-        if cadence == "quarterly":
-            month = rng.choice(
-                (
-                    dt.date(2026, 1, 1),
-                    dt.date(2026, 4, 1),
-                    dt.date(2026, 7, 1),
-                    dt.date(2026, 10, 1),
-                )
-            )
-        elif cadence == "yearly":
-            month = dt.date(2026, 1, 1)
+        if cadence == "yearly":
+            # Yearly contracts bill in their start month; those from November bill in the demo.
+            month = rng.choice((dt.date(2025, 11, 1), dt.date(2025, 12, 1), *START_MONTHS))
         else:
             month = rng.choices(START_MONTHS, weights=START_WEIGHTS)[0]
         return billing_boundary(month, billing_day)
@@ -362,11 +354,12 @@ def boundaries_after(
 ) -> list[dt.date]:
     """Return the billing-period starts after ``start`` up to and including ``until``.
 
-    Quarters and years count from January, as the billing run's periods do.
+    ``start`` is the schedule's first day. Quarters and years count from its month, as the
+    billing run's periods do.
     """
     step = {"monthly": 1, "quarterly": 3, "yearly": 12}[cadence]
     found: list[dt.date] = []
-    month = dt.date(start.year, 1, 1)
+    month = start.replace(day=1)
     while True:
         boundary = billing_boundary(month, billing_day)
         if boundary > until:
