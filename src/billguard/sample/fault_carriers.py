@@ -12,14 +12,16 @@ import copy
 import datetime as dt
 import random
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from billguard.registry.terms import PriceChangeTerms
+from billguard.sample.calendar import RUN_MONTH, months_between
 from billguard.sample.customers import EU_COUNTRIES
 from billguard.sample.planner import Planner
 from billguard.sample.plans import AmendmentPlan, ContractPlan, CustomerPlan, MilestonePlan
 
 D = Decimal
+CENT = D("0.01")
 
 
 class CustomerPool:
@@ -54,8 +56,18 @@ def plan_missing_contract_field(planner: Planner, pool: CustomerPool) -> list[Co
     return [planner.subscription(pool.pick("de", "DE"), start=dt.date(2026, 6, 1))]
 
 
+def prepare_missing_contract_field(plans: list[ContractPlan]) -> None:
+    """Leave the escalation contact out of the contract's terms."""
+    plans[0].terms.escalation_contact = ""
+
+
 def plan_missing_sow(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
     return [planner.services(pool.pick("us"), start=dt.date(2026, 7, 1), retainer=True)]
+
+
+def prepare_missing_sow(plans: list[ContractPlan]) -> None:
+    """Enter the contract without storing its SOW."""
+    plans[0].sow_signed_on = None
 
 
 def plan_superseded_sow(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
@@ -264,14 +276,28 @@ def plan_duplicate_legacy_invoice(planner: Planner, pool: CustomerPool) -> list[
 
 
 def plan_po_ceiling_exceeded(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
+    """Plan fixed monthly fees from September with a PO ceiling three years' fees deep."""
     plan = planner.subscription(
         planner.customer("de", "DE", dedicated=True), start=dt.date(2026, 9, 1)
     )
-    monthly = sum(
-        ((line.unit_price or D(0)) * (line.quantity or D(1)) for line in plan.terms.lines), D(0)
-    )
-    plan.terms.po_ceiling = (monthly * 36).quantize(D(1))
+    plan.terms.po_ceiling = (_monthly_net(plan) * 36).quantize(D(1))
     return [plan]
+
+
+def prepare_po_ceiling_exceeded(plans: list[ContractPlan]) -> None:
+    """Lower the PO ceiling so that the history stays under it and November passes it.
+
+    September and October are billed before November. The ceiling lies halfway between
+    their gross total and the net total with November, so it is crossed whether the
+    check counts amounts with or without VAT.
+    """
+    plan = plans[0]
+    net = _monthly_net(plan)
+    rate = plan.terms.tax_rate or D(0)
+    gross = net + (net * rate / 100).quantize(CENT, ROUND_HALF_UP)
+    months_before = len(months_between(plan.terms.effective_from, RUN_MONTH))
+    assert months_before * gross < (months_before + 1) * net
+    plan.terms.po_ceiling = ((months_before * gross + (months_before + 1) * net) / 2).quantize(CENT)
 
 
 def plan_skipped_billing_period(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
@@ -304,3 +330,10 @@ def plan_clean_external_contract(planner: Planner) -> ContractPlan:
 
 def plan_nothing(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
     return []
+
+
+def _monthly_net(plan: ContractPlan) -> Decimal:
+    """Return the net amount of one month of a contract with fixed lines and no discount."""
+    assert not plan.terms.discounts
+    amounts = ((line.unit_price or D(0)) * (line.quantity or D(1)) for line in plan.terms.lines)
+    return sum(amounts, D(0)).quantize(CENT)

@@ -11,11 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from billguard.billing.drafting import DraftPlan, draft_contract
 from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
-from billguard.billing.models import Invoice
 from billguard.billing.selectors import load_draft_sources
 from billguard.domain.periods import parse_period
 from billguard.registry.models import (
@@ -42,14 +39,6 @@ RUN_PERIOD = parse_period(f"{RUN_MONTH:%Y-%m}")
 
 
 # Contract completeness
-
-
-def clear_escalation_contact(plans: list[ContractPlan]) -> None:
-    ContractVersion.objects.filter(contract__number=plans[0].number).update(escalation_contact="")
-
-
-def drop_sow(plans: list[ContractPlan]) -> None:
-    ContractVersion.objects.filter(contract__number=plans[0].number).update(sow_document=None)
 
 
 def sign_newer_sow(plans: list[ContractPlan]) -> None:
@@ -252,18 +241,6 @@ def bill_predecessor_again(plans: list[ContractPlan]) -> None:
     renewal, predecessor = plans
     draft = _november_draft(renewal)
     _issue_legacy_invoice(draft, Contract.objects.get(number=predecessor.number), "LEG-1102")
-
-
-def lower_po_ceiling(plans: list[ContractPlan]) -> None:
-    """Set a PO ceiling that the history stays under and November passes, net and gross."""
-    plan = plans[0]
-    issued = Invoice.objects.filter(contract__number=plan.number, status=Invoice.Status.ISSUED)
-    totals = issued.aggregate(net=Sum("line_extension"), gross=Sum("payable"))
-    history_net = totals["net"] or D(0)
-    history_gross = totals["gross"] or D(0)
-    november_net = _november_draft(plan).document.totals.line_extension
-    ceiling = ((history_gross + history_net + november_net) / 2).quantize(D("0.01"))
-    ContractVersion.objects.filter(contract__number=plan.number).update(po_ceiling=ceiling)
 
 
 # Helpers

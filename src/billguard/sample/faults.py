@@ -31,11 +31,12 @@ class SeededFault:
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """How one fault is planted: its carriers, a change of their plans and a change of records.
+    """The recipe of one fault: its carriers, a change of their plans and a change of records.
 
-    ``prepare`` changes the carriers' plans before anything is written, for a schedule that is
-    never updated or a month that is never billed. ``change`` breaks the written records after
-    the invoice history exists. ``external_file`` names the external draft with the fault.
+    ``prepare`` changes the carriers' plans before anything is written: terms entered without
+    a field, a schedule that is never updated, a month that is never billed. ``change`` breaks
+    the written records after the invoice history exists. ``external_file`` names the external
+    draft with the fault.
     """
 
     name: str
@@ -89,7 +90,7 @@ FAULTS: tuple[FaultSpec, ...] = (
         frozenset({"PO_CEILING_EXCEEDED"}),
         "The customer's PO has a ceiling that November's invoice takes the billed total past.",
         carriers.plan_po_ceiling_exceeded,
-        change=changes.lower_po_ceiling,
+        prepare=carriers.prepare_po_ceiling_exceeded,
     ),
     FaultSpec(
         "superseded_sow",
@@ -119,14 +120,14 @@ FAULTS: tuple[FaultSpec, ...] = (
         frozenset({"CONTRACT_FIELD_MISSING"}),
         "The contract version has no escalation contact.",
         carriers.plan_missing_contract_field,
-        change=changes.clear_escalation_contact,
+        prepare=carriers.prepare_missing_contract_field,
     ),
     FaultSpec(
         "missing_sow",
         frozenset({"SOW_MISSING"}),
         "The services contract's version has no SOW document.",
         carriers.plan_missing_sow,
-        change=changes.drop_sow,
+        prepare=carriers.prepare_missing_sow,
     ),
     FaultSpec(
         "service_before_contract_start",
