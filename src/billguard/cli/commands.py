@@ -119,6 +119,7 @@ def check(args: argparse.Namespace) -> int:
 
 def exceptions_list(args: argparse.Namespace) -> int:
     from billguard.billing.exceptions import exceptions_open
+    from billguard.domain.money import Money
 
     held = list(exceptions_open())
     if not held:
@@ -128,7 +129,7 @@ def exceptions_list(args: argparse.Namespace) -> int:
     for invoice in held:
         codes = sorted({f.code for f in invoice.findings.all() if f.severity == "block"})
         period = f"{invoice.period_start} to {invoice.period_end}"
-        amount = f"{invoice.payable} {invoice.currency}"
+        amount = str(Money.of(invoice.payable, invoice.currency).rounded())
         contract = invoice.contract.number if invoice.contract else "-"
         print(f"{invoice.pk:>6}  {contract:<12}{period:<24}{amount:>14}  {', '.join(codes)}")
     print(f"\n{len(held)} held; resolve one with: billguard exceptions resolve ID --note TEXT")
