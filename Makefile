@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # The PostgreSQL server the tests use; pytest-django creates and drops its own test database there.
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres clean
+.PHONY: demo test lint typecheck test-sqlite test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/billguard demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,6 +35,21 @@ test-postgres: $(STAMP)
 	BILLGUARD_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck test-sqlite test-postgres
+
+# The billing run on a generated book (docs/benchmarks.md): PostgreSQL in its own database
+# billguard_bench, dropped and created again, then SQLite under var/bench/. Not part of `make test`.
+# BENCH_CONTRACTS sets the book size (10 billed lines per contract), BENCH_SQLITE_CONTRACTS the
+# SQLite book's, BENCH_CHUNK_SIZE the contracts per chunk (empty: the billing run's default).
+BENCH_CONTRACTS ?= 100000
+BENCH_SQLITE_CONTRACTS ?= $(BENCH_CONTRACTS)
+BENCH_CHUNK_SIZE ?=
+BENCH_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_bench
+BENCH_OPTIONS = $(if $(BENCH_CHUNK_SIZE),--chunk-size $(BENCH_CHUNK_SIZE))
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks --backend postgresql --database-url $(BENCH_POSTGRES_URL) \
+		--contracts $(BENCH_CONTRACTS) $(BENCH_OPTIONS)
+	$(BIN)/python -m benchmarks --backend sqlite --contracts $(BENCH_SQLITE_CONTRACTS) $(BENCH_OPTIONS)
 
 clean:
 	rm -rf $(VENV) var
