@@ -7,6 +7,7 @@ import pytest
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.registry.duplicates import DeterministicMatcher, PartyRecord, normalize_name
 from billguard.registry.models import Amendment, BillingScheduleLine, ContractVersion
+from billguard.registry.selectors import ScheduleChange, amendment_schedule_proposal
 from billguard.registry.services.amendments import (
     amendment_approve,
     amendment_draft,
@@ -229,3 +230,37 @@ def test_version_terms_defaults_are_empty():
 
     assert terms.lines == []
     assert terms.tax_rate is None
+
+
+def approved_price_amendment(setup):
+    amendment = amendment_draft(
+        contract=setup.contract,
+        number="A-1",
+        effective_from=dt.date(2026, 9, 1),
+        changes={"lines": {"L1": {"unit_price": "1200.00"}}},
+    )
+    amendment_sign(
+        amendment=amendment, document=make_sow("AMD-C-1"), signed_on=dt.date(2026, 8, 20)
+    )
+    amendment_approve(amendment=amendment, approved_by="approver", approved_on=dt.date(2026, 8, 25))
+    return amendment
+
+
+@pytest.mark.django_db
+def test_approved_amendment_proposes_schedule_change():
+    setup = make_contract()
+    amendment = approved_price_amendment(setup)
+
+    proposal = amendment_schedule_proposal(amendment)
+
+    assert proposal == [ScheduleChange("L1", "unit_price", "1000", "1200")]
+
+
+@pytest.mark.django_db
+def test_applied_amendment_leaves_nothing_to_propose():
+    setup = make_contract()
+    amendment = approved_price_amendment(setup)
+
+    schedule_apply_amendment(amendment=amendment)
+
+    assert amendment_schedule_proposal(amendment) == []
