@@ -30,16 +30,60 @@ class BillingRun(models.Model):
         COMPLETED = "completed"
         FAILED = "failed"
 
+    class Mode(models.TextChoices):
+        PROCESS = "process", "in the calling process"
+        QUEUE = "queue", "on queue workers"
+
     period_label = models.CharField(max_length=10)
     period_start = models.DateField()
     period_end = models.DateField(help_text="First day after the period.")
     contract_filter = models.CharField(max_length=40, blank=True)
     dry_run = models.BooleanField(default=False)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PROCESS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     chunks_done = models.PositiveIntegerField(default=0)
+    # Totals summed from the run's chunks when it completes: contracts, chunks, issued, held,
+    # already_issued, nothing_to_bill and retried_chunks.
     counts = models.JSONField(default=dict)
+
+
+class BillingRunChunk(models.Model):
+    """One transaction's worth of a billing run: its contracts, state and what it did.
+
+    The chunk's drafts, issued invoices and its change to done commit in one transaction, so
+    a chunk that is done did all of its work, and a chunk delivered again once done does
+    nothing. ``counts`` and ``outcomes`` are what the run's report is built from, in every mode.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    run = models.ForeignKey(BillingRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField(help_text="Position in the run, from 1.")
+    contract_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Attempts started, counted before each attempt's transaction begins, so an attempt that
+    # died or lost its database connection still counts. More than 1 means the chunk was retried.
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # issued, held, already_issued and nothing_to_bill of this chunk.
+    counts = models.JSONField(default=dict)
+    # One entry per draft: contract_number, draft_key, status, invoice_number, currency,
+    # payable and findings (as Finding.as_dict returns them).
+    outcomes = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="billing_run_chunk_index")
+        ]
 
 
 class Invoice(models.Model):

@@ -32,6 +32,8 @@ def run_report(result: RunResult, guard_results: list[GuardResult] | None = None
         "invoices_held": len(result.held),
         "already_issued": result.already_issued,
         "nothing_to_bill": result.nothing_to_bill,
+        "chunks": result.chunks,
+        "chunks_retried": result.retried_chunks,
         "findings_by_code": findings_by_code(findings),
         "held": [
             {
@@ -86,6 +88,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"  invoices held          {report['invoices_held']:>6}",
         f"  already issued before  {report['already_issued']:>6}",
         f"  nothing to bill        {report['nothing_to_bill']:>6}",
+        f"  chunks retried         {report['chunks_retried']:>6} of {report['chunks']}",
         "",
     ]
     if report["findings_by_code"]:

@@ -1,50 +1,57 @@
 """The billing run: draft a period's invoices, check them, hold the blocked, issue the rest.
 
-Contracts are processed in chunks in id order. Each chunk is one transaction: its drafts,
-findings and issued invoices commit together or not at all, so a run that crashed is simply
-started again; contracts whose invoice for the period is already issued are skipped.
+The run splits the billable contracts into chunks and stores them as BillingRunChunk rows.
+Each chunk is one transaction: its drafts, findings, issued invoices and its change to done
+commit together or not at all (see billing/chunks.py). A run that crashed is simply started
+again: contracts whose invoice for the period is already issued are skipped.
+
+Chunks run in the calling process by default. In queue mode they are sent as Celery tasks to
+``billguard worker`` processes, and the calling process follows their progress in the
+database. Either way the counts and the report are built from the chunk rows, so they are
+the same for both modes. A dry run checks in the calling process and stores nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
-from billguard.billing.drafting import DraftPlan, draft_contract, draft_key_for
-from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
-from billguard.billing.models import BillingRun, Invoice
-from billguard.billing.outputs import ensure_journal_accounts, invoice_write_outputs
-from billguard.billing.selectors import billable_contract_ids, load_draft_sources
-from billguard.checks.context import Draft
-from billguard.checks.engine import run_checks
-from billguard.checks.finding import Finding
-from billguard.checks.selectors import ContextRequest, load_contexts
-from billguard.domain.errors import NotFound
+from billguard.billing.chunks import (
+    DraftOutcome,
+    RunIncomplete,
+    check_plans,
+    chunk_execute,
+    chunk_process,
+)
+from billguard.billing.models import BillingRun, BillingRunChunk
+from billguard.billing.outputs import ensure_journal_accounts
+from billguard.billing.selectors import billable_contract_ids
+from billguard.domain.errors import InvalidInput, NotFound
 from billguard.domain.periods import BillingPeriod
-from billguard.registry.models import Contract
+from billguard.registry.models import BillingSchedule, Contract
+
+__all__ = [
+    "DraftOutcome",
+    "RunIncomplete",
+    "RunResult",
+    "billing_run_execute",
+    "check_plans",
+    "run_mode_from_environment",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 200
+# How often the calling process reads the chunk states while queue workers run them.
+QUEUE_POLL_SECONDS = 0.25
 
 ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass
-class DraftOutcome:
-    """What the run did with one contract's draft."""
-
-    contract_number: str
-    draft_key: str
-    status: str  # issued, held, dry-run clean, dry-run held
-    invoice_number: str | None
-    currency: str
-    payable: str
-    findings: list[Finding]
 
 
 @dataclass
@@ -55,6 +62,9 @@ class RunResult:
     contracts_considered: int = 0
     already_issued: int = 0
     nothing_to_bill: int = 0
+    chunks: int = 0
+    # Chunks started more than once: after a lost database connection or a dead worker.
+    retried_chunks: int = 0
     outcomes: list[DraftOutcome] = field(default_factory=list)
 
     @property
@@ -66,6 +76,19 @@ class RunResult:
         return [o for o in self.outcomes if o.status == "held"]
 
 
+def run_mode_from_environment() -> str:
+    """Return the run mode that BILLGUARD_RUN_MODE sets: ``process`` (the default) or ``queue``."""
+    mode = os.environ.get("BILLGUARD_RUN_MODE", "").strip() or BillingRun.Mode.PROCESS
+    if mode not in BillingRun.Mode.values:
+        raise InvalidInput(
+            f"BILLGUARD_RUN_MODE is {mode!r}, which is not a run mode.",
+            place="BILLGUARD_RUN_MODE",
+            value=mode,
+            fix="Set it to process or queue, or unset it.",
+        )
+    return str(mode)
+
+
 def billing_run_execute(
     *,
     period: BillingPeriod,
@@ -73,8 +96,22 @@ def billing_run_execute(
     dry_run: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ProgressCallback | None = None,
+    queue: bool = False,
+    queue_timeout: float | None = None,
 ) -> RunResult:
-    """Run the billing of ``period`` for every contract, or for ``contract_number`` alone."""
+    """Run the billing of ``period`` for every contract, or for ``contract_number`` alone.
+
+    With ``queue``, the chunks run on queue workers and this call waits for them. It raises
+    RunIncomplete when a chunk failed, or when no chunk finished for ``queue_timeout``
+    seconds (default: the broker's visibility timeout plus 10 minutes).
+    """
+    if chunk_size < 1:
+        raise InvalidInput(
+            f"the chunk size {chunk_size} is not a positive number.",
+            place="--chunk-size",
+            value=chunk_size,
+            fix="Give the number of contracts per chunk, such as 200.",
+        )
     if contract_number is not None and not Contract.objects.filter(number=contract_number).exists():
         raise NotFound(
             f"contract {contract_number!r} is not in the registry.",
@@ -83,160 +120,197 @@ def billing_run_execute(
             fix="Give the contract number as the registry shows it, such as C-0001.",
         )
     contract_ids = billable_contract_ids(period, contract_number)
-    run = None
-    if not dry_run:
-        ensure_journal_accounts()
-        run = BillingRun.objects.create(
-            period_label=period.label,
-            period_start=period.start,
-            period_end=period.end,
-            contract_filter=contract_number or "",
-            started_at=timezone.now(),
-        )
-    result = RunResult(period=period, billing_run_id=run.pk if run else None, dry_run=dry_run)
-    result.contracts_considered = len(contract_ids)
+    chunks = plan_chunks(contract_ids, chunk_size)
+    if dry_run:
+        return _dry_run(period, contract_ids, chunks, progress)
+
+    if queue:
+        # Imported here so that the default mode never needs Celery's broker.
+        from billguard.billing.queue import chunks_enqueue, queue_check_ready
+
+        queue_check_ready()
+
+    ensure_journal_accounts()
+    run = BillingRun.objects.create(
+        period_label=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        contract_filter=contract_number or "",
+        mode=BillingRun.Mode.QUEUE if queue else BillingRun.Mode.PROCESS,
+        started_at=timezone.now(),
+    )
+    chunk_rows = BillingRunChunk.objects.bulk_create(
+        BillingRunChunk(run=run, index=index, contract_ids=ids)
+        for index, ids in enumerate(chunks, start=1)
+    )
     logger.info(
-        "billing run %s started: period %s, %d contracts, dry run %s",
-        result.billing_run_id,
+        "billing run %s started: period %s, %d contracts in %d chunks, mode %s",
+        run.pk,
         period.label,
         len(contract_ids),
-        dry_run,
+        len(chunks),
+        run.mode,
     )
-    chunks = [contract_ids[i : i + chunk_size] for i in range(0, len(contract_ids), chunk_size)]
     try:
-        for index, chunk in enumerate(chunks, start=1):
-            _run_chunk(chunk, period, run, result)
-            logger.info(
-                "billing run %s chunk %d/%d done (%d contracts)",
-                result.billing_run_id,
-                index,
-                len(chunks),
-                len(chunk),
-            )
-            if progress is not None:
-                progress(index, len(chunks))
-    except Exception:
-        if run is not None:
-            BillingRun.objects.filter(pk=run.pk).update(
-                status=BillingRun.Status.FAILED, finished_at=timezone.now()
-            )
-        logger.exception("billing run %s failed", result.billing_run_id)
+        if queue:
+            chunks_enqueue([c.pk for c in _chunk_ids(run)])
+            _chunks_wait(run, len(chunk_rows), progress, queue_timeout)
+        else:
+            for done, chunk in enumerate(_chunk_ids(run), start=1):
+                chunk_execute(chunk.pk)
+                if progress is not None:
+                    progress(done, len(chunk_rows))
+    except BaseException:
+        BillingRun.objects.filter(pk=run.pk).update(
+            status=BillingRun.Status.FAILED, finished_at=timezone.now()
+        )
+        logger.exception("billing run %s failed", run.pk)
         raise
-    if run is not None:
-        run.status = BillingRun.Status.COMPLETED
-        run.finished_at = timezone.now()
-        run.chunks_done = len(chunks)
-        run.counts = {
-            "contracts": result.contracts_considered,
-            "issued": len(result.issued),
-            "held": len(result.held),
-            "already_issued": result.already_issued,
-            "nothing_to_bill": result.nothing_to_bill,
-        }
-        run.save(update_fields=["status", "finished_at", "chunks_done", "counts"])
+    result = run_result_load(run)
+    run.status = BillingRun.Status.COMPLETED
+    run.finished_at = timezone.now()
+    run.chunks_done = result.chunks
+    run.counts = _run_counts(result)
+    run.save(update_fields=["status", "finished_at", "chunks_done", "counts"])
     logger.info(
-        "billing run %s finished: %d issued, %d held, %d already issued, %d nothing to bill",
-        result.billing_run_id,
+        "billing run %s finished: %d issued, %d held, %d already issued, %d nothing to bill, "
+        "%d of %d chunks retried",
+        run.pk,
         len(result.issued),
         len(result.held),
         result.already_issued,
         result.nothing_to_bill,
+        result.retried_chunks,
+        result.chunks,
     )
     return result
 
 
-def check_plans(
-    plans: list[tuple[DraftPlan, Contract]], period: BillingPeriod
-) -> list[CheckedPlan]:
-    """Run every check on the drafts of one chunk, with their contexts loaded together."""
-    drafts = [
-        Draft(
-            document=plan.document,
-            contract_number=contract.number,
-            line_kinds=plan.line_kinds,
-        )
-        for plan, contract in plans
-    ]
-    contexts = load_contexts(
-        [
-            ContextRequest(
-                contract_id=contract.pk,
-                bill_to_id=plan.bill_to.pk if plan.bill_to else None,
-                service_start=draft.service_start,
-                service_end=draft.service_end,
-            )
-            for (plan, contract), draft in zip(plans, drafts, strict=True)
-        ],
-        as_of=period.start,
-        period=period,
+def plan_chunks(contract_ids: list[int], chunk_size: int) -> list[list[int]]:
+    """Split contracts into chunks of about ``chunk_size``, each customer's contracts in one.
+
+    A customer is the party of the schedule's bill-to entity (of the contract without one).
+    The checks compare a draft with the customer's issued invoices, so keeping a customer in
+    one chunk makes the result independent of the order in which chunks run. A customer with
+    more contracts than ``chunk_size`` gets one larger chunk. Chunks and the contracts in
+    them are in id order of their first contract.
+    """
+    unique_ids = sorted(set(contract_ids))
+    rows = BillingSchedule.objects.filter(contract_id__in=unique_ids).values_list(
+        "contract_id", "bill_to__party_id", "contract__party_id"
     )
-    return [
-        CheckedPlan(
-            plan=plan,
-            contract_id=contract.pk,
-            seller_entity_id=contract.seller_entity_id,
-            findings=run_checks(draft, context),
-        )
-        for (plan, contract), draft, context in zip(plans, drafts, contexts, strict=True)
-    ]
+    party_of = {contract_id: bill_to_party or party for contract_id, bill_to_party, party in rows}
+    by_customer: dict[int | None, list[int]] = defaultdict(list)
+    for contract_id in unique_ids:
+        by_customer[party_of.get(contract_id)].append(contract_id)
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for group in sorted(by_customer.values(), key=lambda ids: ids[0]):
+        if current and len(current) + len(group) > chunk_size:
+            chunks.append(sorted(current))
+            current = []
+        current.extend(group)
+    if current:
+        chunks.append(sorted(current))
+    return chunks
 
 
-def _run_chunk(
-    contract_ids: list[int], period: BillingPeriod, run: BillingRun | None, result: RunResult
+def run_result_load(run: BillingRun) -> RunResult:
+    """Build the result of ``run`` from its chunk rows, in chunk order."""
+    result = RunResult(
+        period=_period_of(run), billing_run_id=run.pk, dry_run=False, contracts_considered=0
+    )
+    for chunk in BillingRunChunk.objects.filter(run=run).order_by("index"):
+        result.chunks += 1
+        result.contracts_considered += len(chunk.contract_ids)
+        result.already_issued += int(chunk.counts.get("already_issued", 0))
+        result.nothing_to_bill += int(chunk.counts.get("nothing_to_bill", 0))
+        if chunk.attempts > 1:
+            result.retried_chunks += 1
+        result.outcomes.extend(DraftOutcome.from_dict(item) for item in chunk.outcomes)
+    return result
+
+
+def _dry_run(
+    period: BillingPeriod,
+    contract_ids: list[int],
+    chunks: list[list[int]],
+    progress: ProgressCallback | None,
+) -> RunResult:
+    result = RunResult(period=period, billing_run_id=None, dry_run=True)
+    result.contracts_considered = len(contract_ids)
+    result.chunks = len(chunks)
+    logger.info(
+        "dry run started: period %s, %d contracts in %d chunks",
+        period.label,
+        len(contract_ids),
+        len(chunks),
+    )
+    for done, ids in enumerate(chunks, start=1):
+        work = chunk_process(ids, period, run=None)
+        result.outcomes.extend(work.outcomes)
+        result.already_issued += work.already_issued
+        result.nothing_to_bill += work.nothing_to_bill
+        if progress is not None:
+            progress(done, len(chunks))
+    logger.info("dry run finished: %d clean, %d held", len(result.issued), len(result.held))
+    return result
+
+
+def _chunks_wait(
+    run: BillingRun, total: int, progress: ProgressCallback | None, timeout: float | None
 ) -> None:
-    sources = load_draft_sources(contract_ids, period)
-    keys = {draft_key_for(s.contract.number, period): s for s in sources}
-    issued_keys = set(
-        Invoice.objects.filter(draft_key__in=keys, status=Invoice.Status.ISSUED).values_list(
-            "draft_key", flat=True
-        )
-    )
-    result.already_issued += len(issued_keys)
+    """Wait until queue workers finished every chunk of ``run``, reporting progress."""
+    from billguard.billing.queue import default_queue_timeout
 
-    plans: list[tuple[DraftPlan, Contract]] = []
-    for key, source in keys.items():
-        if key in issued_keys:
-            continue
-        plan = draft_contract(source, period)
-        if plan is None:
-            result.nothing_to_bill += 1
-            continue
-        plans.append((plan, source.contract))
-    checked = check_plans(plans, period)
-
-    if run is None:
-        for item in checked:
-            result.outcomes.append(_outcome(item, "held" if item.blocked else "clean", None))
-        return
-
-    with transaction.atomic():
-        invoices = invoices_save_drafts(checked=checked, billing_run=run)
-        clean = [i for i in invoices if i.status == Invoice.Status.DRAFT]
-        invoices_issue(invoices=clean)
-        transaction.on_commit(lambda: _write_outputs([i.pk for i in clean]))
-    for invoice, item in zip(invoices, checked, strict=True):
-        status = "issued" if invoice.status == Invoice.Status.ISSUED else "held"
-        result.outcomes.append(_outcome(item, status, invoice.number))
-
-
-def _outcome(item: CheckedPlan, status: str, number: str | None) -> DraftOutcome:
-    document = item.plan.document
-    return DraftOutcome(
-        contract_number=document.contract_reference,
-        draft_key=item.plan.draft_key,
-        status=status,
-        invoice_number=number,
-        currency=document.currency,
-        payable=str(document.totals.payable),
-        findings=item.findings,
-    )
+    limit = default_queue_timeout() if timeout is None else timeout
+    done = -1
+    last_change = time.monotonic()
+    while True:
+        states: dict[str, int] = defaultdict(int)
+        for status in BillingRunChunk.objects.filter(run=run).values_list("status", flat=True):
+            states[status] += 1
+        failed = BillingRunChunk.objects.filter(run=run, status=BillingRunChunk.Status.FAILED)
+        first_failed = failed.order_by("index").first()
+        if first_failed is not None:
+            raise RunIncomplete(
+                f"chunk {first_failed.index} of billing run {run.pk} failed on a worker: "
+                f"{first_failed.error}",
+                fix="See the worker's log, fix the cause, then run the same period again; it "
+                "completes what this run left undone.",
+            )
+        if states[BillingRunChunk.Status.DONE] != done:
+            done = states[BillingRunChunk.Status.DONE]
+            last_change = time.monotonic()
+            if progress is not None:
+                progress(done, total)
+        if done == total:
+            return
+        if time.monotonic() - last_change > limit:
+            raise RunIncomplete(
+                f"timed out waiting for queue workers: {done} of {total} chunks of billing run "
+                f"{run.pk} are done, and none finished in the last {limit:.0f} s.",
+                fix="Start workers with `billguard worker`, then run the same period again; "
+                "it completes what this run left undone.",
+            )
+        time.sleep(QUEUE_POLL_SECONDS)
 
 
-def _write_outputs(invoice_ids: list[int]) -> None:
-    invoices = (
-        Invoice.objects.filter(pk__in=invoice_ids)
-        .select_related("seller_entity", "contract", "credited_invoice")
-        .prefetch_related("lines", "tax_subtotals")
-    )
-    for invoice in invoices:
-        invoice_write_outputs(invoice)
+def _chunk_ids(run: BillingRun) -> list[BillingRunChunk]:
+    return list(BillingRunChunk.objects.filter(run=run).order_by("index").only("pk", "index"))
+
+
+def _run_counts(result: RunResult) -> dict[str, int]:
+    return {
+        "contracts": result.contracts_considered,
+        "chunks": result.chunks,
+        "issued": len(result.issued),
+        "held": len(result.held),
+        "already_issued": result.already_issued,
+        "nothing_to_bill": result.nothing_to_bill,
+        "retried_chunks": result.retried_chunks,
+    }
+
+
+def _period_of(run: BillingRun) -> BillingPeriod:
+    return BillingPeriod(start=run.period_start, end=run.period_end)

@@ -58,17 +58,27 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from billguard.billing.models import BillingRun
     from billguard.billing.report import format_report, run_report, write_json
-    from billguard.billing.run import billing_run_execute
+    from billguard.billing.run import (
+        DEFAULT_CHUNK_SIZE,
+        billing_run_execute,
+        run_mode_from_environment,
+    )
     from billguard.domain.periods import parse_period
 
     period = parse_period(args.period, place="--period")
+    queue = args.queue or run_mode_from_environment() == BillingRun.Mode.QUEUE
+    queue = queue and not args.dry_run
     with ProgressBar("billing run") as bar:
         result = billing_run_execute(
             period=period,
             contract_number=args.contract,
             dry_run=args.dry_run,
+            chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
             progress=bar.update,
+            queue=queue,
+            queue_timeout=args.timeout,
         )
     report = run_report(result)
     print(format_report(report))
@@ -78,6 +88,48 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(report, args.json)
     return EXIT_BLOCKED if result.held else EXIT_OK
+
+
+def worker(args: argparse.Namespace) -> int:
+    import os
+
+    from celery.signals import worker_process_init
+    from django.db import connections
+
+    from billguard.celery_app import app, queue_name
+
+    # The worker's child processes open their own connections.
+    connections.close_all()
+    worker_process_init.connect(_worker_logging, weak=False)
+    app.worker_main(
+        [
+            "worker",
+            f"--concurrency={args.concurrency}",
+            "--loglevel=INFO",
+            f"--queues={queue_name()}",
+            f"--hostname=billguard-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )
+    return EXIT_OK
+
+
+def _worker_logging(**kwargs: object) -> None:
+    """Send billguard's log records to Celery's handler in each worker child process.
+
+    Celery starts Django again in the worker, which resets the billguard logger from the
+    settings: its own handler would print each line a second time next to Celery's, and
+    without BILLGUARD_LOG_LEVEL the chunk logs (INFO) would be dropped.
+    """
+    import logging
+    import os
+
+    billguard_logger = logging.getLogger("billguard")
+    billguard_logger.handlers = []
+    billguard_logger.propagate = True
+    billguard_logger.setLevel(os.environ.get("BILLGUARD_LOG_LEVEL", "INFO"))
 
 
 def check(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 Exit status: 0 when nothing blocks, 1 when a blocking finding remains (a held draft, a
 blocked external draft), 2 for bad input (an unknown period format or contract, an
-unreadable file, a missing database), with nothing written.
+unreadable file, a missing database), with nothing written, and 3 when a billing run stopped
+before it finished (a chunk failed, or queue workers did not finish in time); running the
+same period again completes it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_BAD_INPUT = 2
+EXIT_RUN_INCOMPLETE = 3
 
 logger = logging.getLogger("billguard.cli")
 
@@ -30,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import django
 
     django.setup()
+    from billguard.billing.chunks import RunIncomplete
     from billguard.domain.errors import BillguardError
 
     try:
@@ -37,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             require_database()
         result: int = args.handler(args)
         return result
+    except RunIncomplete as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_RUN_INCOMPLETE
     except BillguardError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -73,7 +80,46 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--contract", metavar="NUMBER", help="bill only this contract")
     run.add_argument("--dry-run", action="store_true", help="draft and check; store nothing")
     run.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    run.add_argument(
+        "--queue",
+        action="store_true",
+        help="run the chunks on `billguard worker` processes and wait for them "
+        "(default: in this process, or as BILLGUARD_RUN_MODE=queue sets); needs PostgreSQL "
+        "and Redis; a dry run always runs in this process",
+    )
+    run.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="contracts per chunk, each chunk one transaction (default 200); a customer's "
+        "contracts stay in one chunk",
+    )
+    run.add_argument(
+        "--timeout",
+        type=positive_int,
+        metavar="SECONDS",
+        help="in queue mode, stop waiting when no chunk has finished for this many seconds "
+        "(default: BILLGUARD_BROKER_VISIBILITY_TIMEOUT plus 600)",
+    )
     run.set_defaults(handler=commands.run)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run queued billing-run chunks until stopped",
+        description="Start a Celery worker that takes billing-run chunks from the queue "
+        "BILLGUARD_QUEUE (default billguard) on the broker BILLGUARD_BROKER_URL (default "
+        "redis://127.0.0.1:6379/0). Stop it with Ctrl-C or SIGTERM; it finishes its chunk "
+        "first.",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="chunks this worker runs at once, each in its own child process (default 1)",
+    )
+    worker.set_defaults(handler=commands.worker)
 
     check = sub.add_parser(
         "check",
@@ -157,6 +203,12 @@ def parse_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date; write it as YYYY-MM-DD, such as 2026-11-30"
         ) from None
+
+
+def positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def parse_line_quantity(text: str) -> tuple[str, Decimal]:
