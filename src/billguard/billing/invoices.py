@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from billguard.billing.bulk import rows_insert
 from billguard.billing.documents import party_to_dict
 from billguard.billing.drafting import DraftPlan
 from billguard.billing.models import BillingRun, Invoice, InvoiceLine, InvoiceTaxSubtotal
@@ -20,6 +21,9 @@ from billguard.checks.models import StoredFinding
 from billguard.domain.errors import RuleViolation
 
 logger = logging.getLogger(__name__)
+
+# Invoices whose numbers one UPDATE stores.
+NUMBER_BATCH = 500
 
 
 @dataclass
@@ -86,46 +90,129 @@ def invoices_save_drafts(
         )
     Invoice.objects.bulk_create(invoices)
 
-    lines, subtotals, findings = [], [], []
-    for invoice, item in zip(invoices, checked, strict=True):
-        document = item.plan.document
-        for position, line in enumerate(document.lines, start=1):
-            lines.append(
-                InvoiceLine(
-                    invoice=invoice,
-                    position=position,
-                    line_code=line.item_id,
-                    kind=item.plan.line_kinds.get(line.line_id, ""),
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_code=line.unit_code,
-                    unit_price=line.unit_price,
-                    discount_percent=line.discount_percent,
-                    net_amount=line.net_amount,
-                    gl_account=line.gl_account,
-                    tax_category=line.tax_category,
-                    tax_rate=line.tax_rate,
-                    exemption_reason=line.exemption_reason,
-                    service_start=line.service_start,
-                    service_end=line.service_end,
-                )
-            )
-        for subtotal in document.tax_subtotals:
-            subtotals.append(
-                InvoiceTaxSubtotal(
-                    invoice=invoice,
-                    category=subtotal.category,
-                    rate=subtotal.rate,
-                    taxable_amount=subtotal.taxable_amount,
-                    tax_amount=subtotal.tax_amount,
-                    exemption_reason=subtotal.exemption_reason,
-                )
-            )
-        findings.extend(stored_findings(invoice, item.findings, billing_run))
-    InvoiceLine.objects.bulk_create(lines)
-    InvoiceTaxSubtotal.objects.bulk_create(subtotals)
-    StoredFinding.objects.bulk_create(findings)
+    _lines_insert(invoices, checked)
+    _tax_subtotals_insert(invoices, checked)
+    now = timezone.now()
+    rows_insert(
+        StoredFinding,
+        FINDING_FIELDS,
+        (
+            _finding_row(finding, invoice.pk, billing_run, now)
+            for invoice, item in zip(invoices, checked, strict=True)
+            for finding in item.findings
+        ),
+    )
     return invoices
+
+
+LINE_FIELDS = (
+    "invoice",
+    "position",
+    "line_code",
+    "kind",
+    "description",
+    "quantity",
+    "unit_code",
+    "unit_price",
+    "discount_percent",
+    "net_amount",
+    "gl_account",
+    "tax_category",
+    "tax_rate",
+    "exemption_reason",
+    "service_start",
+    "service_end",
+)
+TAX_SUBTOTAL_FIELDS = (
+    "invoice",
+    "category",
+    "rate",
+    "taxable_amount",
+    "tax_amount",
+    "exemption_reason",
+)
+FINDING_FIELDS = (
+    "invoice",
+    "billing_run",
+    "code",
+    "severity",
+    "subject",
+    "message",
+    "expected",
+    "actual",
+    "amount_at_stake",
+    "currency",
+    "evidence",
+    "created_at",
+)
+
+
+def _lines_insert(invoices: list[Invoice], checked: Sequence[CheckedPlan]) -> None:
+    rows = []
+    for invoice, item in zip(invoices, checked, strict=True):
+        kinds = item.plan.line_kinds
+        for position, line in enumerate(item.plan.document.lines, start=1):
+            rows.append(
+                (
+                    invoice.pk,
+                    position,
+                    line.item_id,
+                    kinds.get(line.line_id, ""),
+                    line.description,
+                    line.quantity,
+                    line.unit_code,
+                    line.unit_price,
+                    line.discount_percent,
+                    line.net_amount,
+                    line.gl_account,
+                    line.tax_category,
+                    line.tax_rate,
+                    line.exemption_reason,
+                    line.service_start,
+                    line.service_end,
+                )
+            )
+    rows_insert(InvoiceLine, LINE_FIELDS, rows)
+
+
+def _tax_subtotals_insert(invoices: list[Invoice], checked: Sequence[CheckedPlan]) -> None:
+    rows_insert(
+        InvoiceTaxSubtotal,
+        TAX_SUBTOTAL_FIELDS,
+        (
+            (
+                invoice.pk,
+                subtotal.category,
+                subtotal.rate,
+                subtotal.taxable_amount,
+                subtotal.tax_amount,
+                subtotal.exemption_reason,
+            )
+            for invoice, item in zip(invoices, checked, strict=True)
+            for subtotal in item.plan.document.tax_subtotals
+        ),
+    )
+
+
+def _finding_row(
+    finding: Finding, invoice_id: int, billing_run: BillingRun | None, created_at: dt.datetime
+) -> tuple[object, ...]:
+    """Return the StoredFinding row of ``finding``, cut to the column sizes."""
+    stake = finding.amount_at_stake
+    return (
+        invoice_id,
+        billing_run.pk if billing_run is not None else None,
+        finding.code,
+        finding.severity.value,
+        finding.subject[:200],
+        finding.message[:500],
+        finding.expected[:200],
+        finding.actual[:200],
+        stake.amount if stake else None,
+        stake.currency if stake else "",
+        finding.evidence,
+        created_at,
+    )
 
 
 def stored_findings(
@@ -175,6 +262,32 @@ def invoices_issue(*, invoices: Sequence[Invoice], issue_date: dt.date | None = 
             if issue_date is not None:
                 invoice.issue_date = issue_date
             logger.info("issued invoice %s (id %s)", number, invoice.pk)
-    Invoice.objects.bulk_update(
-        list(invoices), ["number", "status", "issued_at", "issue_date"], batch_size=500
-    )
+    _issued_save(list(invoices), now, issue_date)
+
+
+def _issued_save(invoices: list[Invoice], now: dt.datetime, issue_date: dt.date | None) -> None:
+    """Store the numbers and the issued status of ``invoices``: one UPDATE for the fields they
+    share, and one per NUMBER_BATCH invoices that joins each id to its number."""
+    if not invoices:
+        return
+    shared: dict[str, object] = {"status": Invoice.Status.ISSUED, "issued_at": now}
+    if issue_date is not None:
+        shared["issue_date"] = issue_date
+    ids = [invoice.pk for invoice in invoices]
+    for start in range(0, len(ids), NUMBER_BATCH):
+        Invoice.objects.filter(pk__in=ids[start : start + NUMBER_BATCH]).update(**shared)
+
+    quote = connection.ops.quote_name
+    table, pk, number = quote(Invoice._meta.db_table), quote("id"), quote("number")
+    with connection.cursor() as cursor:
+        for start in range(0, len(invoices), NUMBER_BATCH):
+            batch = invoices[start : start + NUMBER_BATCH]
+            values = ", ".join(["(%s, %s)"] * len(batch))
+            cursor.execute(
+                # Names come from the model and values go as parameters. SQLite (3.33 and
+                # later) and PostgreSQL both run UPDATE ... FROM with a WITH clause.
+                f"WITH numbered (invoice_id, invoice_number) AS (VALUES {values}) "  # noqa: S608
+                f"UPDATE {table} SET {number} = numbered.invoice_number FROM numbered "
+                f"WHERE {table}.{pk} = numbered.invoice_id",
+                [value for invoice in batch for value in (invoice.pk, invoice.number)],
+            )

@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from billguard.billing.documents import document_from_invoice
 from billguard.billing.models import Invoice
 from billguard.einvoice.errors import UblNotSupported
 from billguard.einvoice.ubl_writer import write_ubl
-from billguard.registry.models import GLAccount
+from billguard.registry.models import BankAccount, GLAccount
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +33,20 @@ def invoices_root() -> Path:
     return Path(settings.VAR_DIR) / "invoices"
 
 
-def invoice_write_outputs(invoice: Invoice) -> list[Path]:
-    """Write the UBL file (where EN 16931 allows the currency) and the journal of ``invoice``."""
+def invoice_write_outputs(invoice: Invoice, *, seller_iban: str | None = None) -> list[Path]:
+    """Write the UBL file (where EN 16931 allows the currency) and the journal of ``invoice``.
+
+    ``seller_iban`` is the seller's primary account as ``seller_ibans`` returns it, for a
+    caller that writes many invoices; None reads it here.
+    """
     folder = invoices_root() / invoice.seller_entity.code
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     document = document_from_invoice(invoice)
+    if seller_iban is None:
+        seller_iban = seller_ibans([invoice.seller_entity_id]).get(invoice.seller_entity_id, "")
     try:
-        account = invoice.seller_entity.bank_accounts.filter(is_primary=True).first()
-        xml = write_ubl(document, seller_bank_account=account.iban if account else "")
+        xml = write_ubl(document, seller_bank_account=seller_iban)
     except UblNotSupported as error:
         logger.warning("no UBL for invoice %s: %s", invoice.number, error)
     else:
@@ -51,6 +57,20 @@ def invoice_write_outputs(invoice: Invoice) -> list[Path]:
     _write_atomically(journal, journal_csv(invoice).encode())
     written.append(journal)
     return written
+
+
+def seller_ibans(seller_entity_ids: Iterable[int]) -> dict[int, str]:
+    """Return the IBAN of each seller entity's primary bank account, the first by id.
+
+    A seller entity without a primary account is left out.
+    """
+    ibans: dict[int, str] = {}
+    accounts = BankAccount.objects.filter(
+        seller_entity_id__in=set(seller_entity_ids), is_primary=True
+    ).order_by("pk")
+    for seller_entity_id, iban in accounts.values_list("seller_entity_id", "iban"):
+        ibans.setdefault(seller_entity_id, iban)
+    return ibans
 
 
 def journal_csv(invoice: Invoice) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from billguard.billing.drafting import DraftSources, group_by_contract
 from billguard.domain.periods import BillingPeriod
+from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.models import (
     BillingSchedule,
     Contract,
@@ -35,30 +36,35 @@ def load_draft_sources(contract_ids: list[int], period: BillingPeriod) -> list[D
     contracts = Contract.objects.filter(pk__in=contract_ids).select_related(
         "seller_entity", "party"
     )
-    schedules = {
-        s.contract_id: s
-        for s in BillingSchedule.objects.filter(contract_id__in=contract_ids)
-        .select_related("bill_to__party")
-        .prefetch_related("lines")
-    }
-    versions = group_by_contract(list(ContractVersion.objects.filter(contract_id__in=contract_ids)))
+    schedule_list = list(
+        BillingSchedule.objects.filter(contract_id__in=contract_ids).select_related(
+            "bill_to__party"
+        )
+    )
+    prefetch_children(schedule_list, "lines")
+    schedules = {s.contract_id: s for s in schedule_list}
+
+    versions = group_by_contract(
+        load_instances(ContractVersion.objects.filter(contract_id__in=contract_ids))
+    )
     usage = group_by_contract(
-        list(
+        load_instances(
             UsageRecord.objects.filter(
                 contract_id__in=contract_ids, service_date__range=(window_start, period.end)
             )
         )
     )
     timesheets = group_by_contract(
-        list(
+        load_instances(
             Timesheet.objects.filter(
                 contract_id__in=contract_ids, work_date__range=(window_start, period.end)
             )
         )
     )
     acceptances = group_by_contract(
-        list(MilestoneAcceptance.objects.filter(contract_id__in=contract_ids))
+        load_instances(MilestoneAcceptance.objects.filter(contract_id__in=contract_ids))
     )
+
     sources = []
     for contract in sorted(contracts, key=lambda c: c.pk):
         schedule = schedules.get(contract.pk)

@@ -24,6 +24,8 @@ class Check:
 
 
 _REGISTRY: dict[str, Check] = {}
+# registered_checks() in order, built on first use after a registration.
+_ORDERED: list[Check] = []
 
 
 def check(
@@ -39,14 +41,22 @@ def check(
         if code in _REGISTRY:
             raise ValueError(f"check code {code} is registered twice")
         _REGISTRY[code] = Check(code, family, severity, function, needs_contract)
+        _ORDERED.clear()
         return function
 
     return register
 
 
 def registered_checks() -> list[Check]:
-    _load_families()
-    return sorted(_REGISTRY.values(), key=lambda c: (c.family, c.code))
+    return list(_checks_in_order())
+
+
+def _checks_in_order() -> list[Check]:
+    """Return the registered checks by family and code, sorted once and not copied."""
+    if not _ORDERED:
+        _load_families()
+        _ORDERED.extend(sorted(_REGISTRY.values(), key=lambda c: (c.family, c.code)))
+    return _ORDERED
 
 
 def run_checks(
@@ -60,7 +70,7 @@ def run_checks(
     overrides = severity_overrides or {}
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
-    for registered in registered_checks():
+    for registered in _checks_in_order():
         if wanted is not None and registered.code not in wanted:
             continue
         if registered.needs_contract and context.contract is None:

@@ -6,11 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
 from billguard.billing.models import Invoice
 from billguard.checks.context import CheckContext
 from billguard.domain.periods import BillingPeriod
+from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.duplicates import DeterministicMatcher, DuplicateMatcher, PartyRecord
 from billguard.registry.models import (
     Amendment,
@@ -30,6 +31,8 @@ from billguard.registry.models import (
 # How far back usage and earlier invoices are loaded around a draft's service period: the
 # duplicate and coverage checks look at most this far.
 LOOKBACK_DAYS = 400
+# Rows fetched per round trip when all customers are read for duplicate matching.
+CUSTOMER_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,59 @@ class ContextRequest:
     service_end: dt.date | None
 
 
+@dataclass(frozen=True)
+class SharedRecords:
+    """Records that are the same for every draft: the chart of accounts and the likely
+    duplicates of every customer party.
+
+    A billing run loads them once with ``shared_records_load`` and passes them to each
+    ``load_contexts`` call, so its chunks do not load the chart and match all customers again.
+    They are a snapshot: parties and accounts changed later in the run are not seen.
+    """
+
+    gl_accounts: dict[str, GLAccount]
+    duplicate_parties: dict[int, list[tuple[Party, str]]]
+
+
+def shared_records_load(matcher: DuplicateMatcher | None = None) -> SharedRecords:
+    """Load the chart of accounts and match every customer party against the others."""
+    return SharedRecords(
+        gl_accounts=_gl_accounts(),
+        duplicate_parties=duplicate_parties_of(None, matcher or DeterministicMatcher()),
+    )
+
+
+# The shared records of the billing run a process last loaded them for, by run id.
+_run_records: dict[int, SharedRecords] = {}
+
+
+def shared_records_for_run(run_id: int) -> SharedRecords:
+    """Return the shared records of billing run ``run_id``, loading them on first use.
+
+    Every process (the calling one, each queue worker) loads them once per run and keeps only
+    the latest run's.
+    """
+    records = _run_records.get(run_id)
+    if records is None:
+        records = shared_records_load()
+        _run_records.clear()
+        _run_records[run_id] = records
+    return records
+
+
 def load_contexts(
     requests: list[ContextRequest],
     *,
     as_of: dt.date,
     period: BillingPeriod | None = None,
     matcher: DuplicateMatcher | None = None,
+    shared: SharedRecords | None = None,
 ) -> list[CheckContext]:
-    """Build one CheckContext per request, loading the records of all of them together."""
+    """Build one CheckContext per request, loading the records of all of them together.
+
+    ``shared`` gives the chart of accounts and the duplicate parties loaded beforehand, and
+    then ``matcher`` is not used. Without it they are loaded here.
+    """
     contract_ids = {r.contract_id for r in requests if r.contract_id is not None}
     starts = [r.service_start for r in requests if r.service_start]
     ends = [r.service_end for r in requests if r.service_end]
@@ -57,36 +105,40 @@ def load_contexts(
     contracts = {
         c.pk: c for c in Contract.objects.filter(pk__in=contract_ids).select_related("party")
     }
-    versions = _group(
-        ContractVersion.objects.filter(contract_id__in=contract_ids)
-        .select_related("contract", "bill_to__party__merged_into", "sow_document")
-        .prefetch_related("lines", "discounts", "price_changes"),
-        "contract_id",
+    version_list = list(
+        ContractVersion.objects.filter(contract_id__in=contract_ids).select_related(
+            "contract", "bill_to__party__merged_into", "sow_document"
+        )
     )
+    for relation in ("lines", "discounts", "price_changes"):
+        prefetch_children(version_list, relation)
+    versions = _group(version_list, "contract_id")
     amendments = _group(
         Amendment.objects.filter(contract_id__in=contract_ids).select_related("document"),
         "contract_id",
     )
-    schedules = {
-        s.contract_id: s
-        for s in BillingSchedule.objects.filter(contract_id__in=contract_ids).prefetch_related(
-            "lines"
-        )
-    }
+    schedule_list = load_instances(BillingSchedule.objects.filter(contract_id__in=contract_ids))
+    prefetch_children(schedule_list, "lines")
+    schedules = {s.contract_id: s for s in schedule_list}
     usage = _group(
-        UsageRecord.objects.filter(
-            contract_id__in=contract_ids, service_date__range=(window_start, window_end)
+        load_instances(
+            UsageRecord.objects.filter(
+                contract_id__in=contract_ids, service_date__range=(window_start, window_end)
+            )
         ),
         "contract_id",
     )
     timesheets = _group(
-        Timesheet.objects.filter(
-            contract_id__in=contract_ids, work_date__range=(window_start, window_end)
+        load_instances(
+            Timesheet.objects.filter(
+                contract_id__in=contract_ids, work_date__range=(window_start, window_end)
+            )
         ),
         "contract_id",
     )
     acceptances = _group(
-        MilestoneAcceptance.objects.filter(contract_id__in=contract_ids), "contract_id"
+        load_instances(MilestoneAcceptance.objects.filter(contract_id__in=contract_ids)),
+        "contract_id",
     )
 
     bill_to_ids = {r.bill_to_id for r in requests if r.bill_to_id is not None}
@@ -98,29 +150,24 @@ def load_contexts(
         )
     }
     party_ids = {c.party_id for c in contracts.values()} | {b.party_id for b in bill_tos.values()}
-    issued_lines = Prefetch("lines")
-    issued = Invoice.objects.filter(status=Invoice.Status.ISSUED).prefetch_related(issued_lines)
-    contract_invoices = _group(issued.filter(contract_id__in=contract_ids), "contract_id")
-    # The grouping key reads invoice.bill_to, so it is joined here, not fetched per invoice.
-    party_invoices = _group(
-        issued.filter(
-            bill_to__party_id__in=party_ids,
-            period_start__lte=window_end,
-        )
-        .filter(Q(period_end__gte=window_start) | Q(period_end__isnull=True))
-        .select_related("bill_to"),
-        "bill_to__party_id",
-        key=lambda invoice: invoice.bill_to.party_id if invoice.bill_to else None,
+    contract_invoices, party_invoices = _issued_invoices(
+        contract_ids, party_ids, window_start, window_end
     )
 
     price_list_ids = {v.price_list_id for vs in versions.values() for v in vs if v.price_list_id}
-    items = list(PriceListItem.objects.filter(price_list_id__in=price_list_ids))
+    items = load_instances(PriceListItem.objects.filter(price_list_id__in=price_list_ids))
     families = {v.sow_document.family for vs in versions.values() for v in vs if v.sow_document}
     documents: dict[str, list[Document]] = defaultdict(list)
-    for document in Document.objects.filter(family__in=families).order_by("revision"):
+    for document in load_instances(
+        Document.objects.filter(family__in=families).order_by("revision")
+    ):
         documents[document.family].append(document)
-    gl_accounts = {a.code: a for a in GLAccount.objects.all()}
-    duplicates = duplicate_parties_of(party_ids, matcher or DeterministicMatcher())
+    if shared is not None:
+        gl_accounts = shared.gl_accounts
+        duplicates = shared.duplicate_parties
+    else:
+        gl_accounts = _gl_accounts()
+        duplicates = duplicate_parties_of(party_ids, matcher or DeterministicMatcher())
 
     contexts = []
     for request in requests:
@@ -152,25 +199,79 @@ def load_contexts(
 
 
 def duplicate_parties_of(
-    party_ids: set[int], matcher: DuplicateMatcher
+    party_ids: set[int] | None, matcher: DuplicateMatcher
 ) -> dict[int, list[tuple[Party, str]]]:
-    """Likely duplicates of each party in ``party_ids`` among customers that have contracts."""
-    if not party_ids:
+    """Likely duplicates of each party in ``party_ids`` (None: of every party) among customers
+    that have contracts."""
+    if party_ids is not None and not party_ids:
         return {}
-    customers = {
-        p.pk: p for p in Party.objects.filter(kind=Party.Kind.CUSTOMER, merged_into__isnull=True)
-    }
+    # Only the fields the matcher reads are loaded for all customers. Party rows are loaded
+    # for the duplicates found, which are few.
+    customers = Party.objects.filter(kind=Party.Kind.CUSTOMER, merged_into__isnull=True)
+    records = [
+        PartyRecord(pk, name, postcode, tax_id)
+        for pk, name, postcode, tax_id in customers.values_list(
+            "pk", "name", "postcode", "tax_id"
+        ).iterator(chunk_size=CUSTOMER_BATCH)
+    ]
+    customer_ids = {record.party_id for record in records}
     with_contracts = set(Contract.objects.values_list("party_id", flat=True).distinct())
-    records = [PartyRecord(p.pk, p.name, p.postcode, p.tax_id) for p in customers.values()]
-    result: dict[int, list[tuple[Party, str]]] = defaultdict(list)
+    found: list[tuple[int, int, str]] = []
     for pair in matcher.find_pairs(records):
         for own, other in (
             (pair.party_id, pair.other_party_id),
             (pair.other_party_id, pair.party_id),
         ):
-            if own in party_ids and other in with_contracts and other in customers:
-                result[own].append((customers[other], pair.reason))
+            wanted = party_ids is None or own in party_ids
+            if wanted and other in with_contracts and other in customer_ids:
+                found.append((own, other, pair.reason))
+    others = Party.objects.in_bulk({other for _, other, _ in found})
+    result: dict[int, list[tuple[Party, str]]] = defaultdict(list)
+    for own, other, reason in found:
+        result[own].append((others[other], reason))
     return result
+
+
+def _gl_accounts() -> dict[str, GLAccount]:
+    return {account.code: account for account in GLAccount.objects.all()}
+
+
+def _issued_invoices(
+    contract_ids: set[int], party_ids: set[int], window_start: dt.date, window_end: dt.date
+) -> tuple[dict[int | None, list[Invoice]], dict[int | None, list[Invoice]]]:
+    """Load the issued invoices and credit notes of the contracts, and those of the parties
+    whose period overlaps the window, in one query with their lines.
+
+    Returns them grouped by contract and by the party of their bill-to entity. An invoice of
+    both groups is one object in both.
+    """
+    in_window = Q(period_start__lte=window_end) & (
+        Q(period_end__gte=window_start) | Q(period_end__isnull=True)
+    )
+    # The party grouping reads invoice.bill_to, so it is joined here, not fetched per invoice.
+    invoices = list(
+        Invoice.objects.filter(status=Invoice.Status.ISSUED)
+        .filter(Q(contract_id__in=contract_ids) | (Q(bill_to__party_id__in=party_ids) & in_window))
+        .select_related("bill_to")
+        .order_by("pk")
+    )
+    prefetch_children(invoices, "lines")
+    by_contract: dict[int | None, list[Invoice]] = defaultdict(list)
+    by_party: dict[int | None, list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        if invoice.contract_id in contract_ids:
+            by_contract[invoice.contract_id].append(invoice)
+        party_id = invoice.bill_to.party_id if invoice.bill_to else None
+        if party_id in party_ids and _overlaps(invoice, window_start, window_end):
+            by_party[party_id].append(invoice)
+    return by_contract, by_party
+
+
+def _overlaps(invoice: Invoice, window_start: dt.date, window_end: dt.date) -> bool:
+    """Apply the window filter of the party query to one invoice, as SQL does with NULLs."""
+    if invoice.period_start is None or invoice.period_start > window_end:
+        return False
+    return invoice.period_end is None or invoice.period_end >= window_start
 
 
 def _group(queryset, attribute, key=None):  # type: ignore[no-untyped-def]
