@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # The PostgreSQL server the tests use; pytest-django creates and drops its own test database there.
-TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard
+TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_suite
 
 .PHONY: demo test lint typecheck test-sqlite test-postgres bench clean
 
