@@ -33,12 +33,23 @@ from billguard.billing.drafting import DraftPlan, draft_contract, draft_key_for
 from billguard.billing.faults import fault_point
 from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
 from billguard.billing.models import BillingRun, BillingRunChunk, Invoice
-from billguard.billing.outputs import invoice_write_outputs, invoices_root
+from billguard.billing.outputs import (
+    invoice_write_outputs,
+    invoices_for_outputs,
+    invoices_root,
+    seller_ibans,
+)
 from billguard.billing.selectors import load_draft_sources
 from billguard.checks.context import Draft
 from billguard.checks.engine import run_checks
 from billguard.checks.finding import Finding, Severity
-from billguard.checks.selectors import ContextRequest, load_contexts
+from billguard.checks.selectors import (
+    ContextRequest,
+    SharedRecords,
+    load_contexts,
+    shared_records_for_run,
+    shared_records_load,
+)
 from billguard.domain.errors import BillguardError
 from billguard.domain.money import Money
 from billguard.domain.periods import BillingPeriod
@@ -236,6 +247,7 @@ def chunk_process(
     (a dry run) nothing is written, and every draft is checked in one round.
     """
     work = ChunkWork()
+    shared = shared_records_for_run(run) if run is not None else shared_records_load()
     sources = load_draft_sources(contract_ids, period)
     keys = {draft_key_for(s.contract.number, period): s for s in sources}
     issued_keys = set(
@@ -258,13 +270,13 @@ def chunk_process(
         plans.append((plan, source.contract))
 
     if run is None:
-        for item in check_plans(plans, period):
+        for item in check_plans(plans, period, shared=shared):
             work.outcomes.append(_outcome(item, "held" if item.blocked else "clean", None))
         return work
 
     by_key: dict[str, DraftOutcome] = {}
     for round_number, round_plans in enumerate(_rounds(plans), start=1):
-        checked = check_plans(round_plans, period)
+        checked = check_plans(round_plans, period, shared=shared)
         if round_number == 1:
             fault_point("checks", chunk_index)
         invoices = invoices_save_drafts(checked=checked, billing_run=run)
@@ -294,9 +306,15 @@ def _rounds(plans: list[tuple[DraftPlan, Contract]]) -> list[list[tuple[DraftPla
 
 
 def check_plans(
-    plans: list[tuple[DraftPlan, Contract]], period: BillingPeriod
+    plans: list[tuple[DraftPlan, Contract]],
+    period: BillingPeriod,
+    *,
+    shared: SharedRecords | None = None,
 ) -> list[CheckedPlan]:
-    """Run every check on the drafts of one chunk, with their contexts loaded together."""
+    """Run every check on the drafts of one chunk, with their contexts loaded together.
+
+    ``shared`` gives the records loaded once per run; without it they are loaded here.
+    """
     drafts = [
         Draft(
             document=plan.document,
@@ -317,6 +335,7 @@ def check_plans(
         ],
         as_of=period.start,
         period=period,
+        shared=shared,
     )
     return [
         CheckedPlan(
@@ -363,11 +382,7 @@ def _outputs_write(work: ChunkWork, chunk_index: int) -> None:
     invoices without files; the next run of the period writes them here.
     """
     fault_point("outputs", chunk_index)
-    invoices = list(
-        Invoice.objects.filter(pk__in=work.issued_invoice_ids)
-        .select_related("seller_entity", "contract", "credited_invoice")
-        .prefetch_related("lines", "tax_subtotals")
-    )
+    invoices = invoices_for_outputs(Invoice.objects.filter(pk__in=work.issued_invoice_ids))
     if work.already_issued_keys:
         earlier = Invoice.objects.filter(
             draft_key__in=work.already_issued_keys, status=Invoice.Status.ISSUED
@@ -381,14 +396,11 @@ def _outputs_write(work: ChunkWork, chunk_index: int) -> None:
         ]
         if missing:
             logger.warning("writing the missing files of %d issued invoice(s)", len(missing))
-            invoices += list(
-                Invoice.objects.filter(pk__in=missing)
-                .select_related("seller_entity", "contract", "credited_invoice")
-                .prefetch_related("lines", "tax_subtotals")
-            )
+            invoices += invoices_for_outputs(Invoice.objects.filter(pk__in=missing))
+    ibans = seller_ibans({invoice.seller_entity_id for invoice in invoices})
     for invoice in invoices:
         try:
-            invoice_write_outputs(invoice)
+            invoice_write_outputs(invoice, seller_iban=ibans.get(invoice.seller_entity_id, ""))
         except OSError as error:
             # The invoice is issued either way; the next run of the period writes its files.
             logger.error("could not write the files of invoice %s: %s", invoice.number, error)

@@ -15,11 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from billguard.billing.documents import document_from_invoice
 from billguard.billing.models import Invoice
 from billguard.einvoice.errors import UblNotSupported
 from billguard.einvoice.ubl_writer import write_ubl
+from billguard.prefetch import prefetch_children
 from billguard.registry.models import BankAccount, GLAccount
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,15 @@ def invoice_write_outputs(invoice: Invoice, *, seller_iban: str | None = None) -
     _write_atomically(journal, journal_csv(invoice).encode())
     written.append(journal)
     return written
+
+
+def invoices_for_outputs(queryset: QuerySet[Invoice]) -> list[Invoice]:
+    """Load the invoices of ``queryset`` with every record ``invoice_write_outputs`` reads:
+    seller entity, contract, credited invoice, lines and VAT breakdown."""
+    invoices = list(queryset.select_related("seller_entity", "contract", "credited_invoice"))
+    prefetch_children(invoices, "lines")
+    prefetch_children(invoices, "tax_subtotals")
+    return invoices
 
 
 def seller_ibans(seller_entity_ids: Iterable[int]) -> dict[int, str]:

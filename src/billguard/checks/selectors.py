@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from billguard.billing.models import Invoice
+from billguard.billing.models import BillingRun, Invoice
 from billguard.checks.context import CheckContext
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
@@ -65,21 +65,23 @@ def shared_records_load(matcher: DuplicateMatcher | None = None) -> SharedRecord
     )
 
 
-# The shared records of the billing run a process last loaded them for, by run id.
-_run_records: dict[int, SharedRecords] = {}
+# The shared records of the billing run a process last loaded them for. The key has the
+# run's start time besides its id, because ids come back after a rollback (SQLite, tests).
+_run_records: dict[tuple[str, int, str], SharedRecords] = {}
 
 
-def shared_records_for_run(run_id: int) -> SharedRecords:
-    """Return the shared records of billing run ``run_id``, loading them on first use.
+def shared_records_for_run(run: BillingRun) -> SharedRecords:
+    """Return the shared records of billing run ``run``, loading them on first use.
 
     Every process (the calling one, each queue worker) loads them once per run and keeps only
     the latest run's.
     """
-    records = _run_records.get(run_id)
+    key = (run._state.db or "default", run.pk, run.started_at.isoformat())
+    records = _run_records.get(key)
     if records is None:
         records = shared_records_load()
         _run_records.clear()
-        _run_records[run_id] = records
+        _run_records[key] = records
     return records
 
 
