@@ -3,10 +3,10 @@
 Run as ``python -m tests.billing.seed contracts`` or ``python -m tests.billing.seed sample``
 from the repository root, with BILLGUARD_DATABASE_URL naming the database.
 
-``contracts`` adds ten monthly EUR contracts of the acme-de seller for 2026-11 (see
-SEEDED_CONTRACTS): seven clean, two without a statement of work (held as SOW_MISSING) and C-010,
-which bills the customer of C-002 the same amount on the same PO (held as
-DUPLICATE_INVOICE_SUSPECTED once C-002 is issued). ``sample`` builds the small sample company
+``contracts`` adds ten monthly EUR contracts of the acme-de seller for 2026-11, listed in
+SEEDED_CONTRACTS. Seven are clean and two have no statement of work (held as SOW_MISSING).
+C-010 bills the customer of C-002 the same amount on the same PO, so it is held as
+DUPLICATE_INVOICE_SUSPECTED once C-002 is issued. ``sample`` builds the small sample company
 (40 customers, 90 contracts, every seeded fault).
 """
 

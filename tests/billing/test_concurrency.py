@@ -55,7 +55,7 @@ def run_in_thread(
     return threading.Thread(target=target)
 
 
-def test_two_runs_of_same_period_issue_each_invoice_once():
+def test_overlapping_runs_issue_each_invoice_once():
     numbers = make_contracts(12, held=frozenset({4, 9}))
     results: list[RunResult] = []
     errors: list[BaseException] = []

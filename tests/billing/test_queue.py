@@ -2,8 +2,8 @@
 
 Each test uses a PostgreSQL database of its own and a queue name of its own on the test
 Redis database (BILLGUARD_TEST_REDIS_URL, default redis://127.0.0.1:6379/13), and stops
-every worker it started. Queue mode needs PostgreSQL, so these run in the PostgreSQL half of
-the suite only; the checks of the command line at the end run in both.
+every worker it started. Queue mode needs PostgreSQL, so these tests run in the PostgreSQL
+half of the suite only. The checks of the command line at the end run in both halves.
 """
 
 from __future__ import annotations
@@ -247,6 +247,26 @@ def test_queue_mode_unreachable_broker_exits_two(
     assert "cannot connect to the queue broker" in err
     assert "BILLGUARD_BROKER_URL" in err
     assert BillingRun.objects.count() == 0
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_queue_without_workers_times_out(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, queue: RedisQueue
+):
+    make_contract()
+    monkeypatch.setenv("BILLGUARD_QUEUE", queue.name)
+    monkeypatch.setattr("billguard.celery_app.app.conf.broker_url", queue.url)
+
+    status = main(["run", "--period", "2026-11", "--queue", "--timeout", "1"])
+
+    err = capsys.readouterr().err
+    assert status == 3
+    assert "timed out waiting for queue workers: 0 of 1 chunks" in err
+    assert "billguard worker" in err
+    run = BillingRun.objects.get()
+    assert run.status == BillingRun.Status.FAILED
+    assert list(run.chunks.values_list("status", flat=True)) == ["pending"]
 
 
 @pytest.mark.django_db(transaction=True)

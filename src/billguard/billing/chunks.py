@@ -4,16 +4,18 @@ A chunk is one transaction. It starts by locking its chunk row and then its cont
 (SELECT ... FOR UPDATE in id order), and only then reads which drafts are already issued. So
 a second run of the same period waits for the first and skips what it issued, and a chunk
 delivered twice runs once: the second delivery finds the chunk done. On PostgreSQL every
-transaction takes its locks in the same order (chunk row, contracts by id, numbering series
-by seller entity id), so two runs cannot deadlock. SQLite has no row locks, but the chunk
-transaction writes its chunk row first, which takes SQLite's database write lock for the
-rest of the transaction.
+chunk transaction takes its locks in the same order (chunk row, contracts by id, numbering
+series by seller entity id), so two runs wait for each other instead of deadlocking. A
+deadlock with another command (resolving a held draft, a credit note) is possible, and
+PostgreSQL then aborts one transaction; a chunk aborted that way is retried like one that
+lost its connection. SQLite has no row locks, but the chunk transaction writes its chunk row
+first, which takes SQLite's database write lock for the rest of the transaction.
 
-Drafts are checked and issued in rounds: round k holds the k-th contract, in id order, of
+Drafts are checked and issued in rounds: round k contains the k-th contract, in id order, of
 every customer (the bill-to entity's party) in the chunk. So each draft is checked against
 the invoices issued before it, including those that this run issued to the same customer for
-contracts with lower ids. The run keeps all contracts of one customer in one chunk, so
-that holds whatever the chunk size and whichever worker runs which chunk first.
+contracts with lower ids. The run keeps all contracts of one customer in one chunk, so this
+is true whatever the chunk size and whichever worker runs which chunk first.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class RunIncomplete(BillguardError):  # noqa: N818  (named like the other Billgu
 
 @dataclass
 class DraftOutcome:
-    """What the run did with one contract's draft."""
+    """The result of one contract's draft in a run: its status, number and findings."""
 
     contract_number: str
     draft_key: str
@@ -144,13 +146,13 @@ def chunk_execute(chunk_id: int) -> None:
             if attempt > retries:
                 _chunk_mark_failed(chunk_id, error)
                 raise RunIncomplete(
-                    f"chunk {chunk_id} failed after {attempt} attempt(s): {error}".strip(),
+                    f"chunk id {chunk_id} failed after {attempt} attempt(s): {error}".strip(),
                     fix="Check the database server, then run the same period again; it "
                     "completes what this run left undone.",
                 ) from error
             delay = RETRY_BACKOFF_SECONDS * attempt
             logger.warning(
-                "chunk %s: database error on attempt %d, retrying in %.1f s: %s",
+                "chunk id %s: database error on attempt %d, retrying in %.1f s: %s",
                 chunk_id,
                 attempt,
                 delay,
@@ -165,7 +167,7 @@ def chunk_execute(chunk_id: int) -> None:
 
 def _chunk_attempt(chunk_id: int) -> None:
     # Counted in its own transaction, so that an attempt that dies still counts. On
-    # PostgreSQL this waits while another delivery of the chunk holds its row.
+    # PostgreSQL this waits while another delivery of the chunk has its row locked.
     claimed = (
         BillingRunChunk.objects.filter(pk=chunk_id)
         .exclude(status=BillingRunChunk.Status.DONE)
@@ -176,7 +178,7 @@ def _chunk_attempt(chunk_id: int) -> None:
         )
     )
     if not claimed:
-        logger.info("chunk %s is already done; nothing to do", chunk_id)
+        logger.info("chunk id %s is already done; nothing to do", chunk_id)
         return
     started = time.monotonic()
     with transaction.atomic():
@@ -201,7 +203,8 @@ def _chunk_attempt(chunk_id: int) -> None:
         chunk.outcomes = [outcome.as_dict() for outcome in work.outcomes]
         chunk.error = ""
         chunk.save(update_fields=["status", "finished_at", "counts", "outcomes", "error"])
-        transaction.on_commit(lambda: _outputs_write(work, chunk.index))
+        # robust: a failure to write files is logged and leaves the committed chunk done.
+        transaction.on_commit(lambda: _outputs_write(work, chunk.index), robust=True)
     counts = work.counts()
     logger.info(
         "billing run %s chunk %d: %d contracts, %d issued, %d held, %d already issued, "
@@ -219,7 +222,7 @@ def _chunk_attempt(chunk_id: int) -> None:
 
 
 def _contracts_lock(contract_ids: list[int]) -> None:
-    # Locks in id order, the order every chunk transaction uses, so two runs cannot deadlock.
+    # Locks in id order, the order of every chunk transaction, so runs never wait in a cycle.
     locked = Contract.objects.select_for_update().filter(pk__in=contract_ids).order_by("pk")
     list(locked.values_list("pk", flat=True))
 
@@ -230,8 +233,8 @@ def _chunk_mark_failed(chunk_id: int, error: BaseException) -> None:
             status=BillingRunChunk.Status.DONE
         ).update(status=BillingRunChunk.Status.FAILED, error=f"{type(error).__name__}: {error}")
     except DatabaseError as mark_error:
-        logger.error("chunk %s could not be marked failed: %s", chunk_id, mark_error)
-    logger.error("chunk %s failed: %s: %s", chunk_id, type(error).__name__, error)
+        logger.error("chunk id %s could not be marked failed: %s", chunk_id, mark_error)
+    logger.error("chunk id %s failed: %s: %s", chunk_id, type(error).__name__, error)
 
 
 def chunk_process(
@@ -292,7 +295,7 @@ def chunk_process(
 
 
 def _rounds(plans: list[tuple[DraftPlan, Contract]]) -> list[list[tuple[DraftPlan, Contract]]]:
-    """Split plans into rounds: round k holds each customer's k-th plan, in contract id order."""
+    """Split plans into rounds: round k has each customer's k-th plan, in contract id order."""
     rounds: list[list[tuple[DraftPlan, Contract]]] = []
     seen: dict[int, int] = defaultdict(int)
     for plan, contract in sorted(plans, key=lambda item: item[1].pk):
@@ -379,7 +382,7 @@ def _outputs_write(work: ChunkWork, chunk_index: int) -> None:
     """Write the files of the invoices the chunk issued, and of already issued ones missing them.
 
     A run killed after a chunk committed but before its files were written leaves issued
-    invoices without files; the next run of the period writes them here.
+    invoices without files. The next run of the period writes them here.
     """
     fault_point("outputs", chunk_index)
     invoices = invoices_for_outputs(Invoice.objects.filter(pk__in=work.issued_invoice_ids))

@@ -20,9 +20,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from billguard.billing.chunks import (
+    RETRYABLE_ERRORS,
     DraftOutcome,
     RunIncomplete,
     check_plans,
@@ -161,10 +163,8 @@ def billing_run_execute(
                 if progress is not None:
                     progress(done, len(chunk_rows))
     except BaseException:
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRun.Status.FAILED, finished_at=timezone.now()
-        )
         logger.exception("billing run %s failed", run.pk)
+        _run_mark_failed(run)
         raise
     result = run_result_load(run)
     run.status = BillingRun.Status.COMPLETED
@@ -264,28 +264,32 @@ def _chunks_wait(
     from billguard.billing.queue import default_queue_timeout
 
     limit = default_queue_timeout() if timeout is None else timeout
-    done = -1
+    done = 0
     last_change = time.monotonic()
+    if progress is not None:
+        progress(done, total)
     while True:
-        states: dict[str, int] = defaultdict(int)
-        for status in BillingRunChunk.objects.filter(run=run).values_list("status", flat=True):
-            states[status] += 1
-        failed = BillingRunChunk.objects.filter(run=run, status=BillingRunChunk.Status.FAILED)
-        first_failed = failed.order_by("index").first()
-        if first_failed is not None:
-            raise RunIncomplete(
-                f"chunk {first_failed.index} of billing run {run.pk} failed on a worker: "
-                f"{first_failed.error}",
-                fix="See the worker's log, fix the cause, then run the same period again; it "
-                "completes what this run left undone.",
-            )
-        if states[BillingRunChunk.Status.DONE] != done:
-            done = states[BillingRunChunk.Status.DONE]
-            last_change = time.monotonic()
-            if progress is not None:
-                progress(done, total)
-        if done == total:
-            return
+        try:
+            now_done, failed = _chunks_read(run)
+        except RETRYABLE_ERRORS as error:
+            # The workers go on without this process; read again on a new connection.
+            logger.warning("billing run %s: reading chunk states failed: %s", run.pk, error)
+            connection.close()
+        else:
+            if failed is not None:
+                raise RunIncomplete(
+                    f"chunk {failed.index} of billing run {run.pk} failed on a worker: "
+                    f"{failed.error}",
+                    fix="See the worker's log, fix the cause, then run the same period again; "
+                    "it completes what this run left undone.",
+                )
+            if now_done != done:
+                done = now_done
+                last_change = time.monotonic()
+                if progress is not None:
+                    progress(done, total)
+            if done == total:
+                return
         if time.monotonic() - last_change > limit:
             raise RunIncomplete(
                 f"timed out waiting for queue workers: {done} of {total} chunks of billing run "
@@ -294,6 +298,23 @@ def _chunks_wait(
                 "it completes what this run left undone.",
             )
         time.sleep(QUEUE_POLL_SECONDS)
+
+
+def _chunks_read(run: BillingRun) -> tuple[int, BillingRunChunk | None]:
+    """Return how many chunks of ``run`` are done, and its first failed chunk if any."""
+    chunks = BillingRunChunk.objects.filter(run=run)
+    done = chunks.filter(status=BillingRunChunk.Status.DONE).count()
+    failed = chunks.filter(status=BillingRunChunk.Status.FAILED).order_by("index").first()
+    return done, failed
+
+
+def _run_mark_failed(run: BillingRun) -> None:
+    try:
+        BillingRun.objects.filter(pk=run.pk).update(
+            status=BillingRun.Status.FAILED, finished_at=timezone.now()
+        )
+    except DatabaseError as error:
+        logger.error("billing run %s could not be marked failed: %s", run.pk, error)
 
 
 def _chunk_ids(run: BillingRun) -> list[BillingRunChunk]:

@@ -2,9 +2,9 @@
 
 Exit status: 0 when nothing blocks, 1 when a blocking finding remains (a held draft, a
 blocked external draft), 2 for bad input (an unknown period format or contract, an
-unreadable file, a missing database), with nothing written, and 3 when a billing run stopped
-before it finished (a chunk failed, or queue workers did not finish in time); running the
-same period again completes it.
+unreadable file, a missing database), with nothing written. It is 3 when a billing run
+stopped before it finished (a chunk failed, or queue workers did not finish in time), and
+running the same period again completes it.
 """
 
 from __future__ import annotations
