@@ -37,11 +37,14 @@ test-postgres: $(STAMP)
 test: lint typecheck test-sqlite test-postgres
 
 # The billing run on a generated book (docs/benchmarks.md): PostgreSQL in its own database
-# billguard_bench, dropped and created again, then SQLite under var/bench/. Not part of `make test`.
-# BENCH_CONTRACTS sets the book size (10 billed lines per contract), BENCH_SQLITE_CONTRACTS the
-# SQLite book's, BENCH_CHUNK_SIZE the contracts per chunk (empty: the billing run's default).
+# billguard_bench (dropped and created again) in process, then in queue mode on
+# BENCH_QUEUE_WORKERS workers through Redis (0 skips it), then SQLite under var/bench/.
+# Not part of `make test`. BENCH_CONTRACTS sets the book size (10 billed lines per contract),
+# BENCH_SQLITE_CONTRACTS the SQLite book's, BENCH_CHUNK_SIZE the contracts per chunk (empty:
+# the billing run's default).
 BENCH_CONTRACTS ?= 100000
-BENCH_SQLITE_CONTRACTS ?= $(BENCH_CONTRACTS)
+BENCH_SQLITE_CONTRACTS ?= 10000
+BENCH_QUEUE_WORKERS ?= 2
 BENCH_CHUNK_SIZE ?=
 BENCH_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_bench
 BENCH_OPTIONS = $(if $(BENCH_CHUNK_SIZE),--chunk-size $(BENCH_CHUNK_SIZE))
@@ -49,6 +52,9 @@ BENCH_OPTIONS = $(if $(BENCH_CHUNK_SIZE),--chunk-size $(BENCH_CHUNK_SIZE))
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --backend postgresql --database-url $(BENCH_POSTGRES_URL) \
 		--contracts $(BENCH_CONTRACTS) $(BENCH_OPTIONS)
+	$(if $(filter-out 0,$(BENCH_QUEUE_WORKERS)),$(BIN)/python -m benchmarks --backend postgresql \
+		--database-url $(BENCH_POSTGRES_URL) --contracts $(BENCH_CONTRACTS) \
+		--queue-workers $(BENCH_QUEUE_WORKERS) --skip-copy $(BENCH_OPTIONS))
 	$(BIN)/python -m benchmarks --backend sqlite --contracts $(BENCH_SQLITE_CONTRACTS) $(BENCH_OPTIONS)
 
 clean:

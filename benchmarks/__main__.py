@@ -5,7 +5,8 @@ with COPY (PostgreSQL) or executemany (SQLite). Each period then runs in a child
 (``benchmarks.period_run``), one after another, so a later run bills a book that contains the
 invoices of the earlier ones. On PostgreSQL, a COPY of as many invoice-line rows as the last
 run billed is timed as the floor to compare the run with. The figures are printed and written
-as JSON.
+as JSON. With ``--queue-workers N`` the runs go to N ``billguard worker`` processes through
+Redis (queue mode, PostgreSQL only), and the workers' CPU time and peak memory are added.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -29,7 +31,10 @@ DEFAULT_PERIODS = ("2026-10", "2026-11")
 def main() -> None:
     args = parse_arguments()
     size = book_size(args.contracts, args.lines_per_contract, args.periods)
-    var_dir = (args.var_dir or REPOSITORY / "var" / "bench" / args.backend).resolve()
+    if args.queue_workers and args.backend != "postgresql":
+        raise SystemExit("error: queue mode needs PostgreSQL; drop --queue-workers for SQLite")
+    folder = args.backend + ("-queue" if args.queue_workers else "")
+    var_dir = (args.var_dir or REPOSITORY / "var" / "bench" / folder).resolve()
     url = args.database_url or default_url(args.backend, var_dir)
     results_path = args.results or var_dir / "results.json"
 
@@ -47,16 +52,34 @@ def main() -> None:
         "contracts": size.contracts,
         "lines_per_contract": size.lines_per_contract,
         "chunk_size": chunk_size,
+        "queue_workers": args.queue_workers,
     }
     results["book"] = write_book(size)
     print(f"book written in {results['book']['seconds']:.1f} s")
 
+    pool = None
+    if args.queue_workers:
+        from benchmarks.workers import queue_environment, workers_start
+
+        queue_env = queue_environment(args.broker_url)
+        os.environ.update(queue_env)
+        pool = workers_start(args.queue_workers, queue_env, var_dir / "workers")
     results["runs"] = []
-    for index, period in enumerate(args.periods):
-        profile = args.profile if index == len(args.periods) - 1 else None
-        figures = run_period_process(url, var_dir, period, chunk_size, profile)
-        results["runs"].append(figures)
-        print_run(figures)
+    try:
+        for index, period in enumerate(args.periods):
+            profile = args.profile if index == len(args.periods) - 1 else None
+            workers_before = pool.figures() if pool is not None else None
+            figures = run_period_process(
+                url, var_dir, period, chunk_size, profile, pool is not None
+            )
+            if pool is not None and workers_before is not None:
+                figures["queue_workers"] = workers_after = pool.figures()
+                workers_after["cpu_seconds"] -= workers_before["cpu_seconds"]  # type: ignore[operator]
+            results["runs"].append(figures)
+            print_run(figures)
+    finally:
+        if pool is not None:
+            pool.stop()
 
     if args.backend == "postgresql" and not args.skip_copy:
         results["copy_floor"] = measure_copy_floor(size, args.periods[-1], results["runs"][-1])
@@ -103,6 +126,17 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument("--profile", type=Path, help="write a cProfile of the last run here")
     parser.add_argument("--skip-copy", action="store_true", help="do not time the COPY floor")
+    parser.add_argument(
+        "--queue-workers",
+        type=int,
+        default=0,
+        help="run in queue mode on this many workers, each with one child (default 0: in process)",
+    )
+    parser.add_argument(
+        "--broker-url",
+        default="redis://127.0.0.1:6379/14",
+        help="Redis broker of the queue mode (default redis://127.0.0.1:6379/14)",
+    )
     return parser.parse_args()
 
 
@@ -154,7 +188,7 @@ def write_book(size: BookSize) -> dict[str, Any]:
 
 
 def run_period_process(
-    url: str, var_dir: Path, period: str, chunk_size: int, profile: Path | None
+    url: str, var_dir: Path, period: str, chunk_size: int, profile: Path | None, queue: bool
 ) -> dict[str, Any]:
     """Run the billing of ``period`` in a child process and return its figures."""
     figures_path = var_dir / f"run-{period}.json"
@@ -175,6 +209,8 @@ def run_period_process(
     ]
     if profile is not None:
         command += ["--profile", str(profile)]
+    if queue:
+        command.append("--queue")
     print(f"billing run {period} ...", flush=True)
     subprocess.run(command, check=True, cwd=REPOSITORY)  # noqa: S603 - our own module
     figures: dict[str, Any] = json.loads(figures_path.read_text())
@@ -206,6 +242,12 @@ def print_run(figures: dict[str, Any]) -> None:
         + (f", database server {server:.1f} s" if server is not None else "")
         + f"; peak RSS {figures['max_rss_mib']:.0f} MiB"
     )
+    workers = figures.get("queue_workers")
+    if workers:
+        print(
+            f"  queue workers: {workers['workers']}, CPU {workers['cpu_seconds']:.1f} s, "
+            f"peak RSS {workers['max_rss_mib_per_worker']:.0f} MiB per worker"
+        )
     if figures["findings"]:
         print(f"  findings: {figures['findings']}")
 

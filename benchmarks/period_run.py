@@ -31,14 +31,19 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, required=True, help="contracts per chunk")
     parser.add_argument("--json", type=Path, required=True, help="file the figures go to")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the run to this file")
+    parser.add_argument(
+        "--queue", action="store_true", help="send the chunks to queue workers and wait for them"
+    )
     args = parser.parse_args()
 
     configure_django(args.database_url, args.var_dir)
-    figures = run_period(args.period, args.chunk_size, args.profile)
+    figures = run_period(args.period, args.chunk_size, args.profile, queue=args.queue)
     args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
-def run_period(period_label: str, chunk_size: int, profile_path: Path | None) -> dict[str, object]:
+def run_period(
+    period_label: str, chunk_size: int, profile_path: Path | None, *, queue: bool = False
+) -> dict[str, object]:
     from django.db import connection
     from django.db.models import Count
 
@@ -57,7 +62,7 @@ def run_period(period_label: str, chunk_size: int, profile_path: Path | None) ->
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    result = billing_run_execute(period=period, chunk_size=chunk_size)
+    result = billing_run_execute(period=period, chunk_size=chunk_size, queue=queue)
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started
@@ -79,6 +84,7 @@ def run_period(period_label: str, chunk_size: int, profile_path: Path | None) ->
     return {
         "period": period.label,
         "chunk_size": chunk_size,
+        "queue": queue,
         "contracts": result.contracts_considered,
         "issued": len(result.issued),
         "held": len(result.held),
