@@ -61,8 +61,9 @@ class PostgresServer:
         except psycopg.OperationalError as error:
             pytest.fail(
                 f"PostgreSQL is not reachable at {self.host}:{self.port} as {self.user}: "
-                f"{error}. Start it (pg_ctlcluster --skip-systemctl-redirect "
-                "$(ls /etc/postgresql) main start) or set TEST_POSTGRES_URL."
+                f"{str(error).strip().rstrip('.')}. Start it (pg_ctlcluster "
+                "--skip-systemctl-redirect $(ls /etc/postgresql) main start) or set "
+                "TEST_POSTGRES_URL."
             )
         try:
             yield conn
@@ -286,7 +287,8 @@ def redis_queue() -> RedisQueue:
         client.ping()
     except redis.RedisError as error:
         pytest.fail(
-            f"Redis is not reachable at {url}: {error}. Start it (redis-server --daemonize yes "
+            f"Redis is not reachable at {url}: {str(error).rstrip('.')}. Start it (redis-server "
+            "--daemonize yes "
             "--bind 127.0.0.1 --port 6379) or set BILLGUARD_TEST_REDIS_URL."
         )
     finally:

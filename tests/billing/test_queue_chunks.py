@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
-from billguard.billing.chunks import chunk_execute
-from billguard.billing.models import BillingRunChunk, Invoice, NumberingSeries
+from billguard.billing.chunks import MAX_CHUNK_ATTEMPTS, RunIncomplete, chunk_execute
+from billguard.billing.models import BillingRun, BillingRunChunk, Invoice, NumberingSeries
 from billguard.billing.run import billing_run_execute, plan_chunks
 from billguard.checks.models import StoredFinding
 from billguard.domain.periods import parse_period
@@ -62,6 +63,33 @@ def test_second_delivery_of_done_chunk_does_nothing():
     assert list(Invoice.objects.order_by("pk").values_list("pk", "status", "number")) == invoices
     assert StoredFinding.objects.count() == findings
     assert NumberingSeries.objects.get().next_number == 2
+
+
+def test_chunk_started_too_often_fails():
+    setup = make_contract()
+    period = parse_period("2026-11")
+    run = BillingRun.objects.create(
+        period_label=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        started_at=timezone.now(),
+    )
+    chunk = BillingRunChunk.objects.create(
+        run=run,
+        index=1,
+        contract_ids=[setup.contract.pk],
+        status=BillingRunChunk.Status.RUNNING,
+        attempts=MAX_CHUNK_ATTEMPTS,
+    )
+
+    with pytest.raises(RunIncomplete) as error:
+        chunk_execute(chunk.pk)
+
+    assert f"started {MAX_CHUNK_ATTEMPTS} times without finishing" in str(error.value)
+    chunk.refresh_from_db()
+    assert chunk.status == BillingRunChunk.Status.FAILED
+    assert chunk.attempts == MAX_CHUNK_ATTEMPTS
+    assert Invoice.objects.count() == 0
 
 
 def test_customer_second_contract_sees_first_invoice():

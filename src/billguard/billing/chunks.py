@@ -64,6 +64,11 @@ logger = logging.getLogger(__name__)
 MAX_CHUNK_RETRIES = 3
 RETRY_BACKOFF_SECONDS = 0.5
 
+# A chunk started this many times without finishing is marked failed instead of started
+# again. Without this limit, a chunk that kills its worker every time (out of memory, say)
+# would go back to the queue forever, because a dead worker's chunk is always delivered again.
+MAX_CHUNK_ATTEMPTS = 12
+
 # Errors of the connection or the server (a lost connection, a terminated backend, a
 # deadlock, a serialization failure) after which the same chunk can succeed on a new connection.
 RETRYABLE_ERRORS = (OperationalError, InterfaceError)
@@ -169,7 +174,7 @@ def _chunk_attempt(chunk_id: int) -> None:
     # Counted in its own transaction, so that an attempt that dies still counts. On
     # PostgreSQL this waits while another delivery of the chunk has its row locked.
     claimed = (
-        BillingRunChunk.objects.filter(pk=chunk_id)
+        BillingRunChunk.objects.filter(pk=chunk_id, attempts__lt=MAX_CHUNK_ATTEMPTS)
         .exclude(status=BillingRunChunk.Status.DONE)
         .update(
             attempts=F("attempts") + 1,
@@ -178,8 +183,20 @@ def _chunk_attempt(chunk_id: int) -> None:
         )
     )
     if not claimed:
-        logger.info("chunk id %s is already done; nothing to do", chunk_id)
-        return
+        unfinished = (
+            BillingRunChunk.objects.filter(pk=chunk_id)
+            .exclude(status=BillingRunChunk.Status.DONE)
+            .first()
+        )
+        if unfinished is None:
+            logger.info("chunk id %s is already done; nothing to do", chunk_id)
+            return
+        raise RunIncomplete(
+            f"chunk {unfinished.index} of billing run {unfinished.run_id} was started "
+            f"{unfinished.attempts} times without finishing.",
+            fix="See the worker logs for the cause (a worker process that died, a database "
+            "that failed), fix it, then run the same period again.",
+        )
     started = time.monotonic()
     with transaction.atomic():
         # The first statement is a write: it locks the chunk row on PostgreSQL and takes the
