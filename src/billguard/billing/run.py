@@ -196,9 +196,13 @@ def plan_chunks(contract_ids: list[int], chunk_size: int) -> list[list[int]]:
     them are in id order of their first contract.
     """
     unique_ids = sorted(set(contract_ids))
-    rows = BillingSchedule.objects.filter(contract_id__in=unique_ids).values_list(
-        "contract_id", "bill_to__party_id", "contract__party_id"
-    )
+    if not unique_ids:
+        return []
+    # A range, not an IN list: SQLite limits the parameters of one statement (32766 since
+    # SQLite 3.32), and a run may have more contracts than that.
+    rows = BillingSchedule.objects.filter(
+        contract_id__gte=unique_ids[0], contract_id__lte=unique_ids[-1]
+    ).values_list("contract_id", "bill_to__party_id", "contract__party_id")
     party_of = {contract_id: bill_to_party or party for contract_id, bill_to_party, party in rows}
     by_customer: dict[int | None, list[int]] = defaultdict(list)
     for contract_id in unique_ids:
