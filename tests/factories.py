@@ -155,8 +155,13 @@ def make_contract(
         terms=terms,
     )
     version = contract.versions.prefetch_related("lines", "discounts", "price_changes").get()
+    # The schedule keeps each price as at its start, like one kept in a billing system, so a
+    # test that adds a scheduled price change decides whether the schedule follows it.
     schedule_create_from_version(
-        contract=contract, version=version, starts_on=schedule_starts_on or effective_from
+        contract=contract,
+        version=version,
+        starts_on=schedule_starts_on or effective_from,
+        follow_price_changes=False,
     )
     return ContractSetup(contract, party, bill_to)
 

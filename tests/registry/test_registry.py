@@ -15,9 +15,9 @@ from billguard.registry.services.amendments import (
 )
 from billguard.registry.services.documents import document_read, document_store
 from billguard.registry.services.entities import chart_of_accounts_import
-from billguard.registry.services.schedules import schedule_apply_amendment
+from billguard.registry.services.schedules import schedule_apply_amendment, schedule_lines_for
 from billguard.registry.tax_ids import validate_tax_id
-from billguard.registry.terms import VersionTerms
+from billguard.registry.terms import PriceChangeTerms, VersionTerms
 from tests.factories import make_contract, make_customer, make_sow
 
 D = Decimal
@@ -264,3 +264,40 @@ def test_applied_amendment_leaves_nothing_to_propose():
     schedule_apply_amendment(amendment=amendment)
 
     assert amendment_schedule_proposal(amendment) == []
+
+
+@pytest.mark.django_db
+def test_schedule_from_version_follows_scheduled_uplift():
+    uplift = PriceChangeTerms(
+        line_code="L1", effective_on=dt.date(2027, 1, 1), kind="fixed_uplift", uplift_percent=D("3")
+    )
+    setup = make_contract(price_changes=[uplift])
+    version = ContractVersion.objects.prefetch_related("lines", "price_changes").get(
+        contract=setup.contract
+    )
+
+    lines = schedule_lines_for(
+        setup.contract.schedule, version, dt.date(2026, 1, 1), {}, follow_price_changes=True
+    )
+
+    assert [(x.unit_price, x.effective_from, x.effective_to) for x in lines] == [
+        (D("1000.00"), dt.date(2026, 1, 1), dt.date(2027, 1, 1)),
+        (D("1030.00"), dt.date(2027, 1, 1), None),
+    ]
+
+
+@pytest.mark.django_db
+def test_schedule_without_following_keeps_start_price():
+    uplift = PriceChangeTerms(
+        line_code="L1", effective_on=dt.date(2027, 1, 1), kind="fixed_uplift", uplift_percent=D("3")
+    )
+    setup = make_contract(price_changes=[uplift])
+    version = ContractVersion.objects.prefetch_related("lines", "price_changes").get(
+        contract=setup.contract
+    )
+
+    lines = schedule_lines_for(
+        setup.contract.schedule, version, dt.date(2026, 1, 1), {}, follow_price_changes=False
+    )
+
+    assert [(x.unit_price, x.effective_to) for x in lines] == [(D("1000.00"), None)]

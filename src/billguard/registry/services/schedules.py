@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Q
 
 from billguard.domain.errors import RuleViolation
 from billguard.registry.models import (
@@ -15,7 +16,7 @@ from billguard.registry.models import (
     ContractVersion,
     PriceListItem,
 )
-from billguard.registry.pricing import approved_discount, price_on
+from billguard.registry.pricing import approved_discount, price_change_factor, price_on
 
 
 @transaction.atomic
@@ -26,6 +27,7 @@ def schedule_create_from_version(
     starts_on: dt.date,
     source: str = BillingSchedule.Source.REGISTRY,
     milestone_dates: dict[str, dt.date] | None = None,
+    follow_price_changes: bool = True,
 ) -> BillingSchedule:
     """Create the billing schedule of ``contract`` with the lines and prices of ``version``."""
     if BillingSchedule.objects.filter(contract=contract).exists():
@@ -42,7 +44,13 @@ def schedule_create_from_version(
         ends_on=last_billed_day(version),
     )
     BillingScheduleLine.objects.bulk_create(
-        schedule_lines_for(schedule, version, starts_on, milestone_dates or {})
+        schedule_lines_for(
+            schedule,
+            version,
+            starts_on,
+            milestone_dates or {},
+            follow_price_changes=follow_price_changes,
+        )
     )
     return schedule
 
@@ -53,6 +61,8 @@ def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
 
     Lines in force end the day the amendment takes effect; the new version's lines start then.
     """
+    # NOTE: the schedule has one bill-to, customer PO and currency, so applying an amendment
+    # that takes effect later switches them at once; apply such an amendment when it starts.
     amendment = Amendment.objects.get(pk=amendment.pk)
     if amendment.status != Amendment.Status.APPROVED:
         raise RuleViolation(f"amendment {amendment} is not approved yet.")
@@ -60,7 +70,9 @@ def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
     schedule = BillingSchedule.objects.select_for_update().get(contract_id=amendment.contract_id)
     start = amendment.effective_from
     schedule.lines.filter(effective_from__gte=start).delete()
-    schedule.lines.filter(effective_to__isnull=True).update(effective_to=start)
+    schedule.lines.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=start)).update(
+        effective_to=start
+    )
     milestones = {
         line.line_code: line.bill_on
         for line in schedule.lines.all()
@@ -89,28 +101,52 @@ def schedule_lines_for(
     version: ContractVersion,
     starts_on: dt.date,
     milestone_dates: dict[str, dt.date],
+    *,
+    follow_price_changes: bool = True,
 ) -> list[BillingScheduleLine]:
+    """Schedule lines for the terms of ``version`` from ``starts_on``.
+
+    A line gets one schedule line per price step: a new one starts on each later scheduled
+    price change whose new price is known (a fixed uplift, or an index change whose value is
+    recorded), so the schedule follows the contract's escalations without a manual edit.
+    Without ``follow_price_changes`` each line keeps its price at ``starts_on``, as a
+    schedule kept in a billing system that knows nothing of the escalations would.
+    """
     items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
     lines = []
     for line in version.lines.all():
-        quote = price_on(version, line, starts_on, items)
-        discount = approved_discount(version, line.line_code, starts_on)
-        lines.append(
-            BillingScheduleLine(
-                schedule=schedule,
-                line_code=line.line_code,
-                kind=line.kind,
-                description=line.description,
-                unit_code=line.unit_code,
-                quantity=line.quantity,
-                unit_price=quote.unit_price if quote.unit_price is not None else 0,
-                discount_percent=discount.percent if discount else None,
-                gl_account=line.gl_account,
-                tax_category=line.tax_category or version.tax_category,
-                tax_rate=line.tax_rate if line.tax_category else version.tax_rate,
-                exemption_reason=version.exemption_reason,
-                effective_from=starts_on,
-                bill_on=milestone_dates.get(line.line_code),
-            )
+        steps = sorted(
+            {
+                change.effective_on
+                for change in version.price_changes.all()
+                if change.line_code == line.line_code
+                and change.effective_on > starts_on
+                and price_change_factor(change) is not None
+                and follow_price_changes
+            }
         )
+        boundaries = [starts_on, *steps]
+        for index, segment_start in enumerate(boundaries):
+            segment_end = boundaries[index + 1] if index + 1 < len(boundaries) else None
+            quote = price_on(version, line, segment_start, items)
+            discount = approved_discount(version, line.line_code, segment_start)
+            lines.append(
+                BillingScheduleLine(
+                    schedule=schedule,
+                    line_code=line.line_code,
+                    kind=line.kind,
+                    description=line.description,
+                    unit_code=line.unit_code,
+                    quantity=line.quantity,
+                    unit_price=quote.unit_price if quote.unit_price is not None else 0,
+                    discount_percent=discount.percent if discount else None,
+                    gl_account=line.gl_account,
+                    tax_category=line.tax_category or version.tax_category,
+                    tax_rate=line.tax_rate if line.tax_category else version.tax_rate,
+                    exemption_reason=version.exemption_reason,
+                    effective_from=segment_start,
+                    effective_to=segment_end,
+                    bill_on=milestone_dates.get(line.line_code) if index == 0 else None,
+                )
+            )
     return lines
