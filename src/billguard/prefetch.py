@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import models
+from django.db.models import sql
 from django.db.models.base import ModelState
 from django.db.models.query import QuerySet
 
@@ -73,11 +74,17 @@ def prefetch_children(
         grouped[parent_id].append(child)
         children.append(child)
 
+    # Every parent's loaded rows share one Query, which only a derived query would change, and
+    # that starts from a new one (see _LoadedRows._chain). A Query per parent cost more than
+    # loading its rows.
+    query = sql.Query(child_model)
     for parent in parents:
         cache = parent.__dict__.setdefault("_prefetched_objects_cache", {})
-        cache[cache_name] = _LoadedRows.of(
-            child_model, database, grouped.get(parent.pk, []), field, parent
-        )
+        loaded = _LoadedRows(model=child_model, query=query, using=database)
+        loaded._result_cache = grouped.get(parent.pk, [])
+        loaded._prefetch_done = True  # type: ignore[attr-defined]
+        loaded._parent_filter = {field.name: parent}
+        cache[cache_name] = loaded
     return children
 
 
@@ -101,21 +108,6 @@ class _LoadedRows(QuerySet):
     """
 
     _parent_filter: dict[str, Any]
-
-    @classmethod
-    def of(
-        cls,
-        model: type[models.Model],
-        database: str,
-        rows: list[models.Model],
-        field: Any,
-        parent: models.Model,
-    ) -> _LoadedRows:
-        loaded = cls(model=model, using=database)
-        loaded._result_cache = rows
-        loaded._prefetch_done = True  # type: ignore[attr-defined]
-        loaded._parent_filter = {field.name: parent}
-        return loaded
 
     def _chain(self) -> QuerySet[Any]:
         manager = self.model._default_manager.db_manager(self.db)
