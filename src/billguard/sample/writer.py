@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 
 from billguard.procurement.models import PurchaseOrder, PurchaseOrderLine
 from billguard.registry.models import (
-    BillingSchedule,
     BillToEntity,
     Contract,
-    ContractVersion,
     Document,
     MilestoneAcceptance,
     Party,
@@ -26,7 +24,6 @@ from billguard.registry.models import (
     Timesheet,
     UsageRecord,
 )
-from billguard.registry.pricing import contract_line, price_on
 from billguard.registry.services.amendments import (
     amendment_approve,
     amendment_draft,
@@ -198,41 +195,14 @@ def write_contract(
 def _write_schedule(plan: ContractPlan, contract: Contract) -> None:
     assert plan.schedule_starts_on is not None
     version = contract.versions.prefetch_related("lines", "discounts", "price_changes").get()
-    schedule = schedule_create_from_version(
+    schedule_create_from_version(
         contract=contract,
         version=version,
         starts_on=plan.schedule_starts_on,
         source=plan.schedule_source,
         milestone_dates={m.line_code: m.bill_on for m in plan.milestones},
+        follow_price_changes=plan.apply_price_changes,
     )
-    if plan.apply_price_changes:
-        schedule_follow_price_changes(schedule, version)
-
-
-def schedule_follow_price_changes(schedule: BillingSchedule, version: ContractVersion) -> None:
-    """Split each schedule line where a scheduled price change or price list change starts.
-
-    This is what finance does by hand when an uplift or a new price list takes effect: the
-    line in force ends the day before, and a line with the new price starts that day.
-    """
-    items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
-    days = {change.effective_on for change in version.price_changes.all()}
-    days |= {item.valid_from for item in items}
-    for day in sorted(d for d in days if d > schedule.starts_on):
-        for line in schedule.lines.filter(effective_to__isnull=True):
-            terms_line = contract_line(version, line.line_code)
-            if terms_line is None or line.kind == "milestone":
-                continue
-            quote = price_on(version, terms_line, day, items)
-            if quote.unit_price is None or quote.unit_price == line.unit_price:
-                continue
-            line.effective_to = day
-            line.save(update_fields=["effective_to"])
-            line.pk = None
-            line.effective_from = day
-            line.effective_to = None
-            line.unit_price = quote.unit_price
-            line.save()
 
 
 def _write_amendment(

@@ -108,24 +108,32 @@ def schedule_lines_for(
 
     A line gets one schedule line per price step: a new one starts on each later scheduled
     price change whose new price is known (a fixed uplift, or an index change whose value is
-    recorded), so the schedule follows the contract's escalations without a manual edit.
+    recorded) and, for a line priced from the price list, on each later price list entry. So
+    the schedule follows the contract's escalations without a manual edit.
     Without ``follow_price_changes`` each line keeps its price at ``starts_on``, as a
     schedule kept in a billing system that knows nothing of the escalations would.
     """
     items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
     lines = []
     for line in version.lines.all():
-        steps = sorted(
-            {
+        steps: list[dt.date] = []
+        if follow_price_changes:
+            days = {
                 change.effective_on
                 for change in version.price_changes.all()
-                if change.line_code == line.line_code
-                and change.effective_on > starts_on
-                and price_change_factor(change) is not None
-                and follow_price_changes
+                if change.line_code == line.line_code and price_change_factor(change) is not None
             }
-        )
-        boundaries = [starts_on, *steps]
+            if line.unit_price is None:
+                days |= {i.valid_from for i in items if i.product_code == line.product_code}
+            steps = sorted(day for day in days if day > starts_on)
+        # Keep only the days on which the price really changes.
+        boundaries = [starts_on]
+        prices = [price_on(version, line, starts_on, items).unit_price]
+        for day in steps:
+            price = price_on(version, line, day, items).unit_price
+            if price != prices[-1]:
+                boundaries.append(day)
+                prices.append(price)
         for index, segment_start in enumerate(boundaries):
             segment_end = boundaries[index + 1] if index + 1 < len(boundaries) else None
             quote = price_on(version, line, segment_start, items)
