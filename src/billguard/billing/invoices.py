@@ -47,11 +47,14 @@ def invoices_save_drafts(
     An earlier unissued draft with the same key is replaced, so a re-run re-checks it.
     """
     keys = [c.plan.draft_key for c in checked]
+    # The status is compared here, not in SQL, so that PostgreSQL uses the draft_key index
+    # alone even with stale statistics.
     issued = {
         str(key)
-        for key in Invoice.objects.filter(
-            draft_key__in=keys, status=Invoice.Status.ISSUED
-        ).values_list("draft_key", flat=True)
+        for key, status in Invoice.objects.filter(draft_key__in=keys).values_list(
+            "draft_key", "status"
+        )
+        if status == Invoice.Status.ISSUED
     }
     if issued:
         raise RuleViolation(

@@ -247,15 +247,27 @@ def _issued_invoices(
     Returns them grouped by contract and by the party of their bill-to entity. An invoice of
     both groups is loaded once and is one object in both.
     """
-    issued = Invoice.objects.filter(status=Invoice.Status.ISSUED)
-    # Two queries that each use an index, then one load: a single query with OR across the
-    # bill-to join makes PostgreSQL scan every issued invoice.
-    of_contracts = set(issued.filter(contract_id__in=contract_ids).values_list("pk", flat=True))
-    party_of = dict(
-        issued.filter(bill_to__party_id__in=party_ids, period_start__lte=window_end)
+    # Two queries that each use a foreign key index, then one load: a single query with OR
+    # across the bill-to join makes PostgreSQL scan every invoice. The status is compared here,
+    # not in SQL, because with stale statistics PostgreSQL ANDs the status index, which lists
+    # every issued invoice, into both queries.
+    issued = Invoice.Status.ISSUED
+    of_contracts = {
+        pk
+        for pk, status in Invoice.objects.filter(contract_id__in=contract_ids).values_list(
+            "pk", "status"
+        )
+        if status == issued
+    }
+    party_of = {
+        pk: party_id
+        for pk, party_id, status in Invoice.objects.filter(
+            bill_to__party_id__in=party_ids, period_start__lte=window_end
+        )
         .filter(Q(period_end__gte=window_start) | Q(period_end__isnull=True))
-        .values_list("pk", "bill_to__party_id")
-    )
+        .values_list("pk", "bill_to__party_id", "status")
+        if status == issued
+    }
     invoices = list(
         Invoice.objects.filter(pk__in=of_contracts | party_of.keys())
         .select_related("bill_to")
