@@ -90,3 +90,23 @@ def test_unknown_invoice_number_is_not_found():
         invoice_by_number("ADE-999999")
 
     assert "ADE-999999" in str(error.value)
+
+
+def test_credit_dated_before_invoice_is_rejected():
+    invoice = issued_invoice()
+
+    with pytest.raises(InvalidInput) as error:
+        credit_note_issue(invoice=invoice, reason="Wrong", issue_date=dt.date(2020, 1, 1))
+
+    assert "2020-01-01" in str(error.value)
+    assert Invoice.objects.filter(document_type="credit_note").count() == 0
+
+
+def test_second_full_credit_says_nothing_left():
+    invoice = issued_invoice()
+    credit_note_issue(invoice=invoice, reason="Billed twice", issue_date=ISSUE_DATE)
+
+    with pytest.raises(RuleViolation) as error:
+        credit_note_issue(invoice=invoice, reason="Again", issue_date=ISSUE_DATE)
+
+    assert "credited in full" in str(error.value)

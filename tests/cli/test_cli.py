@@ -116,3 +116,67 @@ def test_missing_database_exits_two(tmp_path):
     assert "does not exist" in completed.stderr
     assert "billguard migrate" in completed.stderr
     assert not (tmp_path / "var" / "billguard.sqlite3").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_json_folder_exits_two_before_issuing(capsys, tmp_path):
+    make_contract()
+
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--period", "2026-11", "--json", str(tmp_path)])
+
+    assert error.value.code == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert Invoice.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_json_missing_folder_exits_two(capsys, tmp_path):
+    make_contract()
+
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--period", "2026-11", "--json", str(tmp_path / "no" / "report.json")])
+
+    assert error.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    assert Invoice.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_credit_repeated_line_exits_two(capsys):
+    make_contract()
+    main(["run", "--period", "2026-11"])
+    capsys.readouterr()
+
+    status = main(
+        ["credit", "ADE-000001", "--reason", "Wrong", "--line", "1=0.5", "--line", "1=0.5"]
+    )
+
+    assert status == 2
+    assert "more than once" in capsys.readouterr().err
+    assert Invoice.objects.filter(document_type="credit_note").count() == 0
+
+
+def test_credit_zero_quantity_names_the_rule(capsys):
+    with pytest.raises(SystemExit):
+        main(["credit", "ADE-000001", "--reason", "Wrong", "--line", "1=0"])
+
+    assert "more than zero" in capsys.readouterr().err
+
+
+def test_unusable_database_url_exits_two(tmp_path):
+    env = dict(os.environ)
+    env["BILLGUARD_DATABASE_URL"] = "nosuchdb://host/name"
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "billguard.cli.main", "exceptions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "BILLGUARD_DATABASE_URL" in completed.stderr
+    assert "Traceback" not in completed.stderr

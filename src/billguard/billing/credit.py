@@ -59,7 +59,20 @@ def credit_note_issue(
             f"{invoice} is not an issued invoice, so it cannot be credited.",
             fix="Only issued invoices are credited; a draft is drafted again instead.",
         )
+    if invoice.issue_date is not None and issue_date < invoice.issue_date:
+        raise InvalidInput(
+            f"the credit note date {issue_date} is before invoice {invoice.number} of "
+            f"{invoice.issue_date}.",
+            place="--date",
+            value=issue_date,
+            fix="Date the credit note on or after the invoice it corrects.",
+        )
     remaining = _remaining_quantities(invoice)
+    if all(quantity <= 0 for quantity in remaining.values()):
+        raise RuleViolation(
+            f"invoice {invoice.number} is already credited in full.",
+            fix="Nothing is left to credit; issue a new invoice if it must be billed again.",
+        )
     if quantities is None:
         if any(remaining[p] != line.quantity for p, line in _lines(invoice).items()):
             raise RuleViolation(

@@ -204,8 +204,18 @@ def exceptions_resolve(args: argparse.Namespace) -> int:
 
 def credit(args: argparse.Namespace) -> int:
     from billguard.billing.credit import credit_note_issue, invoice_by_number
+    from billguard.domain.errors import InvalidInput
+    from billguard.domain.money import Money
 
     invoice = invoice_by_number(args.number)
+    positions = [position for position, _ in args.line or []]
+    repeated = sorted({p for p in positions if positions.count(p) > 1})
+    if repeated:
+        raise InvalidInput(
+            f"line {', '.join(repeated)} is given more than once.",
+            place="--line",
+            fix="Give each line once with the total quantity to credit.",
+        )
     quantities = dict(args.line) if args.line else None
     note = credit_note_issue(
         invoice=invoice,
@@ -213,10 +223,8 @@ def credit(args: argparse.Namespace) -> int:
         issue_date=args.date or timezone.localdate(),
         quantities=quantities,
     )
-    print(
-        f"issued credit note {note.number} for invoice {invoice.number}: "
-        f"{note.payable} {note.currency}"
-    )
+    amount = Money.of(note.payable, note.currency).rounded()
+    print(f"issued credit note {note.number} for invoice {invoice.number}: {amount}")
     return EXIT_OK
 
 

@@ -2,9 +2,10 @@
 
 Exit status: 0 when nothing blocks, 1 when a blocking finding remains (a held draft, a
 blocked external draft), 2 for bad input (an unknown period format or contract, an
-unreadable file, a missing database), with nothing written. It is 3 when a billing run
-stopped before it finished (a chunk failed, or queue workers did not finish in time), and
-running the same period again completes it.
+unreadable file, an unwritable output file, a missing database), with nothing written.
+It is 3 when a billing run stopped before it finished (a chunk failed, or queue workers did
+not finish in time), and running the same period again completes it. ``billguard demo``
+exits 0 when the demonstration ran, held drafts included.
 """
 
 from __future__ import annotations
@@ -31,8 +32,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billguard.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except (ValueError, ImproperlyConfigured) as error:
+        print(
+            f"error: BILLGUARD_DATABASE_URL={os.environ.get('BILLGUARD_DATABASE_URL', '')!r} "
+            f"is not usable: {error}. Use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/NAME.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     from billguard.billing.chunks import RunIncomplete
     from billguard.domain.errors import BillguardError
 
@@ -41,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             require_database()
         result: int = args.handler(args)
         return result
+    except BrokenPipeError:
+        # The reader of our output went away (`billguard exceptions | head`): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BLOCKED
     except RunIncomplete as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_RUN_INCOMPLETE
@@ -79,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--period", required=True, help="2026-11, 2026-Q4 or 2026")
     run.add_argument("--contract", metavar="NUMBER", help="bill only this contract")
     run.add_argument("--dry-run", action="store_true", help="draft and check; store nothing")
-    run.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    run.add_argument(
+        "--json", type=output_file, metavar="FILE", help="also write the report as JSON"
+    )
     run.add_argument(
         "--queue",
         action="store_true",
@@ -131,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--as-of", type=parse_date, help="date the checks take as today (default: today)"
     )
-    check.add_argument("--json", type=Path, metavar="FILE", help="also write findings as JSON")
+    check.add_argument(
+        "--json", type=output_file, metavar="FILE", help="also write findings as JSON"
+    )
     check.set_defaults(handler=commands.check)
 
     exceptions = sub.add_parser("exceptions", help="list or resolve held drafts")
@@ -217,11 +237,30 @@ def parse_line_quantity(text: str) -> tuple[str, Decimal]:
         value = Decimal(quantity)
     except InvalidOperation:
         value = Decimal("NaN")
-    if not position.strip().isdigit() or not value.is_finite() or value <= 0:
+    if not position.strip().isdigit() or not value.is_finite():
         raise argparse.ArgumentTypeError(
             f"{text!r} is not POSITION=QUANTITY; write it as 2=1.5 (line 2, quantity 1.5)"
         )
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"the quantity in {text!r} must be more than zero; omit a line not to credit it"
+        )
     return position.strip(), value
+
+
+def output_file(text: str) -> Path:
+    """Check an output file option before anything runs, so a bad path writes nothing."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name inside it")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the folder {str(folder)!r} of {text!r} does not exist; create it first"
+        )
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not writable")
+    return path
 
 
 if __name__ == "__main__":
