@@ -4,8 +4,11 @@ from decimal import Decimal
 
 import pytest
 
+from billguard.billing.credit import credit_note_issue, invoice_by_number
+from billguard.billing.run import billing_run_execute
 from billguard.checks.guard import check_documents, resolve
 from billguard.cli.main import main
+from billguard.domain.periods import parse_period
 from billguard.domain.tax import build_document_totals
 from billguard.einvoice.ubl_writer import write_ubl
 from tests.factories import draft_for, make_contract
@@ -83,3 +86,24 @@ def test_check_command_reads_ubl_and_exits_by_findings(tmp_path, capsys):
     assert wrong_status == 1
     assert "PRICE_MISMATCH" in out
     assert "TOTALS_INCONSISTENT" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_guard_credit_note_skips_billing_checks(var_dir, capsys):
+    make_contract()
+    billing_run_execute(period=parse_period("2026-11"))
+    credit_note_issue(
+        invoice=invoice_by_number("ADE-000001"),
+        reason="Half the month was not delivered",
+        issue_date=dt.date(2026, 11, 20),
+        quantities={"1": Decimal("0.5")},
+    )
+    path = var_dir / "invoices" / "acme-de" / "ADE-000002.xml"
+
+    status = main(["check", str(path), "--as-of", "2026-11-20"])
+
+    out = capsys.readouterr().out
+    assert "credit note ADE-000002" in out
+    assert "QUANTITY_MISMATCH" not in out
+    assert "ALREADY_INVOICED" not in out
+    assert status == 0

@@ -11,13 +11,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from billguard.checks.context import Draft
-from billguard.checks.engine import run_checks
+from billguard.checks.engine import registered_checks, run_checks
 from billguard.checks.finding import Finding
 from billguard.checks.selectors import ContextRequest, load_contexts
-from billguard.domain.invoice import InvoiceDocument
+from billguard.domain.invoice import DocumentType, InvoiceDocument
 from billguard.registry.models import BillToEntity, Contract, ContractVersion
 from billguard.registry.pricing import version_in_force
 from billguard.registry.tax_ids import normalize_tax_id
+
+CREDIT_NOTE_EXEMPT_FAMILIES = frozenset({"pricing", "coverage"})
 
 
 @dataclass
@@ -57,10 +59,22 @@ def check_documents(documents: list[InvoiceDocument], *, as_of: dt.date) -> list
         GuardResult(
             document=draft.document,
             contract_number=draft.contract_number,
-            findings=run_checks(draft, context),
+            findings=run_checks(draft, context, only=checks_for(draft.document)),
         )
         for draft, context in zip(drafts, contexts, strict=True)
     ]
+
+
+def checks_for(document: InvoiceDocument) -> set[str] | None:
+    """The check codes that apply to ``document``; None means all of them.
+
+    A credit note reverses billing that was already checked, so the pricing and coverage
+    families, which judge what is billed, do not apply to it; its contract, parties, tax and
+    totals are still checked.
+    """
+    if document.document_type is not DocumentType.CREDIT_NOTE:
+        return None
+    return {c.code for c in registered_checks() if c.family not in CREDIT_NOTE_EXEMPT_FAMILIES}
 
 
 def resolve(document: InvoiceDocument) -> tuple[Contract | None, BillToEntity | None]:

@@ -135,6 +135,7 @@ def _worker_logging(**kwargs: object) -> None:
 def check(args: argparse.Namespace) -> int:
     from billguard.billing.report import write_json
     from billguard.checks.guard import check_documents
+    from billguard.domain.invoice import DocumentType
     from billguard.integrations.drafts import read_drafts
 
     documents = []
@@ -147,7 +148,9 @@ def check(args: argparse.Namespace) -> int:
         doc = result.document
         label = doc.number or "(no number)"
         verdict = "BLOCKED" if result.blocked else "clean"
-        print(f"{doc.source}: invoice {label}, contract {result.contract_number or '-'}: {verdict}")
+        kind = "credit note" if doc.document_type is DocumentType.CREDIT_NOTE else "invoice"
+        contract = result.contract_number or "-"
+        print(f"{doc.source}: {kind} {label}, contract {contract}: {verdict}")
         for finding in result.findings:
             stake = f" [{finding.amount_at_stake}]" if finding.amount_at_stake else ""
             print(f"  {finding.severity.value:<5} {finding.code}: {finding.message}{stake}")
