@@ -22,9 +22,10 @@ def test_run_prints_report_and_exits_zero(capsys, tmp_path):
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "invoices issued             1" in out
+    assert "invoices issued             1  1190.00 EUR" in out
     data = json.loads(report.read_text())
     assert data["invoices_issued"] == 1
+    assert data["issued_total"] == {"EUR": "1190.00"}
     assert data["period"] == "2026-11"
 
 

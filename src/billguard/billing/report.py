@@ -29,6 +29,8 @@ def run_report(result: RunResult, guard_results: list[GuardResult] | None = None
         "dry_run": result.dry_run,
         "contracts_considered": result.contracts_considered,
         "invoices_issued": len(result.issued),
+        "issued_total": totals_by_currency(result.issued),
+        "held_total": totals_by_currency(result.held),
         "invoices_held": len(result.held),
         "already_issued": result.already_issued,
         "nothing_to_bill": result.nothing_to_bill,
@@ -80,12 +82,21 @@ def findings_by_code(findings: list[tuple[str, Finding]]) -> list[dict[str, Any]
     ]
 
 
+def totals_by_currency(outcomes: list[Any]) -> dict[str, str]:
+    """Payable amounts (tax included) added up per currency, never converted."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for outcome in outcomes:
+        totals[outcome.currency] += Decimal(outcome.payable)
+    return {currency: str(amount) for currency, amount in sorted(totals.items())}
+
+
 def format_report(report: dict[str, Any]) -> str:
+    issued = "invoices clean (would issue)" if report["dry_run"] else "invoices issued"
     lines = [
         f"Billing run {report['billing_run'] or '(dry run)'} for {report['period']}",
         f"  contracts considered   {report['contracts_considered']:>6}",
-        f"  invoices issued        {report['invoices_issued']:>6}",
-        f"  invoices held          {report['invoices_held']:>6}",
+        f"  {issued:<23}{report['invoices_issued']:>6}  {_money(report['issued_total'])}",
+        f"  invoices held          {report['invoices_held']:>6}  {_money(report['held_total'])}",
         f"  already issued before  {report['already_issued']:>6}",
         f"  nothing to bill        {report['nothing_to_bill']:>6}",
         f"  chunks retried         {report['chunks_retried']:>6} of {report['chunks']}",
@@ -113,3 +124,7 @@ def write_json(report: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return path
+
+
+def _money(totals: dict[str, str]) -> str:
+    return ", ".join(f"{amount} {currency}" for currency, amount in totals.items())
