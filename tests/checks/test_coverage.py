@@ -70,7 +70,7 @@ def credit(invoice: Invoice, quantities: dict[str, Decimal] | None = None) -> In
     return credit_note_issue(
         invoice=invoice,
         reason="Billed by mistake",
-        issue_date=dt.date(2026, 10, 20),
+        issue_date=invoice.issue_date or dt.date(2026, 12, 1),
         quantities=quantities,
     )
 
