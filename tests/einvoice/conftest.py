@@ -133,6 +133,43 @@ def jpy_invoice() -> InvoiceDocument:
 
 
 @pytest.fixture
+def us_invoice() -> InvoiceDocument:
+    """A USD invoice between US companies with EINs, taxed at the 8.875 % sales tax of NYC."""
+    return make_document(
+        [
+            line("1", "3", "1250.00", "3750.00", rate="8.875"),
+            line("2", "1", "60.00", "60.00", rate="8.875"),
+        ],
+        currency="USD",
+        number="BLU-000017",
+        seller=PartyInfo(
+            name="Bluebird Analytics Inc.",
+            tax_id="46-4210951",
+            registration_id="Delaware file number 7741025",
+            address=Address(
+                street="200 Park Avenue",
+                city="New York",
+                postcode="10166",
+                subdivision="NY",
+                country="US",
+            ),
+        ),
+        buyer=PartyInfo(
+            name="Harbor Freight Partners LLC",
+            tax_id="12-0374943",
+            identifier="CUST-0815",
+            address=Address(
+                street="1 Harbor Way",
+                city="Brooklyn",
+                postcode="11201",
+                subdivision="NY",
+                country="US",
+            ),
+        ),
+    )
+
+
+@pytest.fixture
 def document_factory() -> DocumentFactory:
     """make_document: a document around the given lines, with its totals computed."""
     return make_document

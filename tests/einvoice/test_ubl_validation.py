@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from billguard.domain.invoice import InvoiceDocument
+from billguard.domain.invoice import DocumentType, InvoiceDocument
 from billguard.einvoice import validation
 from billguard.einvoice.ubl_writer import write_ubl
 from billguard.einvoice.validation import ValidationMessage, has_fatal, validate_ubl
@@ -34,6 +34,25 @@ def test_credit_note_passes(credit_note: InvoiceDocument) -> None:
 
 def test_jpy_invoice_passes(jpy_invoice: InvoiceDocument) -> None:
     assert fatal(validate_ubl(write_ubl(jpy_invoice))) == []
+
+
+def test_us_invoice_with_eins_passes(us_invoice: InvoiceDocument) -> None:
+    messages = validate_ubl(write_ubl(us_invoice))
+
+    assert fatal(messages) == []
+
+
+def test_us_credit_note_with_eins_passes(us_invoice: InvoiceDocument) -> None:
+    us_invoice.document_type = DocumentType.CREDIT_NOTE
+    us_invoice.preceding_invoice = "BLU-000016"
+
+    assert fatal(validate_ubl(write_ubl(us_invoice))) == []
+
+
+def test_us_buyer_with_registration_id_passes(us_invoice: InvoiceDocument) -> None:
+    us_invoice.buyer.registration_id = "NY DOS ID 4711"
+
+    assert fatal(validate_ubl(write_ubl(us_invoice))) == []
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)

@@ -48,6 +48,82 @@ def test_invoice_header_elements(eur_invoice: InvoiceDocument) -> None:
     assert texts(root, f"{supplier}/cac:PostalAddress/cac:Country/cbc:IdentificationCode") == ["DE"]
 
 
+SELLER = "cac:AccountingSupplierParty/cac:Party"
+BUYER = "cac:AccountingCustomerParty/cac:Party"
+
+
+def tax_schemes(root: etree._Element, party: str) -> list[tuple[str, str]]:
+    """Return (CompanyID, TaxScheme ID) of each PartyTaxScheme of ``party``."""
+    return [
+        (texts(scheme, "cbc:CompanyID")[0], texts(scheme, "cac:TaxScheme/cbc:ID")[0])
+        for scheme in root.findall(f"{party}/cac:PartyTaxScheme", NAMESPACES)
+    ]
+
+
+def test_seller_ein_is_tax_registration(us_invoice: InvoiceDocument) -> None:
+    root = parse(write_ubl(us_invoice))
+
+    assert tax_schemes(root, SELLER) == [("46-4210951", "TAX")]
+    assert texts(root, f"{SELLER}/cac:PartyLegalEntity/cbc:CompanyID") == [
+        "Delaware file number 7741025"
+    ]
+
+
+def test_buyer_ein_is_legal_registration(us_invoice: InvoiceDocument) -> None:
+    root = parse(write_ubl(us_invoice))
+
+    assert tax_schemes(root, BUYER) == []
+    assert texts(root, f"{BUYER}/cac:PartyLegalEntity/cbc:CompanyID") == ["12-0374943"]
+
+
+def test_buyer_ein_beside_registration_id(us_invoice: InvoiceDocument) -> None:
+    us_invoice.buyer.registration_id = "NY DOS ID 4711"
+
+    root = parse(write_ubl(us_invoice))
+
+    assert tax_schemes(root, BUYER) == [("12-0374943", "TAX")]
+    assert texts(root, f"{BUYER}/cac:PartyLegalEntity/cbc:CompanyID") == ["NY DOS ID 4711"]
+
+
+@pytest.mark.parametrize(
+    ("tax_id", "scheme"),
+    [
+        ("DE123456789", "VAT"),
+        ("  FR12345678901 ", "VAT"),
+        ("NL8200.98.395.B.01", "VAT"),
+        ("EL 094259216", "VAT"),
+        ("464210951", "TAX"),
+        ("de123456789", "TAX"),
+        ("ABN 51 824 753 556", "TAX"),
+    ],
+)
+def test_seller_tax_id_scheme(eur_invoice: InvoiceDocument, tax_id: str, scheme: str) -> None:
+    eur_invoice.seller.tax_id = tax_id
+
+    root = parse(write_ubl(eur_invoice))
+
+    assert tax_schemes(root, SELLER) == [(tax_id.strip(), scheme)]
+
+
+def test_us_parties_read_back(us_invoice: InvoiceDocument) -> None:
+    again = read_ubl(write_ubl(us_invoice), source="us.xml")
+
+    assert again.seller == us_invoice.seller
+    # EN 16931 has no buyer tax ID without a country prefix, so the EIN comes back as the
+    # buyer's legal registration identifier (BT-47).
+    assert again.buyer == dataclasses.replace(
+        us_invoice.buyer, tax_id="", registration_id="12-0374943"
+    )
+
+
+def test_us_buyer_ein_beside_registration_id_reads_back(us_invoice: InvoiceDocument) -> None:
+    us_invoice.buyer.registration_id = "NY DOS ID 4711"
+
+    again = read_ubl(write_ubl(us_invoice), source="us.xml")
+
+    assert again.buyer == us_invoice.buyer
+
+
 def test_profile_id_written_when_given(eur_invoice: InvoiceDocument) -> None:
     root = parse(write_ubl(eur_invoice, profile_id="urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"))
 

@@ -166,20 +166,28 @@ class _UblReader:
         )
         return PartyInfo(
             name=name,
-            tax_id=self._vat_identifier(party),
+            tax_id=self._tax_identifier(party),
             registration_id=self._text(party, "cac:PartyLegalEntity/cbc:CompanyID"),
             identifier=self._text(party, "cac:PartyIdentification/cbc:ID"),
             address=self._address(party.find("cac:PostalAddress", NAMESPACES)),
             contact_email=self._text(party, "cac:Contact/cbc:ElectronicMail"),
         )
 
-    def _vat_identifier(self, party: etree._Element) -> str:
-        # A party may list several tax schemes, and BT-31 and BT-48 are the one with scheme VAT.
-        # Swedish invoices, for instance, add a TAX scheme entry for the F-skatt approval.
+    def _tax_identifier(self, party: etree._Element) -> str:
+        """Return the party's VAT identifier (BT-31, BT-48), else the CompanyID of its first
+        other tax scheme, which is the seller tax registration identifier (BT-32).
+
+        The UBL writer puts a seller tax ID without a country prefix, such as a US EIN, into
+        BT-32, so this reads it back. A party may list several schemes: Swedish invoices, for
+        instance, add a TAX entry for the F-skatt approval next to the VAT identifier.
+        """
+        other = ""
         for scheme in party.findall("cac:PartyTaxScheme", NAMESPACES):
+            company_id = self._text(scheme, "cbc:CompanyID")
             if self._text(scheme, "cac:TaxScheme/cbc:ID").upper() == "VAT":
-                return self._text(scheme, "cbc:CompanyID")
-        return ""
+                return company_id
+            other = other or company_id
+        return other
 
     def _address(self, address: etree._Element | None) -> Address:
         if address is None:

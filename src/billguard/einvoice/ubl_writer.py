@@ -27,6 +27,7 @@ from billguard.domain.invoice import (
     TaxSubtotal,
 )
 from billguard.einvoice.errors import UblNotSupported
+from billguard.einvoice.tax_identifiers import is_vat_identifier
 from billguard.einvoice.ubl_names import (
     CAC_NS,
     CBC_NS,
@@ -53,6 +54,12 @@ DEFAULT_EXEMPTIONS = {
 # must carry no rate at all (BR-O-05).
 ZERO_RATE_CATEGORIES = frozenset({"Z", "E", "AE", "K", "G"})
 NOT_SUBJECT_TO_VAT = "O"
+
+# TaxScheme IDs of a party's PartyTaxScheme. The VAT identifier (BT-31, BT-48) has the scheme
+# VAT, and the seller tax registration identifier (BT-32) any other scheme. TAX is the usual
+# one, which Swedish invoices also use for their F-skatt entry.
+VAT_SCHEME = "VAT"
+TAX_REGISTRATION_SCHEME = "TAX"
 
 # EN 16931 allows at most two decimals on amounts (BR-DEC-01 to BR-DEC-28).
 MAX_AMOUNT_DECIMALS = 2
@@ -193,18 +200,34 @@ class _UblWriter:
     # Parties and payment
 
     def _party(self, role: etree._Element, info: PartyInfo, field: str) -> None:
+        """Add the Party of the seller (``field`` "seller") or the buyer ("buyer").
+
+        A tax ID with a country prefix is the VAT identifier (BT-31, BT-48). BR-CO-09 rejects
+        any other tax ID there, such as a US EIN. The seller's goes to its tax registration
+        identifier (BT-32), which BR-S-02 and the other category rules 02 accept in place of
+        BT-31. The buyer's becomes its legal registration identifier (BT-47), unless that is
+        set already.
+        """
         party = _cac(role, "Party")
         if info.identifier:
             _cbc(_cac(party, "PartyIdentification"), "ID", info.identifier)
         self._address(_cac(party, "PostalAddress"), info.address, f"{field}.address")
-        if info.tax_id:
-            tax_scheme = _cac(party, "PartyTaxScheme")
-            _cbc(tax_scheme, "CompanyID", info.tax_id)
-            _cbc(_cac(tax_scheme, "TaxScheme"), "ID", "VAT")
+        tax_id = info.tax_id.strip()
+        registration_id = info.registration_id
+        if is_vat_identifier(tax_id):
+            _party_tax_scheme(party, tax_id, VAT_SCHEME)
+        elif tax_id and field == "seller":
+            _party_tax_scheme(party, tax_id, TAX_REGISTRATION_SCHEME)
+        elif tax_id and not registration_id:
+            registration_id = tax_id
+        elif tax_id:
+            # EN 16931 has no buyer tax registration identifier, so this entry is outside its
+            # model. UBL allows it, and no EN 16931 rule checks it.
+            _party_tax_scheme(party, tax_id, TAX_REGISTRATION_SCHEME)
         legal_entity = _cac(party, "PartyLegalEntity")
         _cbc(legal_entity, "RegistrationName", info.name)
-        if info.registration_id:
-            _cbc(legal_entity, "CompanyID", info.registration_id)
+        if registration_id:
+            _cbc(legal_entity, "CompanyID", registration_id)
         if info.contact_email:
             _cbc(_cac(party, "Contact"), "ElectronicMail", info.contact_email)
 
@@ -373,6 +396,12 @@ class _UblWriter:
             _cbc(discount, "BaseAmount", _number(line.gross_price), currencyID=self.doc.currency)
 
 
+def _party_tax_scheme(party: etree._Element, company_id: str, scheme: str) -> None:
+    element = _cac(party, "PartyTaxScheme")
+    _cbc(element, "CompanyID", company_id)
+    _cbc(_cac(element, "TaxScheme"), "ID", scheme)
+
+
 def _tax_category(
     parent: etree._Element,
     name: str,
@@ -393,7 +422,7 @@ def _tax_category(
         _cbc(element, "TaxExemptionReasonCode", exemption_code)
     if exemption_reason:
         _cbc(element, "TaxExemptionReason", exemption_reason)
-    _cbc(_cac(element, "TaxScheme"), "ID", "VAT")
+    _cbc(_cac(element, "TaxScheme"), "ID", VAT_SCHEME)
 
 
 def _period(parent: etree._Element, start: dt.date | None, end: dt.date | None) -> None:
