@@ -2,12 +2,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from billguard.billing.credit import credit_note_issue, invoice_by_number
 from billguard.billing.models import Invoice
 from billguard.billing.run import billing_run_execute
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import parse_period
+from billguard.einvoice.ubl_names import NAMESPACES
+from billguard.einvoice.ubl_reader import read_ubl
 from billguard.einvoice.validation import has_fatal, validate_ubl
 from tests.factories import make_contract
 
@@ -36,6 +39,23 @@ def test_full_credit_reverses_invoice_exactly(var_dir):
     xml = (var_dir / "invoices" / "acme-de" / "ADE-000002.xml").read_bytes()
     assert b"<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>" in xml
     assert not has_fatal(validate_ubl(xml))
+
+
+def test_credit_reason_is_note_of_credit_note(var_dir):
+    invoice = issued_invoice()
+
+    credit_note_issue(invoice=invoice, reason="  Billed twice for November ", issue_date=ISSUE_DATE)
+
+    folder = var_dir / "invoices" / "acme-de"
+    xml = (folder / "ADE-000002.xml").read_bytes()
+    notes = etree.fromstring(xml).findall("cbc:Note", NAMESPACES)
+    assert [note.text for note in notes] == ["Reason for credit: Billed twice for November"]
+    assert not has_fatal(validate_ubl(xml))
+    assert read_ubl(xml, source="ADE-000002.xml").notes == [
+        "Reason for credit: Billed twice for November"
+    ]
+    original = etree.fromstring((folder / "ADE-000001.xml").read_bytes())
+    assert original.findall("cbc:Note", NAMESPACES) == []
 
 
 def test_partial_credit_credits_quantity_of_line():

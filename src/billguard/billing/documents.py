@@ -135,8 +135,20 @@ def document_from_invoice(invoice: Invoice) -> InvoiceDocument:
         preceding_invoice=invoice.credited_invoice.number
         if invoice.credited_invoice and invoice.credited_invoice.number
         else "",
+        notes=_notes(invoice),
         source=f"invoice {invoice.pk}",
     )
+
+
+def _notes(invoice: Invoice) -> list[str]:
+    """Return the invoice notes (BT-22): on a credit note, the reason it was issued for.
+
+    credit_note_issue stores that reason in override_reason.
+    """
+    reason = invoice.override_reason.strip()
+    if invoice.document_type == Invoice.DocumentType.CREDIT_NOTE and reason:
+        return [f"Reason for credit: {reason}"]
+    return []
 
 
 def trim_price(price: Decimal) -> Decimal:
