@@ -85,7 +85,7 @@ def test_check_command_reads_ubl_and_exits_by_findings(tmp_path, capsys):
     assert clean_status == 0
     assert wrong_status == 1
     assert "PRICE_MISMATCH" in out
-    assert "TOTALS_INCONSISTENT" in out
+    assert "LINE_NET_INCONSISTENT" in out
 
 
 @pytest.mark.django_db(transaction=True)

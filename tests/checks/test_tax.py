@@ -1,5 +1,6 @@
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +8,7 @@ from billguard.checks.context import CheckContext, Draft
 from billguard.checks.engine import run_checks
 from billguard.domain.invoice import InvoiceLine, TaxSubtotal
 from billguard.domain.tax import build_document_totals
+from billguard.einvoice.ubl_reader import read_ubl
 from billguard.registry.models import (
     BillingSchedule,
     BillingScheduleLine,
@@ -26,6 +28,7 @@ FAMILY = {
     "GL_ACCOUNT_MISSING",
     "GL_ACCOUNT_UNKNOWN",
     "TOTALS_INCONSISTENT",
+    "LINE_NET_INCONSISTENT",
     "CURRENCY_MISMATCH",
 }
 
@@ -280,14 +283,14 @@ def test_gl_account_unknown_when_closed():
     )
 
 
-def test_totals_inconsistent_for_wrong_unit_price():
+def test_line_net_inconsistent_for_wrong_unit_price():
     setup = make_contract()
     draft, context = checked_draft(setup.contract, "2026-11")
     draft.document.lines[0].unit_price = D("990.00")
 
     findings = run_checks(draft, context, only=FAMILY)
 
-    assert [f.code for f in findings] == ["TOTALS_INCONSISTENT"]
+    assert [f.code for f in findings] == ["LINE_NET_INCONSISTENT"]
     assert findings[0].subject == "line 1"
     assert findings[0].expected == "990.00"
     assert findings[0].actual == "1000.00"
@@ -296,7 +299,7 @@ def test_totals_inconsistent_for_wrong_unit_price():
     assert findings[0].amount_at_stake.amount == D("10.00")
 
 
-def test_totals_inconsistent_for_line_net_summed_into_totals():
+def test_line_net_wrong_with_totals_following():
     setup = make_contract()
     draft, context = checked_draft(setup.contract, "2026-11")
     document = draft.document
@@ -305,8 +308,58 @@ def test_totals_inconsistent_for_line_net_summed_into_totals():
 
     findings = run_checks(draft, context, only=FAMILY)
 
-    assert [f.subject for f in findings] == ["line 1"]
+    assert [(f.code, f.subject) for f in findings] == [("LINE_NET_INCONSISTENT", "line 1")]
     assert findings[0].evidence["business_term"] == "BT-131"
+
+
+def test_line_net_of_external_draft_within_rounding():
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    draft = dataclasses.replace(draft, origin="guard")
+    # 486 x 4.9715 = 2416.149: a price with more decimals than the four shown, or a net
+    # amount rounded up, gives 2416.16. Rounding explains less than 0.01 + 486 x 0.00005.
+    line = draft.document.lines[0]
+    line.quantity, line.unit_price, line.allowances_charges = D("486"), D("4.9715"), []
+    line.net_amount = D("2416.16")
+
+    assert [f.code for f in run_checks(draft, context, only={"LINE_NET_INCONSISTENT"})] == []
+
+    line.net_amount = D("2416.19")
+    findings = run_checks(draft, context, only={"LINE_NET_INCONSISTENT"})
+
+    assert [f.expected for f in findings] == ["2416.15"]
+
+
+def test_line_net_of_billing_run_draft_is_exact():
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    line = draft.document.lines[0]
+    line.quantity, line.unit_price, line.allowances_charges = D("486"), D("4.9715"), []
+    line.net_amount = D("2416.16")
+
+    findings = run_checks(draft, context, only={"LINE_NET_INCONSISTENT"})
+
+    assert [(f.expected, f.actual) for f in findings] == [("2416.15", "2416.16")]
+
+
+def test_line_net_not_checked_without_contract():
+    setup = make_contract()
+    draft, _ = checked_draft(setup.contract, "2026-11")
+    draft, context = without_contract(draft)
+    draft.document.lines[0].unit_price = D("400.00")
+
+    assert codes(draft, context) == []
+
+
+def test_line_net_inconsistent_for_zero_base_quantity():
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    draft.document.lines[0].price_base_quantity = D("0")
+
+    findings = run_checks(draft, context, only=FAMILY)
+
+    assert [f.code for f in findings] == ["LINE_NET_INCONSISTENT"]
+    assert "cannot be recomputed" in findings[0].message
 
 
 def test_totals_inconsistent_for_wrong_tax_amount():
@@ -415,6 +468,129 @@ def test_totals_inconsistent_for_unknown_category():
     assert len(findings) == 1
     assert findings[0].subject == "invoice"
     assert "'X' is not a VAT category code" in findings[0].message
+
+
+def restate_tax(draft: Draft, tax_amount: str) -> None:
+    """Give the draft's only VAT breakdown entry ``tax_amount``, and totals that add up."""
+    document = draft.document
+    difference = D(tax_amount) - document.tax_subtotals[0].tax_amount
+    document.tax_subtotals[0].tax_amount = D(tax_amount)
+    document.totals.tax_total += difference
+    document.totals.tax_inclusive += difference
+    document.totals.payable += difference
+
+
+@pytest.mark.parametrize("tax_amount", ["189.01", "190.99", "189.50"])
+def test_tax_amount_within_tolerance_of_br_co_17(tax_amount):
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    restate_tax(draft, tax_amount)
+
+    assert codes(draft, context) == []
+
+
+@pytest.mark.parametrize("tax_amount", ["189.00", "191.00", "-190.00"])
+def test_tax_amount_beyond_tolerance_of_br_co_17(tax_amount):
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    draft.document.tax_subtotals[0].tax_amount = D(tax_amount)
+
+    findings = run_checks(draft, context, only=FAMILY)
+
+    assert [f.evidence["business_term"] for f in findings] == ["BT-117"]
+    assert findings[0].expected == "190.00"
+    assert findings[0].actual == tax_amount
+
+
+def test_total_vat_is_exact_sum_of_breakdown():
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    # The breakdown's 189.50 passes BR-CO-17, so the VAT total must be 189.50 (BR-CO-14), and
+    # the totals above it follow from that.
+    draft.document.tax_subtotals[0].tax_amount = D("189.50")
+
+    findings = run_checks(draft, context, only=FAMILY)
+
+    assert [f.evidence["rule"] for f in findings] == ["BR-CO-14", "BR-CO-15", "BR-CO-16"]
+    assert [f.expected for f in findings] == ["189.50", "1189.50", "1189.50"]
+    assert [f.actual for f in findings] == ["190.00", "1190.00", "1190.00"]
+
+
+def test_standard_taxable_amount_within_tolerance():
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    # 1000.40 x 19 / 100 = 190.076, so BR-CO-17 wants 190.08 of the stated taxable amount.
+    draft.document.tax_subtotals[0].taxable_amount = D("1000.40")
+    restate_tax(draft, "190.08")
+
+    assert codes(draft, context) == []
+
+
+def test_standard_taxable_amount_beyond_tolerance():
+    setup = make_contract()
+    draft, context = checked_draft(setup.contract, "2026-11")
+    draft.document.tax_subtotals[0].taxable_amount = D("1001.00")
+
+    findings = run_checks(draft, context, only=FAMILY)
+
+    assert [f.evidence["rule"] for f in findings] == ["BR-S-08"]
+    assert findings[0].expected == "1000.00"
+
+
+def test_exempt_taxable_amount_is_exact():
+    setup = make_contract(tax_category="E", tax_rate=D("0"), exemption_reason=EXEMPT)
+    draft, context = checked_draft(setup.contract, "2026-11")
+    draft.document.tax_subtotals[0].taxable_amount = D("1000.01")
+
+    findings = run_checks(draft, context, only=FAMILY)
+
+    assert [f.evidence["rule"] for f in findings] == ["BR-E-08"]
+
+
+def test_zero_rate_tax_amount_is_exact():
+    setup = make_contract(tax_category="E", tax_rate=D("0"), exemption_reason=EXEMPT)
+    draft, context = checked_draft(setup.contract, "2026-11")
+    draft.document.tax_subtotals[0].tax_amount = D("0.01")
+
+    findings = run_checks(draft, context, only=FAMILY)
+
+    assert [f.evidence["rule"] for f in findings] == ["BR-CO-17"]
+
+
+def test_split_payment_totals_consistent():
+    setup = make_contract()
+    draft, _ = checked_draft(setup.contract, "2026-11")
+    draft, context = without_contract(draft)
+    document = draft.document
+    document.lines[0].tax_category = "B"
+    document.lines[0].tax_rate = D("22")
+    document.tax_subtotals, document.totals = build_document_totals(document)
+
+    assert codes(draft, context) == []
+    assert document.totals.tax_total == D("220.00")
+
+
+_SHARED_EINVOICE = Path(__file__).resolve().parents[3] / "shared" / "data" / "einvoice"
+EXAMPLE_NAMES = sorted(
+    f"{folder}/{path.name}"
+    for folder in ("en16931-examples", "en16931-testfiles")
+    for path in (_SHARED_EINVOICE / folder).glob("*")
+    if path.suffix.lower() == ".xml"
+)
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_official_example_passes_tax_arithmetic(einvoice_examples, name):
+    path = einvoice_examples / name
+    draft = Draft(document=read_ubl(path, source=path.name), origin="guard")
+
+    findings = run_checks(
+        draft,
+        CheckContext(as_of=dt.date(2026, 11, 1)),
+        only={"TOTALS_INCONSISTENT", "TAX_EXEMPTION_REASON_MISSING", "LINE_NET_INCONSISTENT"},
+    )
+
+    assert [f.message for f in findings] == []
 
 
 def test_currency_mismatch_when_schedule_currency_differs():

@@ -21,11 +21,15 @@ from billguard.domain.rounding import RoundingMode
 from billguard.domain.tax import (
     TaxCategory,
     build_document_totals,
+    category_tax_amount,
     compute_tax_breakdown,
     compute_totals,
     line_net_amount,
+    line_net_explained_by_rounding,
     parse_tax_category,
     recompute_line_net_amount,
+    tax_amount_accepted,
+    taxable_amount_accepted,
 )
 
 # derandomize=True makes Hypothesis generate the same examples on every run.
@@ -246,6 +250,7 @@ def test_breakdown_negative_amounts_round_symmetrically() -> None:
         ("L", "7", D(7)),
         ("L", "0", D(0)),
         ("M", "4", D(4)),
+        ("B", "22", D(22)),
     ],
 )
 def test_breakdown_category_rates(
@@ -274,6 +279,8 @@ def test_breakdown_category_rates(
         ("L", None),
         ("L", "-1"),
         ("M", None),
+        ("B", None),
+        ("B", "-22"),
         ("X", "19"),
         ("", "19"),
     ],
@@ -318,7 +325,9 @@ def test_parse_tax_category_codes() -> None:
         "O",
         "L",
         "M",
+        "B",
     ]
+    assert parse_tax_category("B") is TaxCategory.SPLIT_PAYMENT
 
 
 # compute_totals and build_document_totals
@@ -417,6 +426,68 @@ def test_totals_follow_en16931_identities(
         assert abs(subtotal.tax_amount - exact) <= D("0.005")  # BR-CO-17
 
 
+def test_totals_are_exact_sums() -> None:
+    # EN 16931 allows two decimals on JPY amounts too, and BR-CO-10 adds them exactly.
+    lines = [line("1", "10.40", "S", "10"), line("2", "10.40", "S", "10")]
+    breakdown = compute_tax_breakdown(lines, [], "JPY")
+
+    totals = compute_totals(lines, [], breakdown, "JPY")
+
+    assert breakdown[0].taxable_amount == D("20.80")
+    assert breakdown[0].tax_amount == D("2")
+    assert totals.line_extension == D("20.80")
+    assert totals.tax_inclusive == D("22.80")
+
+
+def test_totals_show_minor_units() -> None:
+    totals = compute_totals([line("1", "100", "S", "19")], [], [], "EUR")
+
+    assert str(totals.line_extension) == "100.00"
+    assert str(totals.allowance_total) == "0.00"
+
+
+# Tolerance of the VAT breakdown
+
+
+@pytest.mark.parametrize(
+    ("category", "stated", "accepted"),
+    [
+        ("S", "100.99", True),
+        ("S", "99.01", True),
+        ("S", "101.00", False),
+        ("L", "100.50", True),
+        ("M", "100.50", True),
+        ("B", "100.50", True),
+        ("Z", "100.01", False),
+        ("E", "100.00", True),
+        ("AE", "99.99", False),
+        ("O", "100.01", False),
+    ],
+)
+def test_taxable_amount_accepted(category: str, stated: str, accepted: bool) -> None:
+    assert taxable_amount_accepted(category, D(stated), D("100.00")) is accepted
+
+
+@pytest.mark.parametrize(
+    ("rate", "stated", "accepted"),
+    [
+        (D("19"), "19.00", True),
+        (D("19"), "19.99", True),
+        (D("19"), "18.01", True),
+        (D("19"), "20.00", False),
+        (D("19"), "-19.00", False),
+        (D(0), "0.00", True),
+        (D(0), "0.01", False),
+        (None, "0", True),
+        (None, "0.50", False),
+    ],
+)
+def test_tax_amount_accepted(rate: Decimal | None, stated: str, accepted: bool) -> None:
+    computed = category_tax_amount(D("100.00"), rate, "EUR")
+
+    assert tax_amount_accepted(rate, D(stated), computed) is accepted
+
+
 # line_net_amount
 
 
@@ -481,3 +552,48 @@ def test_recompute_line_net_amount() -> None:
     item = line("1", "0", quantity="3", unit_price="33.33")
 
     assert recompute_line_net_amount(item, "EUR") == D("99.99")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "net_amount", "explained"),
+    [
+        # 486 x 4.9715 = 2416.149; the 4-decimal price allows 486 x 0.00005 = 0.0243 more.
+        ("486", "4.9715", "2416.15", True),
+        ("486", "4.9715", "2416.16", True),
+        ("486", "4.9715", "2416.18", True),
+        ("486", "4.9715", "2416.19", False),
+        # A 2-decimal price allows 0.005 per unit: 1000.01 is 0.01 off, below 0.015.
+        ("1", "1000.00", "1000.01", True),
+        ("1", "1000.00", "1000.02", False),
+        # A price written without decimals counts as shown to the currency's minor unit.
+        ("1", "1000", "1000.02", False),
+        ("2", "800.00", "400.00", False),
+        ("-1", "3.96", "-3.96", True),
+        ("6", "18.33", "-109.98", False),
+    ],
+)
+def test_line_net_explained_by_rounding(
+    quantity: str, unit_price: str, net_amount: str, explained: bool
+) -> None:
+    item = line("1", net_amount, quantity=quantity, unit_price=unit_price)
+
+    assert line_net_explained_by_rounding(item, "EUR") is explained
+
+
+def test_line_net_explained_with_base_quantity_and_allowance() -> None:
+    item = line("1", "29.85", quantity="250", unit_price="12.34")
+    item.price_base_quantity = D(100)
+    item.allowances_charges = [AllowanceCharge(is_charge=False, amount=D("1.00"))]
+
+    # 250 x 12.34 / 100 - 1.00 = 29.85
+    assert line_net_explained_by_rounding(item, "EUR") is True
+    item.net_amount = D("30.85")
+    assert line_net_explained_by_rounding(item, "EUR") is False
+
+
+def test_line_net_explained_rejects_base_quantity() -> None:
+    item = line("1", "10.00")
+    item.price_base_quantity = D(0)
+
+    with pytest.raises(InvalidInput):
+        line_net_explained_by_rounding(item, "EUR")

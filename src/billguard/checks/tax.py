@@ -1,8 +1,27 @@
 """Checks of the tax family: VAT categories and rates, exemption reasons, GL accounts, the
-document's arithmetic (EN 16931 BR-LIN-04, BR-CO-10 to BR-CO-17) and its currency."""
+document's arithmetic and its currency.
+
+Two checks cover the arithmetic, and they hold a draft for different reasons.
+
+TOTALS_INCONSISTENT holds a draft that breaks an EN 16931 calculation rule that the EN 16931
+validation rules check. The totals must be the exact sums of BR-CO-10 to BR-CO-16, starting
+from the line net amounts, allowances and charges that the draft states. The VAT breakdown
+(BG-23) needs one entry per category and rate, with the taxable amount of rule 08 of its
+category and the tax amount of BR-CO-17. Those two may differ from the computed ones by the
+tolerance of the rules (billguard.domain.tax.BREAKDOWN_TOLERANCE): less than 1 in the
+document currency for the taxable amount of categories S, L, M and B and for the tax amount
+at a rate other than 0, and nothing otherwise.
+
+LINE_NET_INCONSISTENT holds a draft whose line net amount (BT-131) does not follow from its
+quantity, price, allowances and charges (BR-LIN-04). The EN 16931 validation rules have no
+assert for it, and they accept a line of 2 x 800.00 that states 400.00. So it runs only for a
+draft billed under a contract of the registry, whose line amounts are what the customer pays
+for the contract's prices. CONTRACT_NOT_FOUND holds a draft without a contract.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +34,15 @@ from billguard.domain.errors import InvalidInput
 from billguard.domain.invoice import InvoiceLine, TaxSubtotal, Totals
 from billguard.domain.money import Money
 from billguard.domain.rounding import RoundingMode, round_decimal, scale_by_ratio
-from billguard.domain.tax import build_document_totals, recompute_line_net_amount
+from billguard.domain.tax import (
+    category_tax_amount,
+    compute_tax_breakdown,
+    compute_totals,
+    line_net_explained_by_rounding,
+    recompute_line_net_amount,
+    tax_amount_accepted,
+    taxable_amount_accepted,
+)
 from billguard.registry.models import ContractLine, ContractVersion
 from billguard.registry.pricing import contract_line
 
@@ -35,18 +62,19 @@ EXEMPTION_REASON_RULES = {
     "O": "BR-O-10",
 }
 
-# The prefix of each category's EN 16931 rules. Rule 08 of each category makes its taxable
-# amount (BT-116) the sum of its line net amounts, document allowances and document charges.
-CATEGORY_RULE_PREFIXES = {
-    "S": "BR-S",
-    "Z": "BR-Z",
-    "E": "BR-E",
-    "AE": "BR-AE",
-    "K": "BR-IC",
-    "G": "BR-G",
-    "O": "BR-O",
-    "L": "BR-AF",
-    "M": "BR-AG",
+# The rule 08 of each category, which makes its taxable amount (BT-116) the sum of its line
+# net amounts, document allowances and document charges. Split payment (B) has none, so its
+# findings name the VAT breakdown (BG-23).
+TAXABLE_AMOUNT_RULES = {
+    "S": "BR-S-08",
+    "Z": "BR-Z-08",
+    "E": "BR-E-08",
+    "AE": "BR-AE-08",
+    "K": "BR-IC-08",
+    "G": "BR-G-08",
+    "O": "BR-O-08",
+    "L": "BR-AF-08",
+    "M": "BR-AG-08",
 }
 
 
@@ -323,17 +351,19 @@ def gl_account_unknown(draft: Draft, context: CheckContext) -> Iterator[Observat
 
 @check("TOTALS_INCONSISTENT", family=FAMILY, severity=Severity.BLOCK, needs_contract=False)
 def totals_inconsistent(draft: Draft, context: CheckContext) -> Iterator[Observation]:
-    """Recompute the line net amounts, the VAT breakdown and the totals and compare each with
-    the draft, to the exact amount.
+    """Compare the VAT breakdown and the totals with what EN 16931 computes from the line net
+    amounts, allowances and charges that the draft states.
 
-    The breakdown and the totals are computed from the line net amounts as the draft states
-    them, as EN 16931 sums them (BR-CO-10 and rule 08 of each category). So a wrong line net
-    amount whose totals add up is reported once, on its line.
+    The VAT total (BT-110) must be the sum of the breakdown's tax amounts that pass BR-CO-17,
+    with the computed amount in place of one that does not. So a wrong tax amount whose
+    totals are right is reported once, on itself.
     """
     document = draft.document
     evidence = context.contract_evidence(context.version_on(draft.service_start))
     try:
-        tax_subtotals, totals = build_document_totals(document)
+        computed = compute_tax_breakdown(
+            document.lines, document.allowances_charges, document.currency
+        )
     except InvalidInput as error:
         yield Observation(
             subject="invoice",
@@ -345,59 +375,28 @@ def totals_inconsistent(draft: Draft, context: CheckContext) -> Iterator[Observa
         )
         return
 
-    yield from line_net_disagreements(draft, evidence)
-    yield from breakdown_disagreements(draft, tax_subtotals, evidence)
+    findings, accepted = review_breakdown(draft, computed, evidence)
+    yield from findings
+    totals = compute_totals(
+        document.lines,
+        document.allowances_charges,
+        accepted,
+        document.currency,
+        prepaid=document.totals.prepaid,
+        rounding_amount=document.totals.rounding,
+    )
     yield from totals_disagreements(draft, totals, evidence)
 
 
-def line_net_disagreements(draft: Draft, evidence: dict[str, str]) -> Iterator[Observation]:
-    """BR-LIN-04: net amount = quantity x net price / base quantity - allowances + charges."""
-    currency = draft.document.currency
-    for line in draft.document.lines:
-        subject = f"line {line.line_id}"
-        try:
-            expected = recompute_line_net_amount(line, currency)
-        except InvalidInput as error:
-            yield Observation(
-                subject=subject,
-                message=(
-                    f"the net amount (BT-131) of line {line.line_id} cannot be recomputed: {error}"
-                ),
-                expected="a net amount computed by BR-LIN-04",
-                actual=str(line.net_amount),
-                amount_at_stake=at_stake(draft, line.net_amount),
-                evidence={**evidence, "line": line.line_id, "business_term": "BT-131"},
-            )
-            continue
-        if expected == line.net_amount:
-            continue
-        adjustments = sum(
-            (item.amount if item.is_charge else -item.amount for item in line.allowances_charges),
-            Decimal(0),
-        )
-        yield Observation(
-            subject=subject,
-            message=(
-                f"line {line.line_id} states a net amount (BT-131) of {line.net_amount}, but "
-                f"quantity {plain(line.quantity)} x price {plain(line.unit_price)} / base "
-                f"quantity {plain(line.price_base_quantity)} with allowances and charges of "
-                f"{adjustments} "
-                f"gives {expected} (BR-LIN-04)"
-            ),
-            expected=str(expected),
-            actual=str(line.net_amount),
-            amount_at_stake=at_stake(draft, abs(expected - line.net_amount)),
-            evidence={**evidence, "line": line.line_id, "business_term": "BT-131"},
-        )
-
-
-def breakdown_disagreements(
+def review_breakdown(
     draft: Draft, computed: list[TaxSubtotal], evidence: dict[str, str]
-) -> Iterator[Observation]:
+) -> tuple[list[Observation], list[TaxSubtotal]]:
     """Compare each VAT breakdown entry (BG-23) with the one computed from the lines.
 
-    An entry missing on either side counts as amounts of 0, so a missing or an extra entry
-    shows as a taxable amount (BT-116) and a tax amount (BT-117) that disagree.
+    Returns the findings and the breakdown that the totals are checked against: each stated
+    amount that passes its rule, and the computed amount in place of one that does not. An
+    entry missing on either side counts as amounts of 0, so a missing or an extra entry shows
+    as a taxable amount (BT-116) and a tax amount (BT-117) that disagree.
     """
     stated: dict[tuple[str, Decimal | None], list[TaxSubtotal]] = {}
     for subtotal in draft.document.tax_subtotals:
@@ -405,40 +404,129 @@ def breakdown_disagreements(
         stated.setdefault(key, []).append(subtotal)
     expected = {breakdown_key(s.category, s.rate): s for s in computed}
 
+    findings = []
     for key, entries in stated.items():
         if len(entries) > 1:
-            yield Observation(
-                subject=f"VAT breakdown {describe_key(key)}",
-                message=(
-                    f"the VAT breakdown lists category {describe_key(key)} {len(entries)} "
-                    "times, but it has one entry per VAT category and rate"
-                ),
-                expected="1 entry",
-                actual=f"{len(entries)} entries",
-                amount_at_stake=invoice_total(draft),
-                evidence=evidence,
+            findings.append(
+                Observation(
+                    subject=f"VAT breakdown {describe_key(key)}",
+                    message=(
+                        f"the VAT breakdown lists category {describe_key(key)} {len(entries)} "
+                        "times, but it has one entry per VAT category and rate"
+                    ),
+                    expected="1 entry",
+                    actual=f"{len(entries)} entries",
+                    amount_at_stake=invoice_total(draft),
+                    evidence=evidence,
+                )
             )
 
+    accepted = []
     for key in [*expected, *(k for k in stated if k not in expected)]:
         entries = stated.get(key, [])
         computed_entry = expected.get(key)
-        category = key[0]
-        rule_08 = f"{CATEGORY_RULE_PREFIXES.get(category, 'BR-' + category)}-08"
-        for attribute, business_term, label, rule in (
-            ("taxable_amount", "BT-116", "taxable amount", rule_08),
-            ("tax_amount", "BT-117", "tax amount", "BR-CO-17"),
+        review = BreakdownReview.of(key, entries, computed_entry, draft.document.currency)
+        findings.extend(review.observations(draft, evidence))
+        if review.accepted is not None:
+            accepted.append(review.accepted)
+    return findings, accepted
+
+
+@dataclass(frozen=True)
+class BreakdownReview:
+    """One VAT category and rate of the breakdown: the amounts the draft states, the amounts
+    the lines give, and whether each stated amount passes its EN 16931 rule."""
+
+    key: tuple[str, Decimal | None]
+    stated_entries: int
+    stated_taxable: Decimal
+    stated_tax: Decimal
+    expected_taxable: Decimal
+    expected_tax: Decimal
+    taxable_ok: bool
+    tax_ok: bool
+    accepted: TaxSubtotal | None  # the entry the totals are checked against; None adds 0
+
+    @classmethod
+    def of(
+        cls,
+        key: tuple[str, Decimal | None],
+        entries: list[TaxSubtotal],
+        computed: TaxSubtotal | None,
+        currency: str,
+    ) -> BreakdownReview:
+        stated_taxable = sum((entry.taxable_amount for entry in entries), Decimal(0))
+        stated_tax = sum((entry.tax_amount for entry in entries), Decimal(0))
+        if computed is None:
+            # No line, allowance or charge has this category and rate, so its amounts are 0.
+            return cls(
+                key=key,
+                stated_entries=len(entries),
+                stated_taxable=stated_taxable,
+                stated_tax=stated_tax,
+                expected_taxable=Decimal(0),
+                expected_tax=Decimal(0),
+                taxable_ok=stated_taxable == 0,
+                tax_ok=stated_tax == 0,
+                accepted=None,
+            )
+
+        if not entries:
+            # The entry is missing, so its amounts are 0 and differ unless the lines give 0.
+            return cls(
+                key=key,
+                stated_entries=0,
+                stated_taxable=Decimal(0),
+                stated_tax=Decimal(0),
+                expected_taxable=computed.taxable_amount,
+                expected_tax=computed.tax_amount,
+                taxable_ok=computed.taxable_amount == 0,
+                tax_ok=computed.tax_amount == 0,
+                accepted=computed,
+            )
+
+        taxable_ok = taxable_amount_accepted(key[0], stated_taxable, computed.taxable_amount)
+        # BR-CO-17 relates the stated tax amount to the stated taxable amount, when that passes.
+        base = stated_taxable if taxable_ok else computed.taxable_amount
+        expected_tax = category_tax_amount(base, computed.rate, currency)
+        tax_ok = tax_amount_accepted(computed.rate, stated_tax, expected_tax)
+        return cls(
+            key=key,
+            stated_entries=len(entries),
+            stated_taxable=stated_taxable,
+            stated_tax=stated_tax,
+            expected_taxable=computed.taxable_amount,
+            expected_tax=expected_tax,
+            taxable_ok=taxable_ok,
+            tax_ok=tax_ok,
+            accepted=dataclasses.replace(
+                computed, taxable_amount=base, tax_amount=stated_tax if tax_ok else expected_tax
+            ),
+        )
+
+    def observations(self, draft: Draft, evidence: dict[str, str]) -> Iterator[Observation]:
+        category = self.key[0]
+        taxable_rule = TAXABLE_AMOUNT_RULES.get(category, "BG-23")
+        for ok, should_be, states, business_term, label, rule in (
+            (
+                self.taxable_ok,
+                self.expected_taxable,
+                self.stated_taxable,
+                "BT-116",
+                "taxable amount",
+                taxable_rule,
+            ),
+            (self.tax_ok, self.expected_tax, self.stated_tax, "BT-117", "tax amount", "BR-CO-17"),
         ):
-            should_be = getattr(computed_entry, attribute) if computed_entry else Decimal(0)
-            states = sum((getattr(entry, attribute) for entry in entries), Decimal(0))
-            if should_be == states:
+            if ok:
                 continue
-            name = describe_key(key)
-            if not entries:
+            name = describe_key(self.key)
+            if not self.stated_entries:
                 message = (
                     f"the VAT breakdown has no entry for category {name}, whose {label} "
                     f"({business_term}) is {should_be} ({rule})"
                 )
-            elif computed_entry is None:
+            elif self.accepted is None:
                 message = (
                     f"the VAT breakdown states a {label} ({business_term}) of {states} for "
                     f"category {name}, which no line or document allowance or charge has "
@@ -488,6 +576,59 @@ def totals_disagreements(
             actual=str(states),
             amount_at_stake=at_stake(draft, abs(should_be - states)),
             evidence={**evidence, "business_term": total.business_term, "rule": total.rule},
+        )
+
+
+@check("LINE_NET_INCONSISTENT", family=FAMILY, severity=Severity.BLOCK)
+def line_net_inconsistent(draft: Draft, context: CheckContext) -> Iterator[Observation]:
+    """BR-LIN-04: net amount = quantity x net price / base quantity - allowances + charges.
+
+    A billing-run draft must state the amount rounded HALF_UP, which is how Billguard drafts
+    it. A draft from another system may differ by what rounding explains
+    (line_net_explained_by_rounding).
+    """
+    currency = draft.document.currency
+    exact = draft.origin == "billing_run"
+    evidence = context.contract_evidence(context.version_on(draft.service_start))
+    for line in draft.document.lines:
+        subject = f"line {line.line_id}"
+        try:
+            expected = recompute_line_net_amount(line, currency)
+            consistent = (
+                expected == line.net_amount
+                if exact
+                else line_net_explained_by_rounding(line, currency)
+            )
+        except InvalidInput as error:
+            yield Observation(
+                subject=subject,
+                message=(
+                    f"the net amount (BT-131) of line {line.line_id} cannot be recomputed: {error}"
+                ),
+                expected="a net amount computed by BR-LIN-04",
+                actual=str(line.net_amount),
+                amount_at_stake=at_stake(draft, line.net_amount),
+                evidence={**evidence, "line": line.line_id, "business_term": "BT-131"},
+            )
+            continue
+        if consistent:
+            continue
+        adjustments = sum(
+            (item.amount if item.is_charge else -item.amount for item in line.allowances_charges),
+            Decimal(0),
+        )
+        yield Observation(
+            subject=subject,
+            message=(
+                f"line {line.line_id} states a net amount (BT-131) of {line.net_amount}, but "
+                f"quantity {plain(line.quantity)} x price {plain(line.unit_price)} / base "
+                f"quantity {plain(line.price_base_quantity)} with allowances and charges of "
+                f"{adjustments} gives {expected} (BR-LIN-04)"
+            ),
+            expected=str(expected),
+            actual=str(line.net_amount),
+            amount_at_stake=at_stake(draft, abs(expected - line.net_amount)),
+            evidence={**evidence, "line": line.line_id, "business_term": "BT-131"},
         )
 
 

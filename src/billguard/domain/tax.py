@@ -8,6 +8,11 @@ rounds to the currency's minor unit (ISO 4217), which is the same for most curre
 
 A US sales tax rate is a category S rate on the contract. Rates are Decimals with any number
 of decimals, so a rate such as 8.875 % is exact.
+
+The totals (BR-CO-10 to BR-CO-16) and the taxable amounts are sums, which are exact. A stated
+VAT breakdown may differ a little from the computed one, because a seller may compute VAT per
+line and add it up: ``taxable_amount_accepted`` and ``tax_amount_accepted`` apply the
+tolerance of the EN 16931 validation rules.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class TaxCategory(enum.Enum):
     OUTSIDE_SCOPE = "O"  # services outside the scope of VAT
     CANARY_ISLANDS = "L"  # IGIC, Canary Islands general indirect tax
     CEUTA_MELILLA = "M"  # IPSI, tax on production, services and imports in Ceuta and Melilla
+    SPLIT_PAYMENT = "B"  # Italian split payment: the buyer pays the VAT to the tax authority
 
 
 def compute_tax_breakdown(
@@ -97,18 +103,17 @@ def compute_totals(
     *,
     prepaid: Decimal = Decimal(0),
     rounding_amount: Decimal = Decimal(0),
-    mode: RoundingMode = RoundingMode.HALF_UP,
 ) -> Totals:
     """Compute the document totals (BG-22) by the EN 16931 rules BR-CO-10 to BR-CO-16.
 
     ``prepaid`` is the amount already paid (BT-113) and ``rounding_amount`` the cash rounding
-    (BT-114). Both are inputs, not results. Every total is brought to the currency's minor
-    unit with ``mode``, which changes nothing when the amounts are already in minor units.
+    (BT-114). Both are inputs, not results. Every total is an exact sum, as the rules define
+    it, shown with at least the currency's minor unit of decimals (0 becomes 0.00).
     """
     decimals = minor_units(currency)
 
     def total(values: list[Decimal]) -> Decimal:
-        return round_decimal(exact_sum(values), decimals, mode)
+        return _with_minor_units(exact_sum(values), decimals)
 
     line_extension = total(
         [to_decimal(line.net_amount, place=f"line {line.line_id} net amount") for line in lines]
@@ -157,9 +162,41 @@ def build_document_totals(
         document.currency,
         prepaid=document.totals.prepaid,
         rounding_amount=document.totals.rounding,
-        mode=mode,
     )
     return tax_subtotals, totals
+
+
+# Tolerance of the EN 16931 validation rules, the CEN rules that billguard.einvoice.validation
+# runs. They accept a difference of less than 1 in the document currency in two places. One is
+# the taxable amount (BT-116) of categories S, L and M (BR-S-08, BR-AF-08, BR-AG-08). The other
+# is the tax amount (BT-117) at a rate other than 0 (BR-CO-17, BR-S-09, BR-AF-09, BR-AG-09).
+# The taxable amounts of the other categories (rule 08 of Z, E, AE, K, G and O) and their tax
+# amount of 0 (rule 09) are exact.
+BREAKDOWN_TOLERANCE = Decimal(1)
+# NOTE: the CEN rules check no taxable amount of split payment (B). Billguard gives it the
+# tolerance of category S, because it is the same VAT paid another way.
+_TAXABLE_AMOUNT_TOLERANT_CATEGORIES = frozenset({"S", "L", "M", "B"})
+
+
+def taxable_amount_accepted(category: str, stated: Decimal, computed: Decimal) -> bool:
+    """Decide whether a stated VAT category taxable amount (BT-116) passes rule 08 of its
+    category, against ``computed``, the sum of its line net amounts, allowances and charges.
+    """
+    if category.strip().upper() in _TAXABLE_AMOUNT_TOLERANT_CATEGORIES:
+        return abs(stated - computed) < BREAKDOWN_TOLERANCE
+    return stated == computed
+
+
+def tax_amount_accepted(rate: Decimal | None, stated: Decimal, computed: Decimal) -> bool:
+    """Decide whether a stated VAT category tax amount (BT-117) passes BR-CO-17, against
+    ``computed``, the category_tax_amount of the stated taxable amount.
+
+    At rate 0, or without a rate, the tax amount must be 0. The CEN rules compare absolute
+    values, and so accept a tax amount of the wrong sign, which this rejects.
+    """
+    if rate is None or rate == 0:
+        return stated == 0
+    return abs(stated - computed) < BREAKDOWN_TOLERANCE
 
 
 def line_net_amount(
@@ -178,7 +215,56 @@ def line_net_amount(
 
     Raises InvalidInput for a float, and for a price base quantity that is not positive.
     """
+    exact = _exact_line_net(quantity, unit_price, price_base_quantity, allowances_charges)
+    return round_decimal(exact, minor_units(currency), mode)
+
+
+def recompute_line_net_amount(
+    line: InvoiceLine, currency: str, *, mode: RoundingMode = RoundingMode.HALF_UP
+) -> Decimal:
+    """Compute the net amount that ``line`` should state, from its quantity and price."""
+    return line_net_amount(
+        line.quantity,
+        line.unit_price,
+        line.price_base_quantity,
+        line.allowances_charges,
+        currency,
+        mode,
+    )
+
+
+def line_net_explained_by_rounding(line: InvoiceLine, currency: str) -> bool:
+    """Decide whether the net amount that ``line`` states (BT-131) can follow from its quantity,
+    net price, price base quantity, allowances and charges by rounding alone.
+
+    Two roundings may separate them. The net amount itself, rounded in any direction, moves
+    by less than one minor unit. The seller may also have used a price with more decimals
+    than the net price (BT-146) shows. Taken as rounded to its last shown decimal, but to no
+    fewer decimals than the currency has, that price moves quantity * price / base quantity
+    by up to |quantity| / base quantity * half a unit of that decimal. A difference below the
+    sum of the two is accepted.
+
+    Raises InvalidInput as line_net_amount does.
+    """
     decimals = minor_units(currency)
+    exact = _exact_line_net(
+        line.quantity, line.unit_price, line.price_base_quantity, line.allowances_charges
+    )
+    price_decimals = max(decimals, _decimal_places(line.unit_price))
+    half_price_unit = Decimal(5).scaleb(-price_decimals - 1)
+    price_rounding = scale_by_ratio(abs(line.quantity), half_price_unit, line.price_base_quantity)
+    tolerance = Decimal(1).scaleb(-decimals) + price_rounding
+    stated = to_decimal(line.net_amount, place=f"line {line.line_id} net amount")
+    return abs(stated - exact) < tolerance
+
+
+def _exact_line_net(
+    quantity: Decimal,
+    unit_price: Decimal,
+    price_base_quantity: Decimal,
+    allowances_charges: Sequence[AllowanceCharge],
+) -> Decimal:
+    """Compute the line net amount of BR-LIN-04 before rounding."""
     quantity = to_decimal(quantity, place="quantity")
     unit_price = to_decimal(unit_price, place="unit price")
     base_quantity = to_decimal(price_base_quantity, place="price base quantity")
@@ -195,22 +281,13 @@ def line_net_amount(
         _signed_amount(item, place=f"line {_kind(item)} {index + 1}")
         for index, item in enumerate(allowances_charges)
     ]
-    # exact_sum keeps the guard digits of the quotient, so the rounding below is the only one.
-    return round_decimal(exact_sum([gross, *adjustments]), decimals, mode)
+    # exact_sum keeps the guard digits of the quotient, so a later rounding is the only one.
+    return exact_sum([gross, *adjustments])
 
 
-def recompute_line_net_amount(
-    line: InvoiceLine, currency: str, *, mode: RoundingMode = RoundingMode.HALF_UP
-) -> Decimal:
-    """Compute the net amount that ``line`` should state, from its quantity and price."""
-    return line_net_amount(
-        line.quantity,
-        line.unit_price,
-        line.price_base_quantity,
-        line.allowances_charges,
-        currency,
-        mode,
-    )
+def _decimal_places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def parse_tax_category(code: object, *, place: str = "VAT category") -> TaxCategory:
@@ -247,19 +324,41 @@ class _TaxGroup:
     exemption_reason: str = ""
 
     def subtotal(self, decimals: int, mode: RoundingMode) -> TaxSubtotal:
-        taxable_amount = round_decimal(exact_sum(self.amounts), decimals, mode)
-        if self.rate is None:
-            tax_amount = round_decimal(Decimal(0), decimals, mode)
-        else:
-            exact_tax = scale_by_ratio(taxable_amount, self.rate, 100)
-            tax_amount = round_decimal(exact_tax, decimals, mode)  # BR-CO-17
+        taxable_amount = _with_minor_units(exact_sum(self.amounts), decimals)
         return TaxSubtotal(
             category=self.category.value,
             rate=self.rate,
             taxable_amount=taxable_amount,
-            tax_amount=tax_amount,
+            tax_amount=_category_tax(taxable_amount, self.rate, decimals, mode),
             exemption_reason=self.exemption_reason,
         )
+
+
+def category_tax_amount(
+    taxable_amount: Decimal,
+    rate: Decimal | None,
+    currency: str,
+    mode: RoundingMode = RoundingMode.HALF_UP,
+) -> Decimal:
+    """Compute a VAT category tax amount (BT-117): taxable amount * rate / 100, rounded once
+    to the currency's minor unit (BR-CO-17). Without a rate (category O) it is 0."""
+    return _category_tax(taxable_amount, rate, minor_units(currency), mode)
+
+
+def _category_tax(
+    taxable_amount: Decimal, rate: Decimal | None, decimals: int, mode: RoundingMode
+) -> Decimal:
+    if rate is None:
+        return round_decimal(Decimal(0), decimals, mode)
+    return round_decimal(scale_by_ratio(taxable_amount, rate, 100), decimals, mode)
+
+
+def _with_minor_units(value: Decimal, decimals: int) -> Decimal:
+    """Show ``value`` with at least ``decimals`` decimals, without changing its value."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -decimals:
+        return value.quantize(Decimal(1).scaleb(-decimals))
+    return value
 
 
 def _group_for(
@@ -306,7 +405,8 @@ def _checked_rate(category: TaxCategory, rate: object, *, place: str) -> Decimal
             value, category, place, "Use a rate above 0 (BR-S-05), or category Z or E."
         )
     if value < 0:
-        # BR-AF-05 and BR-AG-05: IGIC and IPSI rates are 0 or greater.
+        # BR-AF-05 and BR-AG-05: IGIC and IPSI rates are 0 or greater. EN 16931 sets no rate
+        # rule for split payment (B), whose rate is the Italian VAT rate, so the same applies.
         raise _invalid_rate(value, category, place, "Use a rate of 0 or more.")
     return value
 
@@ -334,4 +434,4 @@ def build_totals(
 ) -> tuple[list[TaxSubtotal], Totals]:
     """Return the VAT breakdown and totals of ``lines`` with no document allowances or charges."""
     subtotals = compute_tax_breakdown(lines, (), currency, mode)
-    return subtotals, compute_totals(lines, (), subtotals, currency, mode=mode)
+    return subtotals, compute_totals(lines, (), subtotals, currency)
