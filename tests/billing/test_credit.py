@@ -130,3 +130,13 @@ def test_second_full_credit_says_nothing_left():
         credit_note_issue(invoice=invoice, reason="Again", issue_date=ISSUE_DATE)
 
     assert "credited in full" in str(error.value)
+
+
+def test_credit_reason_over_limit_is_rejected():
+    invoice = issued_invoice()
+
+    with pytest.raises(InvalidInput) as error:
+        credit_note_issue(invoice=invoice, reason="x" * 301, issue_date=ISSUE_DATE)
+
+    assert "301" in str(error.value)
+    assert Invoice.objects.filter(document_type="credit_note").count() == 0

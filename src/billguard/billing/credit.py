@@ -19,6 +19,9 @@ from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 
 logger = logging.getLogger(__name__)
 
+# The length of Invoice.override_reason, where the reason is stored.
+MAX_REASON_LENGTH = 300
+
 
 def invoice_by_number(number: str) -> Invoice:
     invoice = (
@@ -52,6 +55,12 @@ def credit_note_issue(
     if not reason.strip():
         raise InvalidInput(
             "a credit note needs a reason.", place="--reason", fix="Say why the invoice is wrong."
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(
+            f"the reason is {len(reason)} characters long, over the limit of {MAX_REASON_LENGTH}.",
+            place="--reason",
+            fix="Shorten it; the credit note carries it as a note.",
         )
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != Invoice.Status.ISSUED or invoice.document_type != "invoice":
@@ -119,7 +128,7 @@ def credit_note_issue(
         payable=document.totals.payable,
         credited_invoice=invoice,
         parties={"seller": party_to_dict(document.seller), "buyer": party_to_dict(document.buyer)},
-        override_reason=reason[:300],
+        override_reason=reason,
         issued_at=timezone.now(),
     )
     originals = _lines(invoice)

@@ -33,7 +33,9 @@ class PartyInfo:
     """Seller (BG-4) or buyer (BG-7) of a document."""
 
     name: str = ""  # BT-27 / BT-44
-    tax_id: str = ""  # VAT identifier with country prefix, BT-31 / BT-48
+    # VAT identifier with country prefix (BT-31 / BT-48), or a tax ID of another scheme
+    # such as a US EIN, which UBL output writes as a tax registration or legal identifier.
+    tax_id: str = ""
     registration_id: str = ""  # legal registration identifier, BT-30 / BT-47
     identifier: str = ""  # BT-29 / BT-46, such as a customer number
     address: Address = field(default_factory=Address)

@@ -25,7 +25,8 @@ from billguard.registry.validation import (
     require_timezone,
 )
 
-TAX_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O", "L", "M")
+# UNCL 5305 codes that EN 16931 allows for the VAT category (BT-151); B is split payment.
+TAX_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B")
 
 
 @transaction.atomic
