@@ -21,3 +21,36 @@ def var_dir(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
     """Each test stores documents and outputs under its own temporary var directory."""
     settings.VAR_DIR = tmp_path / "var"
     return settings.VAR_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_entries_flushable():  # type: ignore[no-untyped-def]
+    """Let a transactional test's teardown flush the audit entries on SQLite.
+
+    SQLite flushes with DELETE, which the append-only trigger rejects, so the flush drops the
+    triggers first and creates them again after. PostgreSQL flushes with TRUNCATE, which the
+    row-level trigger does not see.
+    """
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    # The backend module imports its operations module, which fails when imported first.
+    from django.db.backends.sqlite3.base import DatabaseOperations
+
+    from billguard.controls.triggers import SQLITE_CREATE, SQLITE_DROP, TABLE
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # type: ignore[no-untyped-def]
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if TABLE not in tables:
+            return statements
+        return [*SQLITE_DROP, *statements, *SQLITE_CREATE]
+
+    with pytest.MonkeyPatch.context() as patcher:
+        patcher.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "billguard.billing",
     "billguard.checks",
     "billguard.procurement",
+    "billguard.controls",
 ]
 
 DATABASES = {

@@ -14,6 +14,7 @@ from billguard.billing.documents import document_from_invoice, party_to_dict
 from billguard.billing.models import Invoice, InvoiceLine, InvoiceTaxSubtotal
 from billguard.billing.numbering import numbers_take
 from billguard.billing.outputs import invoice_write_outputs
+from billguard.controls.services import audit_record
 from billguard.domain.credit import credit_note_for
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 
@@ -46,6 +47,7 @@ def credit_note_issue(
     reason: str,
     issue_date: dt.date,
     quantities: dict[str, Decimal] | None = None,
+    actor: str = "system",
 ) -> Invoice:
     """Issue a credit note for ``invoice``: in full, or for ``quantities`` by line position.
 
@@ -162,6 +164,21 @@ def credit_note_issue(
             exemption_reason=s.exemption_reason,
         )
         for s in document.tax_subtotals
+    )
+    audit_record(
+        actor=actor,
+        action="credit_note.issue",
+        record=credit_note,
+        before=None,
+        after={
+            "number": number,
+            "credited_invoice": invoice.number,
+            "issue_date": issue_date,
+            "currency": credit_note.currency,
+            "payable": credit_note.payable,
+            "lines": {line.line_id: line.quantity for line in document.lines},
+        },
+        reason=reason,
     )
     logger.info("issued credit note %s for invoice %s", number, invoice.number)
     transaction.on_commit(lambda: invoice_write_outputs(_reload(credit_note.pk)))

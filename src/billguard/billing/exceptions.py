@@ -18,6 +18,7 @@ from billguard.billing.invoices import invoices_issue, invoices_save_drafts
 from billguard.billing.models import ExceptionResolution, Invoice
 from billguard.billing.outputs import invoice_write_outputs
 from billguard.billing.selectors import load_draft_sources
+from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import parse_period
 
@@ -76,13 +77,22 @@ def exception_resolve(*, invoice_id: int, note: str, resolved_by: str = "") -> R
         invoice = invoices_save_drafts(checked=checked, billing_run=held.billing_run)[0]
         issued = invoice.status == Invoice.Status.DRAFT
         if issued:
-            invoices_issue(invoices=[invoice])
+            invoices_issue(invoices=[invoice], actor=resolved_by or DEFAULT_ACTOR)
             transaction.on_commit(lambda: invoice_write_outputs(_reload(invoice.pk)))
         ExceptionResolution.objects.create(
             invoice=invoice,
             note=note[:500],
             outcome="issued" if issued else "still held",
             created_by=resolved_by,
+        )
+        audit_record(
+            actor=resolved_by or DEFAULT_ACTOR,
+            action="exception.resolve",
+            record=invoice,
+            before={"held_invoice": invoice_id, "status": Invoice.Status.HELD.value},
+            after={"status": invoice.status, "number": invoice.number},
+            reason=note[:500],
+            billing_run_id=invoice.billing_run_id,
         )
     blocking = sorted({f.code for f in checked[0].findings if f.blocks})
     logger.info(

@@ -18,6 +18,7 @@ from billguard.billing.models import BillingRun, Invoice, InvoiceLine, InvoiceTa
 from billguard.billing.numbering import numbers_take
 from billguard.checks.finding import Finding
 from billguard.checks.models import StoredFinding
+from billguard.controls.services import AuditItem, audit_record_batch
 from billguard.domain.errors import RuleViolation
 
 logger = logging.getLogger(__name__)
@@ -239,10 +240,13 @@ def stored_findings(
     ]
 
 
-def invoices_issue(*, invoices: Sequence[Invoice], issue_date: dt.date | None = None) -> None:
+def invoices_issue(
+    *, invoices: Sequence[Invoice], issue_date: dt.date | None = None, actor: str = "system"
+) -> None:
     """Give clean drafts their numbers and make them issued, one series lock per seller entity.
 
-    The caller holds the transaction: numbers, statuses and the drafts commit together.
+    The caller holds the transaction: numbers, statuses, the drafts and one audit entry per
+    invoice commit together.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoices_issue must run inside a transaction")
@@ -266,6 +270,24 @@ def invoices_issue(*, invoices: Sequence[Invoice], issue_date: dt.date | None = 
                 invoice.issue_date = issue_date
             logger.info("issued invoice %s (id %s)", number, invoice.pk)
     _issued_save(list(invoices), now, issue_date)
+    audit_record_batch(actor=actor, items=[_issue_audit_item(i) for i in invoices])
+
+
+def _issue_audit_item(invoice: Invoice) -> AuditItem:
+    return AuditItem(
+        action="invoice.issue",
+        record_type=Invoice._meta.label_lower,
+        record_id=str(invoice.pk),
+        before={"status": Invoice.Status.DRAFT.value},
+        after={
+            "status": invoice.status,
+            "number": invoice.number,
+            "issue_date": invoice.issue_date,
+            "currency": invoice.currency,
+            "payable": invoice.payable,
+        },
+        billing_run_id=invoice.billing_run_id,
+    )
 
 
 def _issued_save(invoices: list[Invoice], now: dt.datetime, issue_date: dt.date | None) -> None:

@@ -34,6 +34,7 @@ from billguard.billing.chunks import (
 from billguard.billing.models import BillingRun, BillingRunChunk
 from billguard.billing.outputs import ensure_journal_accounts
 from billguard.billing.selectors import billable_contract_ids
+from billguard.controls.services import audit_checkpoint
 from billguard.domain.errors import InvalidInput, NotFound
 from billguard.domain.periods import BillingPeriod
 from billguard.registry.models import BillingSchedule, Contract
@@ -172,6 +173,7 @@ def billing_run_execute(
     run.chunks_done = result.chunks
     run.counts = _run_counts(result)
     run.save(update_fields=["status", "finished_at", "chunks_done", "counts"])
+    audit_checkpoint()
     logger.info(
         "billing run %s finished: %d issued, %d held, %d already issued, %d nothing to bill, "
         "%d of %d chunks retried",

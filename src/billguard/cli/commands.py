@@ -193,8 +193,10 @@ def exceptions_list(args: argparse.Namespace) -> int:
 
 def exceptions_resolve(args: argparse.Namespace) -> int:
     from billguard.billing.exceptions import exception_resolve
+    from billguard.controls.services import audit_checkpoint
 
     resolution = exception_resolve(invoice_id=args.id, note=args.note, resolved_by=args.by)
+    audit_checkpoint()
     if resolution.issued:
         print(f"issued invoice {resolution.invoice.number}")
         return EXIT_OK
@@ -207,6 +209,7 @@ def exceptions_resolve(args: argparse.Namespace) -> int:
 
 def credit(args: argparse.Namespace) -> int:
     from billguard.billing.credit import credit_note_issue, invoice_by_number
+    from billguard.controls.services import DEFAULT_ACTOR, audit_checkpoint
     from billguard.domain.errors import InvalidInput
     from billguard.domain.money import Money
 
@@ -225,10 +228,26 @@ def credit(args: argparse.Namespace) -> int:
         reason=args.reason,
         issue_date=args.date or timezone.localdate(),
         quantities=quantities,
+        actor=args.by or DEFAULT_ACTOR,
     )
+    audit_checkpoint()
     amount = Money.of(note.payable, note.currency).rounded()
     print(f"issued credit note {note.number} for invoice {invoice.number}: {amount}")
     return EXIT_OK
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from billguard.controls.verify import audit_verify as verify
+
+    result = verify()
+    if result.intact:
+        print(f"audit trail intact: {result.entries_checked} entries checked")
+        return EXIT_OK
+    print(
+        f"audit trail tampered ({result.problem}), first entry in doubt "
+        f"{result.first_bad_sequence}: {result.message}"
+    )
+    return EXIT_BLOCKED
 
 
 def _report_path(label: str, run_id: int | None) -> Path:

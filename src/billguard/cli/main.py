@@ -178,7 +178,24 @@ def build_parser() -> argparse.ArgumentParser:
     credit.add_argument(
         "--date", type=parse_date, help="issue date of the credit note (default: today)"
     )
+    credit.add_argument(
+        "--by",
+        default=os.environ.get("USER", ""),
+        help="who issues it, as the audit trail records it (default: $USER)",
+    )
     credit.set_defaults(handler=commands.credit)
+
+    audit = sub.add_parser("audit", help="check the audit trail")
+    audit_sub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check that no audit entry was edited, deleted, inserted or reordered",
+        description="Recompute every entry's HMAC in sequence order with the audit key "
+        "(BILLGUARD_AUDIT_KEY or var/audit.key), then compare the chain with the checkpoints "
+        "in var/audit/checkpoints.log. Exits 0 when the trail is intact, 1 when it was "
+        "tampered with.",
+    )
+    verify.set_defaults(handler=commands.audit_verify)
     return parser
 
 

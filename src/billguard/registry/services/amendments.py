@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.registry.models import Amendment, Contract, ContractVersion, Document
 from billguard.registry.services.contracts import contract_version_create
@@ -44,7 +45,10 @@ def amendment_draft(
     )
 
 
-def amendment_sign(*, amendment: Amendment, document: Document, signed_on: dt.date) -> Amendment:
+@transaction.atomic
+def amendment_sign(
+    *, amendment: Amendment, document: Document, signed_on: dt.date, actor: str = "system"
+) -> Amendment:
     """Attach the signed document; the amendment then waits for approval in the registry."""
     if amendment.status != Amendment.Status.DRAFTED:
         raise RuleViolation(
@@ -55,14 +59,24 @@ def amendment_sign(*, amendment: Amendment, document: Document, signed_on: dt.da
     amendment.signed_on = signed_on
     amendment.status = Amendment.Status.SIGNED
     amendment.save(update_fields=["document", "signed_on", "status"])
+    audit_record(
+        actor=actor,
+        action="amendment.sign",
+        record=amendment,
+        before={"status": Amendment.Status.DRAFTED.value},
+        after={"status": amendment.status, "document": document.pk, "signed_on": signed_on},
+    )
     return amendment
 
 
 @transaction.atomic
 def amendment_approve(
-    *, amendment: Amendment, approved_by: str, approved_on: dt.date
+    *, amendment: Amendment, approved_by: str, approved_on: dt.date, actor: str = ""
 ) -> ContractVersion:
-    """Approve a signed amendment, creating the next contract version at its effective date."""
+    """Approve a signed amendment, creating the next contract version at its effective date.
+
+    The audit entry names ``actor``, or ``approved_by`` when no actor is given.
+    """
     amendment = Amendment.objects.select_for_update().get(pk=amendment.pk)
     if amendment.status != Amendment.Status.SIGNED:
         raise RuleViolation(
@@ -87,6 +101,19 @@ def amendment_approve(
     amendment.approved_by = approved_by
     amendment.approved_on = approved_on
     amendment.save(update_fields=["status", "approved_by", "approved_on"])
+    audit_record(
+        actor=actor or approved_by,
+        action="amendment.approve",
+        record=amendment,
+        before={"status": Amendment.Status.SIGNED.value, "version": current.version_number},
+        after={
+            "status": amendment.status,
+            "version": version.version_number,
+            "approved_by": approved_by,
+            "approved_on": approved_on,
+            "changes": amendment.changes,
+        },
+    )
     return version
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from billguard.controls.services import audit_record
 from billguard.domain.currencies import validate_currency
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.registry.models import (
@@ -39,6 +40,7 @@ def contract_create(
     terms: VersionTerms,
     title: str = "",
     external_ref: str = "",
+    actor: str = "system",
 ) -> Contract:
     """Create a contract with its first version."""
     require_text(number, field="contract number")
@@ -61,7 +63,20 @@ def contract_create(
         title=title,
         external_ref=external_ref,
     )
-    contract_version_create(contract=contract, terms=terms)
+    version = contract_version_create(contract=contract, terms=terms)
+    audit_record(
+        actor=actor,
+        action="contract.create",
+        record=contract,
+        before=None,
+        after={
+            "number": number,
+            "party": party.code,
+            "seller_entity": seller_entity.code,
+            "contract_type": contract_type,
+            "version": version.version_number,
+        },
+    )
     return contract
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Q
 
+from billguard.controls.services import audit_record
 from billguard.domain.errors import RuleViolation
 from billguard.registry.models import (
     Amendment,
@@ -56,7 +57,7 @@ def schedule_create_from_version(
 
 
 @transaction.atomic
-def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
+def schedule_apply_amendment(*, amendment: Amendment, actor: str = "system") -> BillingSchedule:
     """Apply an approved amendment's version to the schedule from its effective date.
 
     Lines in force end the day the amendment takes effect; the new version's lines start then.
@@ -68,6 +69,7 @@ def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
         raise RuleViolation(f"amendment {amendment} is not approved yet.")
     version = ContractVersion.objects.get(amendment=amendment)
     schedule = BillingSchedule.objects.select_for_update().get(contract_id=amendment.contract_id)
+    before = _schedule_state(schedule)
     start = amendment.effective_from
     schedule.lines.filter(effective_from__gte=start).delete()
     schedule.lines.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=start)).update(
@@ -86,7 +88,24 @@ def schedule_apply_amendment(*, amendment: Amendment) -> BillingSchedule:
     schedule.currency = version.currency
     schedule.ends_on = last_billed_day(version)
     schedule.save(update_fields=["bill_to", "customer_po", "currency", "ends_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="schedule.apply_amendment",
+        record=schedule,
+        before=before,
+        after={**_schedule_state(schedule), "amendment": amendment.number, "from": start},
+    )
     return schedule
+
+
+def _schedule_state(schedule: BillingSchedule) -> dict[str, object]:
+    return {
+        "bill_to": schedule.bill_to_id,
+        "customer_po": schedule.customer_po,
+        "currency": schedule.currency,
+        "ends_on": schedule.ends_on,
+        "lines": schedule.lines.count(),
+    }
 
 
 def last_billed_day(version: ContractVersion) -> dt.date | None:

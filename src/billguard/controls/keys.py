@@ -1,0 +1,39 @@
+"""The HMAC key of the audit trail, kept outside the database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+
+KEY_ENV = "BILLGUARD_AUDIT_KEY"
+
+
+def audit_key_path() -> Path:
+    return Path(settings.VAR_DIR) / "audit.key"
+
+
+def audit_key() -> bytes:
+    """Return the key from BILLGUARD_AUDIT_KEY, else from var/audit.key.
+
+    The key file is created with 32 random bytes and mode 0600 when it does not exist yet.
+    """
+    from_env = os.environ.get(KEY_ENV, "")
+    if from_env:
+        return from_env.encode()
+    path = audit_key_path()
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process created it between the read and the open.
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(secrets.token_bytes(32))
+    return path.read_bytes()
