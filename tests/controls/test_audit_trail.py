@@ -15,6 +15,7 @@ from billguard.controls.keys import audit_key, audit_key_path
 from billguard.controls.models import AuditChainHead, AuditEntry
 from billguard.controls.services import audit_checkpoint, audit_record, checkpoints_read
 from billguard.controls.verify import audit_verify
+from billguard.domain.errors import NotFound
 from billguard.domain.periods import parse_period
 from billguard.registry.models import ContractVersion
 from billguard.registry.services.amendments import (
@@ -198,3 +199,14 @@ def test_cli_verify_exit_statuses(capsys):
     output = capsys.readouterr().out
     assert "hmac_mismatch" in output
     assert "first entry in doubt 1" in output
+
+
+@pytest.mark.django_db
+def test_verify_without_key_raises(var_dir):
+    make_contract()
+    audit_key_path().unlink()
+
+    with pytest.raises(NotFound, match="audit key file"):
+        audit_verify()
+
+    assert not audit_key_path().exists()

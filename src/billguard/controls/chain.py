@@ -14,7 +14,11 @@ from billguard.controls.models import AuditEntry
 
 
 def json_normalize(value: Any) -> Any:
-    """Return ``value`` as it reads back from a JSON column (Decimal and dates become text)."""
+    """Return ``value`` as it reads back from a JSON column (Decimal and dates become text).
+
+    NOTE: a float may read back from PostgreSQL's jsonb in another form (1e20 comes back as
+    an integer), which changes the HMAC, so callers pass amounts as Decimal, never as float.
+    """
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 

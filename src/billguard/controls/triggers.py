@@ -7,6 +7,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 TABLE = "controls_audit_entry"
 MESSAGE = "audit entries are append-only: UPDATE and DELETE are rejected"
 
+# NOTE: row-level triggers do not see TRUNCATE on PostgreSQL, so a TRUNCATE of the table is
+# not rejected. `billguard audit verify` still reports it by the head row and the checkpoints.
 POSTGRESQL_CREATE = [
     f"""
     CREATE FUNCTION controls_audit_entry_reject() RETURNS trigger AS $$
