@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billguard.billing.documents import document_from_invoice, party_to_dict
-from billguard.billing.models import Invoice, InvoiceLine, InvoiceTaxSubtotal
+from billguard.billing.invoices import document_rows_insert
+from billguard.billing.models import Invoice, InvoiceLine
 from billguard.billing.numbering import numbers_take
 from billguard.billing.outputs import invoice_write_outputs
 from billguard.controls.services import audit_record
@@ -134,36 +135,10 @@ def credit_note_issue(
         issued_at=timezone.now(),
     )
     originals = _lines(invoice)
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=credit_note,
-            position=int(line.line_id),
-            line_code=line.item_id,
-            kind=originals[line.line_id].kind,
-            description=line.description,
-            quantity=line.quantity,
-            unit_code=line.unit_code,
-            unit_price=line.unit_price,
-            net_amount=line.net_amount,
-            gl_account=line.gl_account,
-            tax_category=line.tax_category,
-            tax_rate=line.tax_rate,
-            exemption_reason=line.exemption_reason,
-            service_start=line.service_start,
-            service_end=line.service_end,
-        )
-        for line in document.lines
-    )
-    InvoiceTaxSubtotal.objects.bulk_create(
-        InvoiceTaxSubtotal(
-            invoice=credit_note,
-            category=s.category,
-            rate=s.rate,
-            taxable_amount=s.taxable_amount,
-            tax_amount=s.tax_amount,
-            exemption_reason=s.exemption_reason,
-        )
-        for s in document.tax_subtotals
+    document_rows_insert(
+        credit_note.pk,
+        document,
+        {line_id: line.kind for line_id, line in originals.items()},
     )
     audit_record(
         actor=actor,

@@ -20,6 +20,8 @@ from billguard.checks.finding import Finding
 from billguard.checks.models import StoredFinding
 from billguard.controls.services import AuditItem, audit_record_batch
 from billguard.domain.errors import RuleViolation
+from billguard.domain.invoice import InvoiceDocument, TaxSubtotal
+from billguard.domain.invoice import InvoiceLine as DocumentLine
 
 logger = logging.getLogger(__name__)
 
@@ -151,31 +153,66 @@ FINDING_FIELDS = (
 )
 
 
+def document_rows_insert(invoice_pk: int, document: InvoiceDocument, kinds: dict[str, str]) -> None:
+    """Insert the lines and VAT breakdown of one stored document, positioned by line id.
+
+    A credit note keeps the line ids, and so the positions, of the invoice it corrects.
+    """
+    rows_insert(
+        InvoiceLine,
+        LINE_FIELDS,
+        [
+            line_row(invoice_pk, int(line.line_id), line, kinds.get(line.line_id, ""))
+            for line in document.lines
+        ],
+    )
+    rows_insert(
+        InvoiceTaxSubtotal,
+        TAX_SUBTOTAL_FIELDS,
+        [subtotal_row(invoice_pk, subtotal) for subtotal in document.tax_subtotals],
+    )
+
+
+def line_row(invoice_pk: int, position: int, line: DocumentLine, kind: str) -> tuple[object, ...]:
+    """One InvoiceLine row in the order of LINE_FIELDS."""
+    return (
+        invoice_pk,
+        position,
+        line.item_id,
+        kind,
+        line.description,
+        line.quantity,
+        line.unit_code,
+        line.unit_price,
+        line.discount_percent,
+        line.net_amount,
+        line.gl_account,
+        line.tax_category,
+        line.tax_rate,
+        line.exemption_reason,
+        line.service_start,
+        line.service_end,
+    )
+
+
+def subtotal_row(invoice_pk: int, subtotal: TaxSubtotal) -> tuple[object, ...]:
+    """One InvoiceTaxSubtotal row in the order of TAX_SUBTOTAL_FIELDS."""
+    return (
+        invoice_pk,
+        subtotal.category,
+        subtotal.rate,
+        subtotal.taxable_amount,
+        subtotal.tax_amount,
+        subtotal.exemption_reason,
+    )
+
+
 def _lines_insert(invoices: list[Invoice], checked: Sequence[CheckedPlan]) -> None:
-    rows = []
-    for invoice, item in zip(invoices, checked, strict=True):
-        kinds = item.plan.line_kinds
-        for position, line in enumerate(item.plan.document.lines, start=1):
-            rows.append(
-                (
-                    invoice.pk,
-                    position,
-                    line.item_id,
-                    kinds.get(line.line_id, ""),
-                    line.description,
-                    line.quantity,
-                    line.unit_code,
-                    line.unit_price,
-                    line.discount_percent,
-                    line.net_amount,
-                    line.gl_account,
-                    line.tax_category,
-                    line.tax_rate,
-                    line.exemption_reason,
-                    line.service_start,
-                    line.service_end,
-                )
-            )
+    rows = [
+        line_row(invoice.pk, position, line, item.plan.line_kinds.get(line.line_id, ""))
+        for invoice, item in zip(invoices, checked, strict=True)
+        for position, line in enumerate(item.plan.document.lines, start=1)
+    ]
     rows_insert(InvoiceLine, LINE_FIELDS, rows)
 
 
@@ -184,14 +221,7 @@ def _tax_subtotals_insert(invoices: list[Invoice], checked: Sequence[CheckedPlan
         InvoiceTaxSubtotal,
         TAX_SUBTOTAL_FIELDS,
         (
-            (
-                invoice.pk,
-                subtotal.category,
-                subtotal.rate,
-                subtotal.taxable_amount,
-                subtotal.tax_amount,
-                subtotal.exemption_reason,
-            )
+            subtotal_row(invoice.pk, subtotal)
             for invoice, item in zip(invoices, checked, strict=True)
             for subtotal in item.plan.document.tax_subtotals
         ),
