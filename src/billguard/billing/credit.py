@@ -15,6 +15,7 @@ from billguard.billing.invoices import document_rows_insert
 from billguard.billing.models import Invoice, InvoiceLine
 from billguard.billing.numbering import numbers_take
 from billguard.billing.outputs import invoice_write_outputs
+from billguard.billing.selectors import invoice_for_output
 from billguard.controls.services import audit_record
 from billguard.domain.credit import credit_note_for
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
@@ -156,7 +157,7 @@ def credit_note_issue(
         reason=reason,
     )
     logger.info("issued credit note %s for invoice %s", number, invoice.number)
-    transaction.on_commit(lambda: invoice_write_outputs(_reload(credit_note.pk)))
+    transaction.on_commit(lambda: invoice_write_outputs(invoice_for_output(credit_note.pk)))
     return credit_note
 
 
@@ -171,11 +172,3 @@ def _remaining_quantities(invoice: Invoice) -> dict[str, Decimal]:
     ):
         credited[str(line.position)] += line.quantity
     return {p: line.quantity - credited[p] for p, line in _lines(invoice).items()}
-
-
-def _reload(pk: int) -> Invoice:
-    return (
-        Invoice.objects.select_related("seller_entity", "contract", "credited_invoice")
-        .prefetch_related("lines", "tax_subtotals")
-        .get(pk=pk)
-    )

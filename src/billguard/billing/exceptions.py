@@ -17,7 +17,7 @@ from billguard.billing.drafting import draft_contract
 from billguard.billing.invoices import invoices_issue, invoices_save_drafts
 from billguard.billing.models import ExceptionResolution, Invoice
 from billguard.billing.outputs import invoice_write_outputs
-from billguard.billing.selectors import load_draft_sources
+from billguard.billing.selectors import invoice_for_output, load_draft_sources
 from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import parse_period
@@ -78,7 +78,7 @@ def exception_resolve(*, invoice_id: int, note: str, resolved_by: str = "") -> R
         issued = invoice.status == Invoice.Status.DRAFT
         if issued:
             invoices_issue(invoices=[invoice], actor=resolved_by or DEFAULT_ACTOR)
-            transaction.on_commit(lambda: invoice_write_outputs(_reload(invoice.pk)))
+            transaction.on_commit(lambda: invoice_write_outputs(invoice_for_output(invoice.pk)))
         ExceptionResolution.objects.create(
             invoice=invoice,
             note=note[:500],
@@ -102,11 +102,3 @@ def exception_resolve(*, invoice_id: int, note: str, resolved_by: str = "") -> R
         "issued " + str(invoice.number) if issued else "still held by " + ", ".join(blocking),
     )
     return Resolution(invoice=invoice, issued=issued, blocking_codes=blocking)
-
-
-def _reload(pk: int) -> Invoice:
-    return (
-        Invoice.objects.select_related("seller_entity", "contract", "credited_invoice")
-        .prefetch_related("lines", "tax_subtotals")
-        .get(pk=pk)
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from billguard.billing.drafting import DraftSources, group_by_contract
+from billguard.billing.models import Invoice
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.models import (
@@ -83,3 +84,12 @@ def load_draft_sources(contract_ids: list[int], period: BillingPeriod) -> list[D
             )
         )
     return sources
+
+
+def invoice_for_output(pk: int) -> Invoice:
+    """Load an issued document with everything its UBL file and journal read."""
+    return (
+        Invoice.objects.select_related("seller_entity", "contract", "credited_invoice")
+        .prefetch_related("lines", "tax_subtotals")
+        .get(pk=pk)
+    )
