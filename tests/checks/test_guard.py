@@ -28,7 +28,7 @@ def external_draft(number: str = "EXT-1", **changes: object):
     return setup, document
 
 
-def test_guard_finds_contract_by_reference_and_passes_clean_draft():
+def test_guard_clean_draft_by_reference():
     setup, document = external_draft()
 
     [result] = check_documents([document], as_of=AS_OF)
@@ -37,7 +37,7 @@ def test_guard_finds_contract_by_reference_and_passes_clean_draft():
     assert result.findings == []
 
 
-def test_guard_finds_contract_by_buyer_tax_id_and_po():
+def test_guard_resolves_by_tax_id_and_po():
     setup, document = external_draft(contract_reference="")
 
     contract, bill_to = resolve(document)

@@ -1,8 +1,9 @@
 """Drafting one contract's invoice for a billing period from its billing schedule and records.
 
-Fixed fees are billed in advance for each billing period that starts in the run's period;
-usage and time-and-materials lines in arrears for the billing period that ended when it
-started; milestone lines in the run whose period contains their billing date. A schedule line
+Fixed fees are billed in advance, for each billing period that starts in the run's period.
+Usage and time-and-materials lines are billed in arrears, for the billing period that ended
+when that one started. A milestone line is billed in the run whose period contains its
+billing date. A schedule line
 that starts or ends inside a billing period, or a schedule that does, is prorated by actual
 days, with the uncovered part shown as a line allowance so quantity and unit price stay the
 contract's (EN 16931 BR-LIN-04: line net = quantity x price - allowances).
@@ -136,7 +137,7 @@ def draft_contract(sources: DraftSources, period: BillingPeriod) -> DraftPlan | 
 def billing_periods_starting_in(
     period: BillingPeriod, cadence: Cadence, billing_day: int, anchor_month: int = 1
 ) -> list[BillingPeriod]:
-    """The billing periods of a schedule whose first day falls inside the run ``period``.
+    """List the billing periods of a schedule whose first day falls inside the run ``period``.
 
     Quarterly and yearly periods count from ``anchor_month``, the month the schedule starts.
     """

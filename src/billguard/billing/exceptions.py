@@ -1,8 +1,8 @@
 """The exception queue: drafts held by a blocking finding, and their resolution.
 
 A held draft is fixed at its source (the schedule, the contract through an amendment, a
-usage record), then drafted again from that source and checked again; it is issued when
-no blocking finding remains.
+usage record). It is then drafted again from that source and checked again, and issued
+when no blocking finding remains.
 """
 
 from __future__ import annotations

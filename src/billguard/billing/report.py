@@ -15,7 +15,7 @@ from billguard.checks.guard import GuardResult
 
 
 def run_report(result: RunResult, guard_results: list[GuardResult] | None = None) -> dict[str, Any]:
-    """The report as plain data, the same for the printed table and the JSON file."""
+    """Build the report as plain data, shared by the printed table and the JSON file."""
     findings: list[tuple[str, Finding]] = [
         (outcome.contract_number, finding)
         for outcome in result.outcomes

@@ -1,4 +1,4 @@
-"""What a check looks at: the draft, and the registry records around its contract.
+"""The input of a check: the draft, and the registry records around its contract.
 
 The records are loaded in batches by ``checks.selectors`` before the checks run, so a check
 reads only memory and never queries the database.

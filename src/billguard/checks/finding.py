@@ -1,4 +1,4 @@
-"""What a check reports. Findings are values: a run collects all of them and never stops early."""
+"""Findings, the reports of checks. They are values, so a run collects all of them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Severity(enum.Enum):
 
 @dataclass(frozen=True)
 class Observation:
-    """What a check function yields: everything of a finding except its code and severity."""
+    """A check function's result: a finding without its code and severity."""
 
     subject: str  # what is wrong: "line L2", "bill-to", "invoice"
     message: str

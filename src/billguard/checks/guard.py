@@ -1,6 +1,6 @@
 """Guard mode: check invoices drafted by other systems against the contract terms.
 
-A draft names its contract by contract reference (BT-12); failing that, the contract is the
+A draft names its contract by contract reference (BT-12). Without one, its contract is the
 one whose bill-to entity has the buyer's tax ID and whose version in force carries the
 draft's order reference (customer PO, BT-13). Nothing is stored.
 """
@@ -66,10 +66,10 @@ def check_documents(documents: list[InvoiceDocument], *, as_of: dt.date) -> list
 
 
 def checks_for(document: InvoiceDocument) -> set[str] | None:
-    """The check codes that apply to ``document``; None means all of them.
+    """Return the check codes that apply to ``document``, or None for all of them.
 
     A credit note reverses billing that was already checked, so the pricing and coverage
-    families, which judge what is billed, do not apply to it; its contract, parties, tax and
+    families, which judge what is billed, do not apply to it. Its contract, parties, tax and
     totals are still checked.
     """
     if document.document_type is not DocumentType.CREDIT_NOTE:
@@ -78,7 +78,7 @@ def checks_for(document: InvoiceDocument) -> set[str] | None:
 
 
 def resolve(document: InvoiceDocument) -> tuple[Contract | None, BillToEntity | None]:
-    """The registry's contract and bill-to entity for an external draft, where they exist."""
+    """Find the registry's contract and bill-to entity of an external draft, if they exist."""
     bill_to = _bill_to_for(document)
     contract = None
     if document.contract_reference:

@@ -176,7 +176,11 @@ def load_contexts(
         contract = contracts.get(request.contract_id) if request.contract_id else None
         cid = contract.pk if contract else None
         bill_to = bill_tos.get(request.bill_to_id) if request.bill_to_id else None
-        party_id = bill_to.party_id if bill_to else (contract.party_id if contract else None)
+        party_id = None
+        if bill_to is not None:
+            party_id = bill_to.party_id
+        elif contract is not None:
+            party_id = contract.party_id
         contexts.append(
             CheckContext(
                 as_of=as_of,

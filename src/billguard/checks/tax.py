@@ -3,7 +3,7 @@ document's arithmetic and its currency.
 
 Two checks cover the arithmetic, and they hold a draft for different reasons.
 
-TOTALS_INCONSISTENT holds a draft that breaks an EN 16931 calculation rule that the EN 16931
+TOTALS_INCONSISTENT blocks a draft that breaks an EN 16931 calculation rule that the EN 16931
 validation rules check. The totals must be the exact sums of BR-CO-10 to BR-CO-16, starting
 from the line net amounts, allowances and charges that the draft states. The VAT breakdown
 (BG-23) needs one entry per category and rate, with the taxable amount of rule 08 of its

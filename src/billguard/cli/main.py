@@ -1,8 +1,8 @@
 """The ``billguard`` command.
 
-Exit status: 0 when nothing blocks, 1 when a blocking finding remains (a held draft, a
-blocked external draft), 2 for bad input (an unknown period format or contract, an
-unreadable file, an unwritable output file, a missing database), with nothing written.
+Exit status: 0 when nothing blocks, and 1 when a blocking finding remains (a held draft, a
+blocked external draft). Bad input exits with 2 and writes nothing: an unknown period format
+or contract, an unreadable file, an unwritable output file, a missing database.
 It is 3 when a billing run stopped before it finished (a chunk failed, or queue workers did
 not finish in time), and running the same period again completes it. ``billguard demo``
 exits 0 when the demonstration ran, held drafts included.

@@ -1,8 +1,8 @@
 """The price a contract fixes for a line on a given day, worked out from records in memory.
 
-Order of precedence: the line's own unit price, else the price list item valid on that day;
-then every scheduled price change effective on or before the day, in date order; the approved
-discount is reported separately so that a draft's discount can be compared on its own.
+The base price is the line's own unit price, else the price list item valid on that day.
+Every scheduled price change effective on or before the day then applies, in date order. The
+approved discount is reported separately, so that a draft's discount is compared on its own.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def price_on(
 
 
 def price_change_factor(change: ScheduledPriceChange) -> Decimal | None:
-    """The multiplier of a price change; None for an index change whose value is not recorded."""
+    """Return the multiplier of a price change, or None for an unrecorded index value."""
     if change.kind == ScheduledPriceChange.Kind.FIXED_UPLIFT:
         return Decimal(1) + (change.uplift_percent or Decimal(0)) / Decimal(100)
     if change.index_value is None or not change.index_base_value:

@@ -1,8 +1,8 @@
 """The sources of drafts: billing schedules, usage records, timesheets, milestone acceptances.
 
-A billing schedule is what finance will invoice. It starts as a copy of a contract version but
-is maintained (or imported from a legacy billing system) on its own, so it can drift from the
-signed terms; the checks compare the drafts made from it with the contract.
+A billing schedule is what finance will invoice. It starts as a copy of a contract version
+but is maintained (or imported from a legacy billing system) on its own, so it can drift from
+the signed terms. The checks compare the drafts made from it with the contract.
 """
 
 from django.db import models
@@ -33,9 +33,9 @@ class BillingSchedule(models.Model):
 class BillingScheduleLine(models.Model):
     """A line to invoice from ``effective_from`` up to, not including, ``effective_to``.
 
-    Recurring fixed lines carry a quantity; usage and time-and-materials lines take their
-    quantity from the records of the period; a milestone line is billed in the period
-    containing ``bill_on``.
+    A recurring fixed line carries a quantity. Usage and time-and-materials lines take theirs
+    from the records of the period, and a milestone line is billed in the period containing
+    ``bill_on``.
     """
 
     schedule = models.ForeignKey(BillingSchedule, on_delete=models.CASCADE, related_name="lines")

@@ -63,7 +63,7 @@ def schedule_apply_amendment(*, amendment: Amendment, actor: str = "system") -> 
     Lines in force end the day the amendment takes effect; the new version's lines start then.
     """
     # NOTE: the schedule has one bill-to, customer PO and currency, so applying an amendment
-    # that takes effect later switches them at once; apply such an amendment when it starts.
+    # that takes effect later switches them at once. Apply such an amendment when it starts.
     amendment = Amendment.objects.get(pk=amendment.pk)
     if amendment.status != Amendment.Status.APPROVED:
         raise RuleViolation(f"amendment {amendment} is not approved yet.")
@@ -125,12 +125,12 @@ def schedule_lines_for(
 ) -> list[BillingScheduleLine]:
     """Schedule lines for the terms of ``version`` from ``starts_on``.
 
-    A line gets one schedule line per price step: a new one starts on each later scheduled
+    A line gets one schedule line per price step. A new step starts on each later scheduled
     price change whose new price is known (a fixed uplift, or an index change whose value is
-    recorded) and, for a line priced from the price list, on each later price list entry. So
-    the schedule follows the contract's escalations without a manual edit.
-    Without ``follow_price_changes`` each line keeps its price at ``starts_on``, as a
-    schedule kept in a billing system that knows nothing of the escalations would.
+    recorded). For a line priced from the price list, a step also starts on each later price
+    list entry. So the schedule follows the contract's escalations without a manual edit.
+    Without ``follow_price_changes`` each line keeps its price at ``starts_on``, like a
+    schedule kept in a billing system that does not track the escalations.
     """
     items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
     lines = []
