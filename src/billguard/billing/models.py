@@ -129,6 +129,13 @@ class Invoice(models.Model):
     draft_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     # Seller and buyer as they were when the invoice was issued (name, tax ID, address).
     parties = models.JSONField(default=dict)
+    terms_document = models.ForeignKey(
+        "registry.Document",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="The exact document revision the invoice's terms came from.",
+    )
     manual_edit = models.BooleanField(default=False)
     override_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,7 +10,7 @@ from billguard.registry.models.contracts import (
 )
 from billguard.registry.models.documents import Document
 from billguard.registry.models.entities import BankAccount, GLAccount, SellerEntity
-from billguard.registry.models.parties import BillToEntity, Party
+from billguard.registry.models.parties import BillToEntity, Party, VendorBankAccount
 from billguard.registry.models.pricing import PriceList, PriceListItem
 from billguard.registry.models.sources import (
     BillingSchedule,
@@ -40,4 +40,5 @@ __all__ = [
     "SellerEntity",
     "Timesheet",
     "UsageRecord",
+    "VendorBankAccount",
 ]

@@ -30,12 +30,18 @@ class LineKind(models.TextChoices):
 
 
 class Contract(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+
     number = models.CharField(max_length=40, unique=True)
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="contracts")
     seller_entity = models.ForeignKey(SellerEntity, on_delete=models.PROTECT)
     contract_type = models.CharField(max_length=20, choices=ContractType.choices)
     title = models.CharField(max_length=200, blank=True)
     external_ref = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -80,6 +86,19 @@ class ContractVersion(models.Model):
     minimum_commitment = money_field(null=True, blank=True, help_text="Per billing period.")
     approved_discounts = models.BooleanField(
         default=False, help_text="The discounts of this version were reviewed and approved."
+    )
+    escalation_clause = models.CharField(max_length=300, blank=True)
+    liquidated_damages = models.CharField(max_length=300, blank=True)
+    termination_rights = models.CharField(max_length=300, blank=True)
+    bespoke_fields = models.JSONField(
+        default=list, blank=True, help_text="Fields that deviate from the contract template."
+    )
+    change_request = models.ForeignKey(
+        "controls.ChangeRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="created_versions",
     )
     amendment = models.ForeignKey(
         "Amendment",

@@ -16,6 +16,9 @@ class Party(models.Model):
     country = models.CharField(max_length=2)
     tax_id = models.CharField(max_length=40, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
+    customer_group = models.CharField(
+        max_length=60, blank=True, help_text="Scopes control modes (observe or enforce)."
+    )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_parties"
     )
@@ -46,3 +49,17 @@ class BillToEntity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class VendorBankAccount(models.Model):
+    """Where a vendor is paid; a change is billing-critical and needs two approvers by default."""
+
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="bank_accounts")
+    iban = models.CharField(max_length=34)
+    bic = models.CharField(max_length=11, blank=True)
+    account_name = models.CharField(max_length=200, blank=True)
+    is_primary = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.party_id} {self.iban}"
