@@ -65,3 +65,9 @@ class CurrencyMismatch(BillguardError):  # noqa: N818
     """Two amounts in different currencies were combined without an exchange rate."""
 
     code = "CURRENCY_MISMATCH"
+
+
+class NotAllowed(BillguardError):  # noqa: N818
+    """The acting person's roles do not grant the action, or a control forbids it to them."""
+
+    code = "NOT_ALLOWED"

@@ -1,0 +1,24 @@
+"""Reading the control policy's settings, with the defaults of a new installation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billguard.controls.models import PolicySetting
+
+# Defaults used until the policy in the database sets a value.
+SETTING_DEFAULTS: dict[str, Any] = {
+    "request_expiry_days": 14,
+    "emergency_review_hours": 48,
+    "exception_deadline_days": 5,
+    "approval_expiry_warning_hours": 24,
+    "document_max_bytes": 25 * 1024 * 1024,
+}
+
+
+def policy_setting(key: str) -> Any:
+    """The policy's value for ``key``, or its default."""
+    if key not in SETTING_DEFAULTS:
+        raise KeyError(f"unknown policy setting {key!r}")
+    row = PolicySetting.objects.filter(key=key).first()
+    return SETTING_DEFAULTS[key] if row is None else row.value
