@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from billguard.billing.models import Invoice
+from billguard.controls.models import ChangeRequest
 from billguard.domain.invoice import InvoiceDocument, InvoiceLine
 from billguard.domain.periods import BillingPeriod
 from billguard.registry.models import (
@@ -89,6 +90,9 @@ class CheckContext:
     gl_accounts: dict[str, GLAccount] = field(default_factory=dict)
     duplicate_parties: list[tuple[Party, str]] = field(default_factory=list)
     period: BillingPeriod | None = None
+    # Changes applied on the emergency path and not reviewed yet, to the contract, its
+    # schedule or the draft's bill-to entity; requested_by loaded.
+    emergency_changes: list[ChangeRequest] = field(default_factory=list)
 
     def version_on(self, day: dt.date | None) -> ContractVersion | None:
         if day is None:

@@ -105,6 +105,7 @@ def _load_families() -> None:
         commitments,
         completeness,
         coverage,
+        emergency,
         parties,
         pricing,
         tax,

@@ -10,6 +10,8 @@ from django.db.models import Q
 
 from billguard.billing.models import BillingRun, Invoice
 from billguard.checks.context import CheckContext
+from billguard.controls.models import ChangeRequest
+from billguard.controls.models.policy import Target
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.duplicates import DeterministicMatcher, DuplicateMatcher, PartyRecord
@@ -164,6 +166,9 @@ def load_contexts(
         Document.objects.filter(family__in=families).order_by("revision")
     ):
         documents[document.family].append(document)
+    emergency = _emergency_changes_unreviewed(
+        contract_ids, bill_to_ids, {s.pk for s in schedule_list}
+    )
     if shared is not None:
         gl_accounts = shared.gl_accounts
         duplicates = shared.duplicate_parties
@@ -199,6 +204,13 @@ def load_contexts(
                 gl_accounts=gl_accounts,
                 duplicate_parties=duplicates.get(party_id, []) if party_id else [],
                 period=period,
+                emergency_changes=_emergency_changes_of(
+                    emergency,
+                    cid,
+                    request.bill_to_id,
+                    versions.get(cid, []),
+                    schedules.get(cid) if cid else None,
+                ),
             )
         )
     return contexts
@@ -236,6 +248,56 @@ def duplicate_parties_of(
     for own, other, reason in found:
         result[own].append((others[other], reason))
     return result
+
+
+def _emergency_changes_unreviewed(
+    contract_ids: set[int], bill_to_ids: set[int], schedule_ids: set[int]
+) -> dict[tuple[str, str], list[ChangeRequest]]:
+    """Load, in one query, the emergency changes not reviewed yet of the contracts, bill-to
+    entities and schedules, grouped by (target, target id)."""
+    targets = [
+        (Target.CONTRACT, contract_ids),
+        (Target.BILL_TO, bill_to_ids),
+        (Target.SCHEDULE, schedule_ids),
+    ]
+    condition = Q()
+    for target, ids in targets:
+        if ids:
+            condition |= Q(target=target, target_id__in=[str(pk) for pk in ids])
+    if not condition:
+        return {}
+    grouped: dict[tuple[str, str], list[ChangeRequest]] = defaultdict(list)
+    for request in (
+        ChangeRequest.objects.filter(
+            condition,
+            emergency=True,
+            reviewed_at__isnull=True,
+            status=ChangeRequest.Status.APPLIED,
+        )
+        .select_related("requested_by")
+        .order_by("pk")
+    ):
+        grouped[(request.target, request.target_id)].append(request)
+    return grouped
+
+
+def _emergency_changes_of(
+    emergency: dict[tuple[str, str], list[ChangeRequest]],
+    contract_id: int | None,
+    bill_to_id: int | None,
+    versions: list[ContractVersion],
+    schedule: BillingSchedule | None,
+) -> list[ChangeRequest]:
+    """The unreviewed emergency changes to a contract, its schedule, the draft's bill-to
+    entity and the bill-to entities of the contract's versions."""
+    if not emergency:
+        return []
+    keys = [(Target.CONTRACT.value, str(contract_id))] if contract_id is not None else []
+    bill_to_ids = {bill_to_id} | {v.bill_to_id for v in versions}
+    keys += [(Target.BILL_TO.value, str(pk)) for pk in sorted(p for p in bill_to_ids if p)]
+    if schedule is not None:
+        keys.append((Target.SCHEDULE.value, str(schedule.pk)))
+    return [request for key in keys for request in emergency.get(key, [])]
 
 
 def _gl_accounts() -> dict[str, GLAccount]:

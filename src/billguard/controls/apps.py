@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class ControlsConfig(AppConfig):
     name = "billguard.controls"
     label = "controls"
+
+    def ready(self) -> None:
+        # Importing an applier module registers the change-request appliers it defines.
+        from billguard.controls import (  # noqa: F401
+            contract_applier,
+            override,
+            party_appliers,
+            schedule_applier,
+        )

@@ -1,0 +1,164 @@
+"""The applier of change requests to contract terms.
+
+A contract change takes the shape of an amendment's changes: version fields by name,
+``discounts`` as the full new list, and ``lines`` mapping line codes to changed fields or
+``null`` to remove the line. Applying it creates the next contract version at the request's
+effective date, through the request's amendment when it has one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from billguard.controls.applier_values import (
+    approvers_text,
+    line_values,
+    require_bill_to_of,
+    target_int_id,
+)
+from billguard.controls.appliers import categories_of, changed_attributes, register_applier
+from billguard.controls.models import ChangeRequest
+from billguard.controls.models.policy import Target
+from billguard.controls.request_apply import actor_name
+from billguard.controls.services import audit_record
+from billguard.domain.errors import InvalidInput, NotFound
+from billguard.registry.models import (
+    Contract,
+    ContractVersion,
+    Document,
+    PriceList,
+)
+from billguard.registry.services.amendments import (
+    DISCOUNTS,
+    amendment_apply_request,
+    apply_changes,
+    latest_version,
+    terms_with_changes,
+)
+from billguard.registry.services.contracts import contract_version_create
+from billguard.registry.terms import LineTerms, terms_from_version
+
+CONTRACT_LINE_FIELDS = frozenset(f.name for f in dataclasses.fields(LineTerms)) - {"line_code"}
+
+
+@register_applier(Target.CONTRACT)
+class ContractApplier:
+    """Changes contract terms by creating the next version, through an amendment or not."""
+
+    def label(self, target_id: str) -> str:
+        return f"contract {_contract(target_id).number}"
+
+    def scope(self, target_id: str) -> tuple[str, str]:
+        contract = _contract(target_id)
+        return contract.party.customer_group, contract.contract_type
+
+    def categories(self, changes: dict[str, Any]) -> list[str]:
+        return categories_of(Target.CONTRACT, changed_attributes(changes, CONTRACT_LINE_FIELDS))
+
+    def validate(
+        self, target_id: str, changes: dict[str, Any], effective_from: dt.date | None
+    ) -> None:
+        contract = _contract(target_id)
+        current = latest_version(contract.pk)
+        terms = terms_with_changes(current, changes)
+        start = effective_from or timezone.localdate()
+        if start <= current.effective_from:
+            raise InvalidInput(
+                f"the change would take effect on {start}, not after version "
+                f"{current.version_number} of {current.effective_from}.",
+                place="effective_from",
+                value=start,
+                fix=f"Give an effective date after {current.effective_from}.",
+            )
+        require_bill_to_of(terms.bill_to_id, contract.party_id, "changes.bill_to_id")
+        if terms.price_list_id and not PriceList.objects.filter(pk=terms.price_list_id).exists():
+            raise InvalidInput(
+                f"price list {terms.price_list_id} does not exist.",
+                place="changes.price_list_id",
+                value=terms.price_list_id,
+                fix="Give the id of an existing price list.",
+            )
+        if terms.sow_document_id and not Document.objects.filter(pk=terms.sow_document_id).exists():
+            raise InvalidInput(
+                f"document {terms.sow_document_id} does not exist.",
+                place="changes.sow_document_id",
+                value=terms.sow_document_id,
+                fix="Store the SOW first and give its document id.",
+            )
+
+    def snapshot(self, target_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        version = latest_version(_contract(target_id).pk)
+        values: dict[str, Any] = {
+            name: getattr(version, name)
+            for name in changes
+            if name not in {"lines", DISCOUNTS} and hasattr(version, name)
+        }
+        if DISCOUNTS in changes:
+            values[DISCOUNTS] = [
+                {
+                    "percent": d.percent,
+                    "line_code": d.line_code,
+                    "approval_reference": d.approval_reference,
+                    "expires_on": d.expires_on,
+                }
+                for d in sorted(version.discounts.all(), key=lambda d: (d.line_code, d.pk))
+            ]
+        line_changes = changes.get("lines")
+        if isinstance(line_changes, dict):
+            lines = {line.line_code: line for line in version.lines.all()}
+            values["lines"] = {
+                code: line_values(lines.get(code), fields, CONTRACT_LINE_FIELDS)
+                for code, fields in line_changes.items()
+            }
+        return values
+
+    def apply(self, request: ChangeRequest, *, by: User | None) -> dict[str, Any]:
+        contract = Contract.objects.select_for_update().get(pk=int(request.target_id))
+        if request.amendment_id is not None:
+            version = amendment_apply_request(
+                request=request,
+                approved_by=approvers_text(request),
+                approved_on=timezone.localdate(),
+                actor=actor_name(by),
+            )
+        else:
+            current = latest_version(contract.pk)
+            terms = apply_changes(terms_from_version(current), request.changes)
+            terms.effective_from = request.effective_from or timezone.localdate()
+            version = contract_version_create(contract=contract, terms=terms)
+            # Set in the transaction that wrote the version, which is never updated afterwards.
+            ContractVersion.objects.filter(pk=version.pk).update(change_request=request)
+            audit_record(
+                actor=actor_name(by),
+                action="contract.change",
+                record=contract,
+                before={"version": current.version_number, **request.before},
+                after={"version": version.version_number, "changes": request.changes},
+                reason=request.reason,
+            )
+        return {
+            "contract": contract.number,
+            "version": version.version_number,
+            "effective_from": version.effective_from,
+        }
+
+
+def _contract(target_id: str) -> Contract:
+    contract = (
+        Contract.objects.select_related("party")
+        .filter(pk=target_int_id(target_id, "contract"))
+        .first()
+    )
+    if contract is None:
+        raise NotFound(
+            f"contract {target_id} was not found.",
+            place="target_id",
+            value=target_id,
+            fix="Give the id of an existing contract.",
+        )
+    return contract
