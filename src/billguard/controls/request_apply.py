@@ -31,7 +31,7 @@ def request_lock(request_id: int) -> ChangeRequest:
     SQLite ignores FOR UPDATE, and its database write lock serializes the writers instead.
     """
     request = (
-        ChangeRequest.objects.select_for_update()
+        ChangeRequest.objects.select_for_update(of=("self",))
         .select_related("requested_by", "amendment")
         .filter(pk=request_id)
         .first()
