@@ -525,3 +525,20 @@ def test_delegation_audited():
     entry = AuditEntry.objects.get(action="delegation.create")
     assert entry.record_id == str(delegation.pk)
     assert entry.after["delegate"] == "dave"
+
+
+def test_delegate_of_two_counts_once():
+    setup = make_contract()
+    two_approvers_rule()
+    dave = make_user("dave", "finance")
+    today = timezone.localdate()
+    for name in ("carol", "erin"):
+        delegator = make_user(name, "finance_approver")
+        delegation_create(by=delegator, delegate=dave, starts_on=today, ends_on=today)
+    request = terms_request(setup.contract, make_user("ann", "finance"))
+    change_request_approve(request_id=request.pk, by=dave)
+
+    with pytest.raises(RuleViolation):
+        change_request_approve(request_id=request.pk, by=dave)
+
+    assert Approval.objects.get().on_behalf_of.username == "carol"

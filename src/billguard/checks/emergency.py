@@ -1,7 +1,7 @@
 """Controls: drafts that rest on a change applied on the emergency path and not reviewed yet.
 
 An administrator may apply a billing-critical change at once, without the approvals the
-policy asks for. Until a second person reviews it, every draft that the change touches (its
+policy requires. Until a second person reviews it, every draft that the change touches (its
 contract version, its billing schedule, its bill-to entity) is held.
 """
 
@@ -77,7 +77,7 @@ def _observation(
 
 
 def _versions_of_draft(draft: Draft, context: CheckContext) -> list[ContractVersion]:
-    """The versions in force on the first and the last day of the draft's service."""
+    """Return the versions in force on the first and the last day of the draft's service."""
     found = []
     for day in (draft.service_start, draft.service_end):
         version = context.version_on(day)

@@ -288,8 +288,8 @@ def _emergency_changes_of(
     versions: list[ContractVersion],
     schedule: BillingSchedule | None,
 ) -> list[ChangeRequest]:
-    """The unreviewed emergency changes to a contract, its schedule, the draft's bill-to
-    entity and the bill-to entities of the contract's versions."""
+    """Return the unreviewed emergency changes to a contract, its schedule, the draft's
+    bill-to entity and the bill-to entities of the contract's versions."""
     if not emergency:
         return []
     keys = [(Target.CONTRACT.value, str(contract_id))] if contract_id is not None else []

@@ -59,8 +59,11 @@ def require_bill_to_of(bill_to_id: Any, party_id: int, place: str) -> None:
 def line_values(
     line: object | None, changes: dict[str, Any] | None, all_fields: frozenset[str]
 ) -> dict[str, Any] | None:
-    """The current values of the line fields that ``changes`` names; all of them when the
-    line is to be removed; None when the line does not exist yet."""
+    """Return the current values of the line fields that ``changes`` names.
+
+    A line to be removed (``changes`` is None) returns every field, and a line that does not
+    exist yet returns None.
+    """
     if line is None:
         return None
     names = sorted(all_fields) if changes is None else [n for n in changes if n in all_fields]

@@ -1,4 +1,4 @@
-"""The appliers of change requests: one per target, each knows how to read and change it.
+"""The appliers of change requests: one per target, each reads and changes its target.
 
 A change request names a target (``contract``, ``bill_to``, ...) and the id of one record of
 it. The applier registered for the target takes the current values of the attributes a
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class Applier(Protocol):
-    """What a change request needs from the code that changes its target.
+    """The interface between a change request and the code that changes its target.
 
     ``snapshot`` returns the current values of the attributes that ``changes`` names, as JSON;
     the request stores it as ``before`` and compares it again when it applies, so that a

@@ -3,7 +3,7 @@
 The verdict is a list of requirements stored on the request (``ChangeRequest.required``), each
 a JSON object: the rule's name, subject, role, number of approvals and mode, and under
 ``approved_by`` the people counted so far. A requirement with an empty role is met by anyone
-who may approve changes; it stands in when no rule matches.
+who may approve changes, and it is the one requirement when no rule matches.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def change_emergency_apply(
     )
     request_apply(request, by=by, action=EMERGENCY_APPLY)
     logger.warning(
-        "emergency change request %s applied to %s %s by %s; review due %s",
+        "emergency change request %s applied to %s %s by %s, review due %s",
         request.pk,
         target,
         request.target_id,
@@ -104,7 +104,7 @@ def change_emergency_review(*, request_id: int, by: User, reason: str = "") -> C
             f"change request {request.pk} was not applied on the emergency path.",
             place="request_id",
             value=request.pk,
-            fix="Only emergency changes are reviewed; approve other requests instead.",
+            fix="Only emergency changes are reviewed. Approve other requests instead.",
         )
     if request.reviewed_at is not None:
         raise RuleViolation(
@@ -119,7 +119,7 @@ def change_emergency_review(*, request_id: int, by: User, reason: str = "") -> C
             "cannot review it.",
             place="user",
             value=by.get_username(),
-            fix="Ask another reviewer; an emergency change needs a second person.",
+            fix="Ask another reviewer, because an emergency change needs a second person.",
         )
     now = timezone.now()
     request.reviewed_by = by

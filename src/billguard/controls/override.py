@@ -162,7 +162,7 @@ def _invoice(target_id: str) -> Invoice:
 def _require_held(invoice: Invoice) -> None:
     if invoice.status != Invoice.Status.HELD:
         raise RuleViolation(
-            f"invoice {invoice} is {invoice.status}; only a held invoice is overridden.",
+            f"invoice {invoice} is {invoice.status}, and only a held invoice is overridden.",
             place="invoice_id",
             value=invoice.pk,
             fix="List the open exceptions with: billguard exceptions",

@@ -129,7 +129,7 @@ class BillToApplier:
 
 @register_applier(Target.VENDOR)
 class VendorApplier:
-    """Changes the primary bank account of a vendor; the IBAN is checked with python-stdnum."""
+    """Changes the primary bank account of a vendor, checking the IBAN with python-stdnum."""
 
     def label(self, target_id: str) -> str:
         vendor = _vendor(target_id)

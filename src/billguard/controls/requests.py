@@ -73,9 +73,9 @@ def change_request_create(
     """Record a request to change ``target`` ``target_id`` and the approvals it needs.
 
     ``subjects`` adds policy subjects that are not field categories (``override``,
-    ``policy``, ``bespoke:<field>``). ``sizes`` gives the size of the change per subject
-    (a discount of 12 for 12%); the discount percent and the price change in percent are
-    computed from the changes when not given. When every matching rule is in observe mode,
+    ``policy``, ``bespoke:<field>``). ``sizes`` gives the size of the change per subject,
+    such as 12 for a 12% discount. Without it, the discount percent and the price change in
+    percent are computed from the changes. When every matching rule is in observe mode,
     the change goes through without approvals and the request stays on record as observed.
     """
     authorize(by, "change_request")
@@ -142,7 +142,7 @@ def change_request_approve(*, request_id: int, by: User, reason: str = "") -> Ch
     """Count ``by``'s approval, and approve and apply the request once the policy is met.
 
     ``by`` approves with their own roles, or for a delegator under an active delegation with
-    the delegator's roles; the approval then names both. The request row is locked for the
+    the delegator's roles, and the approval then names both. The request row is locked for the
     whole decision, so two approvers acting at once apply it exactly once. A request whose
     target changed since it was made comes back with status stale, unapplied.
     """
@@ -158,7 +158,7 @@ def change_request_approve(*, request_id: int, by: User, reason: str = "") -> Ch
                 f"{by.get_username()} made change request {request.pk}, so they cannot approve it.",
                 place="user",
                 value=by.get_username(),
-                fix="Ask another approver; a change needs a second person.",
+                fix="Ask another approver, because a change needs a second person.",
             )
         approvals = list(request.approvals.all())
         counted = {a.approver_id for a in approvals} | {
@@ -209,7 +209,7 @@ def change_request_approve(*, request_id: int, by: User, reason: str = "") -> Ch
 
 @transaction.atomic
 def change_request_reject(*, request_id: int, by: User, reason: str) -> ChangeRequest:
-    """Reject an open request with ``reason``; the requester withdraws instead."""
+    """Reject an open request with ``reason``. Its requester withdraws it instead."""
     authorize(by, "change_approve")
     if not reason or not reason.strip():
         raise InvalidInput(
@@ -221,8 +221,8 @@ def change_request_reject(*, request_id: int, by: User, reason: str) -> ChangeRe
     _require_status(request, _OPEN, "rejected")
     if by.pk == request.requested_by_id:
         raise NotAllowed(
-            f"{by.get_username()} made change request {request.pk}; a requester withdraws "
-            "their own request rather than rejecting it.",
+            f"{by.get_username()} made change request {request.pk}, and a requester "
+            "withdraws their own request rather than rejecting it.",
             place="user",
             value=by.get_username(),
             fix="Withdraw the request instead.",
@@ -255,7 +255,7 @@ def change_request_reject(*, request_id: int, by: User, reason: str) -> ChangeRe
 
 @transaction.atomic
 def change_request_withdraw(*, request_id: int, by: User) -> ChangeRequest:
-    """Withdraw an open request; only its requester may."""
+    """Withdraw an open request. Only its requester may withdraw it."""
     request = request_lock(request_id)
     if by.pk != request.requested_by_id:
         raise NotAllowed(
@@ -282,7 +282,7 @@ def change_request_withdraw(*, request_id: int, by: User) -> ChangeRequest:
 
 @transaction.atomic
 def change_requests_expire(*, now: dt.datetime | None = None) -> int:
-    """Expire the pending requests whose expiry time has passed; return how many."""
+    """Expire the pending requests whose expiry time has passed, and return how many."""
     now = now or timezone.now()
     expired = list(
         ChangeRequest.objects.select_for_update()
@@ -317,7 +317,7 @@ def change_requests_apply_due(*, today: dt.date) -> int:
 
     Each request is applied in its own transaction, so one that fails (its target no longer
     takes the change) stays approved, is logged, and does not hold back the others. Returns
-    the number applied; a stale request is not counted.
+    the number applied, not counting a stale request.
     """
     due = ChangeRequest.objects.filter(status=ChangeRequest.Status.APPROVED).filter(
         models.Q(effective_from__lte=today) | models.Q(effective_from__isnull=True)

@@ -98,9 +98,9 @@ def amendment_approve(
 ) -> ContractVersion:
     """Approve a signed amendment, creating the next contract version at its effective date.
 
-    This is the applier for trusted in-process callers (sample seeding, tests, the change
-    request that approved it). A person approves an amendment through
-    :func:`amendment_request_approval`, so that the approvals of the policy are counted.
+    Trusted in-process callers (sample seeding, tests) approve with it directly. A person
+    asks for approval with :func:`amendment_request_approval`, so that the approvals that
+    the policy requires are counted.
     The audit entry names ``actor``, or ``approved_by`` when no actor is given.
     """
     return _amendment_version_create(
@@ -112,6 +112,7 @@ def amendment_approve(
     )
 
 
+@transaction.atomic
 def amendment_request_approval(*, amendment: Amendment, by: User, reason: str) -> ChangeRequest:
     """Ask for the approval of a signed amendment through a change request on its contract.
 
@@ -121,11 +122,16 @@ def amendment_request_approval(*, amendment: Amendment, by: User, reason: str) -
     from billguard.controls.models import ChangeRequest
     from billguard.controls.requests import change_request_create
 
-    amendment = Amendment.objects.select_related("contract").get(pk=amendment.pk)
+    # The lock keeps a second request for the same amendment from being made meanwhile.
+    amendment = (
+        Amendment.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .get(pk=amendment.pk)
+    )
     if amendment.status != Amendment.Status.SIGNED:
         raise RuleViolation(
             f"amendment {amendment.number} of contract {amendment.contract.number} is "
-            f"{amendment.status}; only a signed amendment goes to approval.",
+            f"{amendment.status}, and only a signed amendment goes to approval.",
             place="status",
             value=amendment.status,
             fix="Sign it and store the signed document first.",
