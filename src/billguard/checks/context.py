@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from billguard.billing.models import Invoice
 from billguard.domain.invoice import InvoiceDocument, InvoiceLine
 from billguard.domain.periods import BillingPeriod
+from billguard.registry.mandatory import MandatoryFields
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -89,6 +90,8 @@ class CheckContext:
     gl_accounts: dict[str, GLAccount] = field(default_factory=dict)
     duplicate_parties: list[tuple[Party, str]] = field(default_factory=list)
     period: BillingPeriod | None = None
+    # The policy's mandatory fields per contract type; None: CONTRACT_FIELD_MISSING loads them.
+    mandatory_fields: MandatoryFields | None = None
 
     def version_on(self, day: dt.date | None) -> ContractVersion | None:
         if day is None:
