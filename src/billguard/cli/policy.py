@@ -72,7 +72,6 @@ def policy_export_command(args: argparse.Namespace) -> int:
 
 def policy_import_command(args: argparse.Namespace) -> int:
     from billguard.controls.policy_yaml import policy_load_yaml
-    from billguard.controls.requests import change_request_create
     from billguard.controls.services import audit_checkpoint
     from billguard.domain.errors import InvalidInput
 
@@ -88,6 +87,9 @@ def policy_import_command(args: argparse.Namespace) -> int:
             fix="Give the path of a readable UTF-8 YAML file.",
         ) from None
     policy_load_yaml(text, str(path))
+
+    from billguard.controls.requests import change_request_create
+
     request = change_request_create(
         by=user,
         target="policy",
@@ -137,6 +139,8 @@ def acting_user(username: str | None) -> AbstractBaseUser:
 
 def policy_summary(document: PolicyDocument) -> str:
     """Return the policy as readable text, one section after the other."""
+    from billguard.controls.models.policy import Mode
+
     lines = ["Billing-critical fields"]
     for target, categories in _critical_by_target(document).items():
         lines.append(f"  {target}")
@@ -145,9 +149,9 @@ def policy_summary(document: PolicyDocument) -> str:
 
     lines += ["", "Approval rules"]
     for rule in document.approval_rules:
-        condition = f" above {rule.threshold}" if rule.threshold is not None else ""
+        condition = f" above {rule.threshold.normalize():f}" if rule.threshold is not None else ""
         scope = f" for {rule.scope} {rule.scope_value}" if rule.scope_value else ""
-        mode = " (observe)" if rule.mode == "observe" else ""
+        mode = " (observe)" if rule.mode == Mode.OBSERVE else ""
         lines.append(
             f"  {rule.name}: {rule.subject}{condition}{scope} needs {rule.approvals} "
             f"{rule.role}{mode}"
