@@ -28,22 +28,22 @@ POLICY_TARGET_ID = "policy"
 
 
 class PolicyApplier:
-    """Replaces the whole control policy by the YAML file of an approved request."""
+    """The applier that replaces the whole control policy by the YAML file of a request."""
 
     def validate(
         self, target_id: str, changes: dict[str, Any], effective_from: dt.date | None
     ) -> None:
-        """Raise InvalidInput unless ``changes`` holds one valid policy file as ``yaml``."""
+        """Raise InvalidInput unless ``changes`` contains one valid policy file as ``yaml``."""
         if target_id != POLICY_TARGET_ID:
             raise InvalidInput(
-                f"the policy has no part {target_id!r}; an import replaces it as a whole.",
+                f"invalid target id {target_id!r}: an import replaces the policy as a whole.",
                 place="target_id",
                 value=target_id,
                 fix=f"Use the target id {POLICY_TARGET_ID!r}.",
             )
         if set(changes) != {"yaml"} or not isinstance(changes["yaml"], str):
             raise InvalidInput(
-                "a policy change holds the policy file's text under the one key yaml.",
+                "invalid policy change: expected the policy file's text under the key yaml only.",
                 place="changes",
                 value=sorted(changes),
                 fix='Pass changes={"yaml": TEXT} with the text of the whole policy file.',
