@@ -45,6 +45,7 @@ from billguard.billing.selectors import load_draft_sources
 from billguard.checks.context import Draft
 from billguard.checks.engine import run_checks
 from billguard.checks.finding import Finding, Severity
+from billguard.checks.modes import check_modes_load
 from billguard.checks.selectors import (
     ContextRequest,
     SharedRecords,
@@ -333,8 +334,11 @@ def check_plans(
 ) -> list[CheckedPlan]:
     """Run every check on the drafts of one chunk, with their contexts loaded together.
 
-    ``shared`` gives the records loaded once per run; without it they are loaded here.
+    ``shared`` gives the records loaded once per run, the policy's check modes among them;
+    without it they are loaded here. A blocking finding of a check in observe mode is
+    marked observed and does not hold its draft.
     """
+    modes = shared.check_modes if shared is not None else check_modes_load()
     drafts = [
         Draft(
             document=plan.document,
@@ -362,7 +366,7 @@ def check_plans(
             plan=plan,
             contract_id=contract.pk,
             seller_entity_id=contract.seller_entity_id,
-            findings=run_checks(draft, context),
+            findings=run_checks(draft, context, modes=modes),
         )
         for (plan, contract), draft, context in zip(plans, drafts, contexts, strict=True)
     ]
@@ -392,6 +396,7 @@ def _finding_from_dict(data: dict[str, Any]) -> Finding:
         actual=data.get("actual", ""),
         amount_at_stake=Money(Decimal(amount), data["currency"]) if amount is not None else None,
         evidence=dict(data.get("evidence") or {}),
+        observed=bool(data.get("observed", False)),
     )
 
 

@@ -150,6 +150,7 @@ FINDING_FIELDS = (
     "currency",
     "evidence",
     "created_at",
+    "observed",
 )
 
 
@@ -246,6 +247,7 @@ def _finding_row(
         stake.currency if stake else "",
         finding.evidence,
         created_at,
+        finding.observed,
     )
 
 
@@ -265,6 +267,7 @@ def stored_findings(
             amount_at_stake=finding.amount_at_stake.amount if finding.amount_at_stake else None,
             currency=finding.amount_at_stake.currency if finding.amount_at_stake else "",
             evidence=finding.evidence,
+            observed=finding.observed,
         )
         for finding in findings
     ]

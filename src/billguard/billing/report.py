@@ -46,6 +46,19 @@ def run_report(result: RunResult, guard_results: list[GuardResult] | None = None
             }
             for o in result.held
         ],
+        # Drafts whose blocking findings were only observed, because the policy runs their
+        # checks in observe mode: they were issued (or held by another finding).
+        "observed": [
+            {
+                "contract": o.contract_number,
+                "status": o.status,
+                "payable": o.payable,
+                "currency": o.currency,
+                "observed": sorted({f.code for f in o.findings if f.observed}),
+            }
+            for o in result.outcomes
+            if any(f.observed for f in o.findings)
+        ],
         "external_drafts": [
             {
                 "source": g.document.source,
@@ -60,25 +73,28 @@ def run_report(result: RunResult, guard_results: list[GuardResult] | None = None
 
 
 def findings_by_code(findings: list[tuple[str, Finding]]) -> list[dict[str, Any]]:
-    """Count and money at stake per finding code; sums stay per currency, never converted."""
-    counts: dict[str, int] = defaultdict(int)
-    severities: dict[str, str] = {}
-    money: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    """Count and money at stake per finding code; sums stay per currency, never converted.
+
+    Observed findings of a code (recorded in observe mode) get a row of their own.
+    """
+    counts: dict[tuple[str, bool], int] = defaultdict(int)
+    severities: dict[tuple[str, bool], str] = {}
+    money: dict[tuple[str, bool], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for _, finding in findings:
-        counts[finding.code] += 1
-        severities[finding.code] = finding.severity.value
+        key = (finding.code, finding.observed)
+        counts[key] += 1
+        severities[key] = finding.severity.value
         if finding.amount_at_stake is not None:
-            money[finding.code][finding.amount_at_stake.currency] += abs(
-                finding.amount_at_stake.amount
-            )
+            money[key][finding.amount_at_stake.currency] += abs(finding.amount_at_stake.amount)
     return [
         {
-            "code": code,
-            "severity": severities[code],
-            "count": counts[code],
-            "amount_at_stake": {c: str(a) for c, a in sorted(money[code].items())},
+            "code": key[0],
+            "severity": severities[key],
+            "observed": key[1],
+            "count": counts[key],
+            "amount_at_stake": {c: str(a) for c, a in sorted(money[key].items())},
         }
-        for code in sorted(counts, key=lambda c: (-counts[c], c))
+        for key in sorted(counts, key=lambda k: (-counts[k], k))
     ]
 
 
@@ -106,8 +122,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  {'finding':<36}{'severity':<10}{'count':>6}  amount at stake")
         for row in report["findings_by_code"]:
             money = ", ".join(f"{amount} {cur}" for cur, amount in row["amount_at_stake"].items())
+            severity = "observed" if row.get("observed") else row["severity"]
+            lines.append(f"  {row['code']:<36}{severity:<10}{row['count']:>6}  {money or '-'}")
+        if report.get("observed"):
+            lines.append("")
             lines.append(
-                f"  {row['code']:<36}{row['severity']:<10}{row['count']:>6}  {money or '-'}"
+                f"  {len(report['observed'])} draft(s) have blocking findings of checks in "
+                "observe mode, which held nothing"
             )
     else:
         lines.append("  no findings")

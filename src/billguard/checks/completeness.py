@@ -62,7 +62,7 @@ def contract_field_missing(draft: Draft, context: CheckContext) -> Iterator[Obse
     version = context.version_on(draft.service_start)
     if version is None:
         return
-    for name in missing_fields(version, context.contract.contract_type):
+    for name in missing_fields(version, context.contract.contract_type, context.mandatory_fields):
         if name == "sow_document":
             continue  # SOW_MISSING reports it, with the document rules.
         yield Observation(

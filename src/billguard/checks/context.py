@@ -13,6 +13,7 @@ from billguard.billing.models import Invoice
 from billguard.controls.models import ChangeRequest
 from billguard.domain.invoice import InvoiceDocument, InvoiceLine
 from billguard.domain.periods import BillingPeriod
+from billguard.registry.mandatory import MandatoryFields
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -93,6 +94,8 @@ class CheckContext:
     # Changes applied on the emergency path and not reviewed yet, to the contract, its
     # schedule or the draft's bill-to entity; requested_by loaded.
     emergency_changes: list[ChangeRequest] = field(default_factory=list)
+    # The policy's mandatory fields per contract type; None: CONTRACT_FIELD_MISSING loads them.
+    mandatory_fields: MandatoryFields | None = None
 
     def version_on(self, day: dt.date | None) -> ContractVersion | None:
         if day is None:

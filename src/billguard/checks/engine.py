@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from billguard.checks.context import CheckContext, Draft
 from billguard.checks.finding import Finding, Observation, Severity
+from billguard.checks.modes import CheckModes
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,14 @@ def run_checks(
     *,
     severity_overrides: Mapping[str, Severity] | None = None,
     only: Iterable[str] | None = None,
+    modes: CheckModes | None = None,
 ) -> list[Finding]:
-    """Run every registered check (or those in ``only``) and return all findings."""
+    """Run every registered check (or those in ``only``) and return all findings.
+
+    ``modes`` are the policy's check modes, loaded once by the caller for many drafts: the
+    blocking findings of a check in observe mode come back marked ``observed``. Without
+    them every check enforces.
+    """
     overrides = severity_overrides or {}
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
@@ -89,6 +96,8 @@ def run_checks(
                     evidence=observation.evidence,
                 )
             )
+    if modes is not None:
+        findings = modes.apply(findings, context)
     logger.debug(
         "checked draft %s of contract %s: %d findings",
         draft.invoice_id,

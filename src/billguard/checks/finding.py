@@ -9,7 +9,7 @@ from billguard.domain.money import Money
 
 
 class Severity(enum.Enum):
-    BLOCK = "block"  # the draft is held in the exception queue
+    BLOCK = "block"  # the draft is held in the exception queue, unless the check is observed
     WARN = "warn"  # reported; the draft is still issued
 
 
@@ -27,6 +27,12 @@ class Observation:
 
 @dataclass(frozen=True)
 class Finding:
+    """A check's report on a draft.
+
+    ``observed`` marks a blocking finding of a check that the policy runs in observe mode:
+    it keeps its severity and is reported, but it does not hold the draft.
+    """
+
     code: str
     severity: Severity
     subject: str
@@ -35,10 +41,12 @@ class Finding:
     actual: str = ""
     amount_at_stake: Money | None = None
     evidence: dict[str, str] = field(default_factory=dict)
+    observed: bool = False
 
     @property
     def blocks(self) -> bool:
-        return self.severity is Severity.BLOCK
+        """Whether the finding holds its draft: blocking severity, and not observed."""
+        return self.severity is Severity.BLOCK and not self.observed
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,4 +61,5 @@ class Finding:
             else None,
             "currency": self.amount_at_stake.currency if self.amount_at_stake else None,
             "evidence": dict(self.evidence),
+            "observed": self.observed,
         }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from billguard.checks.context import Draft
 from billguard.checks.engine import registered_checks, run_checks
 from billguard.checks.finding import Finding
+from billguard.checks.modes import check_modes_load
 from billguard.checks.selectors import ContextRequest, load_contexts
 from billguard.domain.invoice import DocumentType, InvoiceDocument
 from billguard.registry.models import BillToEntity, Contract, ContractVersion
@@ -34,7 +35,10 @@ class GuardResult:
 
 
 def check_documents(documents: list[InvoiceDocument], *, as_of: dt.date) -> list[GuardResult]:
-    """Find each document's contract and bill-to entity, then run every check on it."""
+    """Find each document's contract and bill-to entity, then run every check on it.
+
+    A blocking finding of a check that the policy observes does not block the document.
+    """
     resolved = [resolve(document) for document in documents]
     drafts = []
     requests = []
@@ -55,11 +59,12 @@ def check_documents(documents: list[InvoiceDocument], *, as_of: dt.date) -> list
             )
         )
     contexts = load_contexts(requests, as_of=as_of)
+    modes = check_modes_load()
     return [
         GuardResult(
             document=draft.document,
             contract_number=draft.contract_number,
-            findings=run_checks(draft, context, only=checks_for(draft.document)),
+            findings=run_checks(draft, context, only=checks_for(draft.document), modes=modes),
         )
         for draft, context in zip(drafts, contexts, strict=True)
     ]

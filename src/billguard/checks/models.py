@@ -22,6 +22,8 @@ class StoredFinding(models.Model):
     amount_at_stake = money_field(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     evidence = models.JSONField(default=dict)
+    # A blocking finding of a check in observe mode: recorded, but the draft was not held.
+    observed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

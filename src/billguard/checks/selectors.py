@@ -10,11 +10,13 @@ from django.db.models import Q
 
 from billguard.billing.models import BillingRun, Invoice
 from billguard.checks.context import CheckContext
+from billguard.checks.modes import CheckModes, check_modes_load
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.duplicates import DeterministicMatcher, DuplicateMatcher, PartyRecord
+from billguard.registry.mandatory import MandatoryFields, mandatory_fields_load
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -47,23 +49,28 @@ class ContextRequest:
 
 @dataclass(frozen=True)
 class SharedRecords:
-    """Records that are the same for every draft: the chart of accounts and the likely
-    duplicates of every customer party.
+    """Records that are the same for every draft: the chart of accounts, the likely
+    duplicates of every customer party, and the policy's check modes and mandatory fields.
 
     A billing run loads them once with ``shared_records_load`` and passes them to each
     ``load_contexts`` call, so its chunks do not load the chart and match all customers again.
-    They are a snapshot: parties and accounts changed later in the run are not seen.
+    They are a snapshot: parties, accounts and a policy changed later in the run are not seen.
     """
 
     gl_accounts: dict[str, GLAccount]
     duplicate_parties: dict[int, list[tuple[Party, str]]]
+    check_modes: CheckModes
+    mandatory_fields: MandatoryFields
 
 
 def shared_records_load(matcher: DuplicateMatcher | None = None) -> SharedRecords:
-    """Load the chart of accounts and match every customer party against the others."""
+    """Load the chart of accounts and the policy, and match every customer party against the
+    others."""
     return SharedRecords(
         gl_accounts=_gl_accounts(),
         duplicate_parties=duplicate_parties_of(None, matcher or DeterministicMatcher()),
+        check_modes=check_modes_load(),
+        mandatory_fields=mandatory_fields_load(),
     )
 
 
@@ -172,9 +179,11 @@ def load_contexts(
     if shared is not None:
         gl_accounts = shared.gl_accounts
         duplicates = shared.duplicate_parties
+        mandatory_fields = shared.mandatory_fields
     else:
         gl_accounts = _gl_accounts()
         duplicates = duplicate_parties_of(party_ids, matcher or DeterministicMatcher())
+        mandatory_fields = mandatory_fields_load()
 
     contexts = []
     for request in requests:
@@ -211,6 +220,7 @@ def load_contexts(
                     versions.get(cid, []),
                     schedules.get(cid) if cid else None,
                 ),
+                mandatory_fields=mandatory_fields,
             )
         )
     return contexts

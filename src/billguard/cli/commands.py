@@ -14,8 +14,12 @@ from billguard.cli.progress import ProgressBar
 
 
 def migrate(args: argparse.Namespace) -> int:
+    from billguard.controls.policy_yaml import policy_seed
+
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
+    if policy_seed():
+        print("default control policy loaded")
     print("database is up to date")
     return EXIT_OK
 
@@ -24,6 +28,7 @@ def demo(args: argparse.Namespace) -> int:
     from billguard.billing.report import format_report, run_report, write_json
     from billguard.billing.run import billing_run_execute
     from billguard.checks.guard import check_documents
+    from billguard.controls.policy_yaml import policy_seed
     from billguard.domain.periods import parse_period
     from billguard.integrations.drafts import read_drafts
     from billguard.sample.company import (
@@ -35,6 +40,7 @@ def demo(args: argparse.Namespace) -> int:
 
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
+    policy_seed()
     drafts_dir = Path(settings.VAR_DIR) / "sample" / "legacy-drafts"
     if sample_company_exists():
         print(f"sample company already loaded (as of {AS_OF})")
@@ -153,7 +159,8 @@ def check(args: argparse.Namespace) -> int:
         print(f"{doc.source}: {kind} {label}, contract {contract}: {verdict}")
         for finding in result.findings:
             stake = f" [{finding.amount_at_stake}]" if finding.amount_at_stake else ""
-            print(f"  {finding.severity.value:<5} {finding.code}: {finding.message}{stake}")
+            severity = "observed" if finding.observed else finding.severity.value
+            print(f"  {severity:<5} {finding.code}: {finding.message}{stake}")
             if finding.expected or finding.actual:
                 print(f"        expected {finding.expected or '-'}, actual {finding.actual or '-'}")
         blocked = blocked or result.blocked
@@ -182,7 +189,8 @@ def exceptions_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{'ID':>6}  {'contract':<12}{'period':<24}{'amount':>14}  blocking findings")
     for invoice in held:
-        codes = sorted({f.code for f in invoice.findings.all() if f.severity == "block"})
+        findings = invoice.findings.all()
+        codes = sorted({f.code for f in findings if f.severity == "block" and not f.observed})
         period = f"{invoice.period_start} to {invoice.period_end}"
         amount = str(Money.of(invoice.payable, invoice.currency).rounded())
         contract = invoice.contract.number if invoice.contract else "-"

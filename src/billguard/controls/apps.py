@@ -11,5 +11,8 @@ class ControlsConfig(AppConfig):
             contract_applier,
             override,
             party_appliers,
+            policy_appliers,
             schedule_applier,
         )
+
+        policy_appliers.register()

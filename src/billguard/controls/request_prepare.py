@@ -14,8 +14,15 @@ from billguard.controls.appliers import Applier, applier_for, applier_validate
 from billguard.controls.approval_policy import change_sizes, policy_verdict
 from billguard.controls.chain import json_normalize
 from billguard.controls.models import ChangeRequest
+from billguard.controls.models.policy import Target
 from billguard.controls.roles import authorize_fields
 from billguard.domain.errors import InvalidInput
+
+# Policy subjects that a target always carries, whichever channel makes the request.
+TARGET_SUBJECTS: dict[str, tuple[str, ...]] = {
+    Target.POLICY: ("policy",),
+    Target.INVOICE_OVERRIDE: ("override",),
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ def change_prepare(
     measured = change_sizes(changes, before)
     measured.update(_parse_sizes(sizes or {}))
     required, mode = policy_verdict(
-        subjects=set(categories) | set(subjects or ()),
+        subjects=set(categories) | set(subjects or ()) | set(TARGET_SUBJECTS.get(target, ())),
         scope=applier.scope(target_id),
         sizes=measured,
     )
