@@ -6,7 +6,6 @@ so each test builds one of its own quickly. The full-size company is the slow te
 
 import datetime as dt
 import hashlib
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -255,18 +254,13 @@ def test_too_small_book_rejected(tmp_path):
 
 @pytest.mark.slow
 def test_full_size_company_finds_exactly_the_seeded_faults(tmp_path):
-    started = time.monotonic()
     summary = generate_sample_company(external_drafts_dir=tmp_path / "drafts")
 
     found = findings_by_subject(summary, run_period())
-    elapsed = time.monotonic() - started
 
     assert summary.customers == 300
     assert summary.contracts == 800
     assert found == expected_by_subject(summary.seeded_faults)
-    # Measured with this test on a 2-vCPU machine: about 12 s on SQLite and 16 s on
-    # PostgreSQL 15. The bound only catches a slowdown by a large factor.
-    assert elapsed < 120
 
 
 class GenerationRolledBackError(Exception):
