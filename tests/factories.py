@@ -111,9 +111,13 @@ def make_contract(
     lines: list[LineTerms] | None = None,
     effective_from: dt.date = dt.date(2026, 1, 1),
     schedule_starts_on: dt.date | None = None,
+    draft: bool = False,
     **version_fields: object,
 ) -> ContractSetup:
-    """A clean EUR contract billed monthly on the 1st at 19% VAT, with its schedule."""
+    """A clean EUR contract billed monthly on the 1st at 19% VAT, with its schedule.
+
+    With ``draft`` the contract is left a draft, for tests of the activation gate.
+    """
     make_gl_accounts()
     seller = make_seller()
     existing = Party.objects.filter(code=customer_code).first()
@@ -150,9 +154,18 @@ def make_contract(
     )
     for name, value in version_fields.items():
         setattr(terms, name, value)
-    contract = _create_active(
-        number=number, party=party, seller=seller, contract_type=contract_type, terms=terms
-    )
+    if draft:
+        contract = contract_create(
+            number=number,
+            party=party,
+            seller_entity=seller,
+            contract_type=contract_type,
+            terms=terms,
+        )
+    else:
+        contract = _create_active(
+            number=number, party=party, seller=seller, contract_type=contract_type, terms=terms
+        )
     version = contract.versions.prefetch_related("lines", "discounts", "price_changes").get()
     # The schedule keeps each price as at its start, like one kept in a billing system, so a
     # test that adds a scheduled price change decides whether the schedule follows it.

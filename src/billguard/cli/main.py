@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.commands as commands
+    import billguard.cli.contracts as contracts
 
     parser = argparse.ArgumentParser(
         prog="billguard",
@@ -196,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tampered with.",
     )
     verify.set_defaults(handler=commands.audit_verify)
+
+    contracts.add_parsers(sub)
     return parser
 
 

@@ -174,9 +174,6 @@ def contract_request_bespoke_approval(
     (an empty mandatory field, no signed SOW) remains, because approval cannot fix those.
     """
     from billguard.controls.models import ChangeRequest
-    from billguard.controls.requests import (  # type: ignore[import-not-found, unused-ignore]
-        change_request_create,
-    )
 
     locked = Contract.objects.select_for_update().get(pk=contract.pk)
     if locked.status == Contract.Status.ACTIVE:
@@ -210,6 +207,11 @@ def contract_request_bespoke_approval(
             value=pending.pk,
             fix="Wait for its decision, or withdraw it first.",
         )
+    # Imported here: the change request services are optional for the rest of the registry.
+    from billguard.controls.requests import (  # type: ignore[import-not-found, unused-ignore]
+        change_request_create,
+    )
+
     fields = list(version.bespoke_fields)
     return change_request_create(
         by=by,
