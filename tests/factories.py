@@ -184,7 +184,7 @@ def _create_active(
     """Create the contract and activate it through the gate when it passes.
 
     A test that breaks a mandatory term on purpose (no SOW, an empty field) gets a contract
-    that the gate refuses; it is recorded as imported from another system instead, already
+    that the gate rejects. That contract is recorded as imported from another system, already
     in force, so that the billing run drafts it and the checks report the gap.
     """
     try:

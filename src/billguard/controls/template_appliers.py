@@ -2,7 +2,7 @@
 
 A request of target ``contract_activation`` lists the fields in which a draft contract
 deviates from its contract template. Once approved, applying it activates the contract: the
-approval is the evidence that the activation gate asks for.
+approval is the evidence that the activation gate requires.
 """
 
 from __future__ import annotations

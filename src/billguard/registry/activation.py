@@ -1,4 +1,4 @@
-"""The activation gate: what keeps a draft contract from becoming active.
+"""The activation gate: the rules a draft contract must pass to become active.
 
 A contract becomes active only when its current version (the latest one written) has every
 mandatory field of its contract type, a signed SOW document, and an approval for each field
@@ -150,7 +150,7 @@ def contract_activation_write(
     actor: str,
     approval: ChangeRequest | None = None,
 ) -> Contract:
-    """Mark ``contract`` active and audit it; the caller ran the gate and holds the transaction."""
+    """Mark ``contract`` active and audit it. The caller ran the gate and owns the transaction."""
     contract.status = Contract.Status.ACTIVE
     contract.activated_at = timezone.now()
     contract.save(update_fields=["status", "activated_at"])

@@ -1,9 +1,9 @@
 """The sample company's contract templates, and its one bespoke contract.
 
 Every planned contract is written with the standard clauses of its type. The bespoke
-contract, planned after the others without drawing from the PRNG, negotiated other liquidated
-damages and termination rights; it stays a draft waiting for the approval of those deviations,
-and starts in December, so that it changes nothing in the November run.
+contract is planned after the others without drawing from the PRNG. Its customer negotiated
+other liquidated damages and termination rights, so it stays a draft waiting for the approval
+of those deviations. It starts in December, so it changes nothing in the November run.
 """
 
 from __future__ import annotations

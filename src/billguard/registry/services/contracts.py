@@ -66,7 +66,7 @@ def contract_create(
     """Create a contract with its first version, as a draft until contract_activate.
 
     ``imported`` records a contract brought in from another system where it is already in
-    force: it is active at once, without the activation gate, and the audit entry says so.
+    force: it is active at once, without the activation gate, and the audit entry records that.
     The checks (CONTRACT_FIELD_MISSING, SOW_MISSING) then report its gaps on every draft.
     """
     require_text(number, field="contract number")
@@ -127,8 +127,8 @@ def contract_activate(
     Raises ActivationBlocked (a RuleViolation) naming every problem at once while a mandatory
     field of the contract type is empty, the current version has no signed SOW document, or
     a field deviating from the contract template has no approval. ``approval`` is the change
-    request whose approval is the evidence for the bespoke fields (its applier passes it);
-    without it, the approved requests of the contract are looked up.
+    request whose approval is the evidence for the bespoke fields, as its applier passes it.
+    Without it, the approved requests of the contract are looked up.
     """
     if approval is not None:
         require_activation_approval(approval, contract)
