@@ -137,7 +137,7 @@ def contract_activate(
     locked = Contract.objects.select_for_update().get(pk=contract.pk)
     if locked.status == Contract.Status.ACTIVE:
         raise RuleViolation(
-            f"contract {locked.number} is already active, since {locked.activated_at:%Y-%m-%d}.",
+            f"contract {locked.number} is already active.",
             place=f"contract {locked.number}",
             value=locked.status,
             fix="Nothing to do; change its terms through an amendment.",
