@@ -193,6 +193,8 @@ def _document_row(
         f"{family}.pdf",
         signed_on,
         "Jane Buyer",
+        "application/pdf",
+        "",
         CREATED_AT,
     )
 
@@ -241,6 +243,7 @@ def party_rows(size: BookSize) -> Iterator[tuple[object, ...]]:
             f"{10000 + c % 89999:05d}",
             None,
             None,
+            "",
         )
 
 
@@ -291,6 +294,9 @@ def contract_rows(size: BookSize) -> Iterator[tuple[object, ...]]:
             "services",
             f"Managed services {contract_number(j)}",
             "",
+            # Active since its creation: the billing run drafts active contracts only.
+            "active",
+            CREATED_AT,
             CREATED_AT,
         )
 
@@ -344,6 +350,10 @@ def _version_row(
         12 if auto_renew else None,
         None,
         has_discount(j),
+        "",
+        "",
+        "",
+        json.dumps([]),
         amendment_id,
         CREATED_AT,
     )
@@ -519,6 +529,7 @@ def book_tables(size: BookSize) -> list[Table]:
                 "postcode",
                 "merged_into",
                 "archived_at",
+                "customer_group",
             ),
             party_rows(size),
         ),
@@ -557,6 +568,8 @@ def book_tables(size: BookSize) -> list[Table]:
                 "file_name",
                 "signed_on",
                 "signer",
+                "content_type",
+                "stored_by",
                 "created_at",
             ),
             document_rows(size),
@@ -571,6 +584,8 @@ def book_tables(size: BookSize) -> list[Table]:
                 "contract_type",
                 "title",
                 "external_ref",
+                "status",
+                "activated_at",
                 "created_at",
             ),
             contract_rows(size),
@@ -620,6 +635,10 @@ def book_tables(size: BookSize) -> list[Table]:
                 "renewal_months",
                 "minimum_commitment",
                 "approved_discounts",
+                "escalation_clause",
+                "liquidated_damages",
+                "termination_rights",
+                "bespoke_fields",
                 "amendment",
                 "created_at",
             ),

@@ -1,7 +1,7 @@
 """Deterministic builders of registry records for tests: explicit values, no randomness.
 
-``make_contract`` builds a clean contract whose drafts pass every check; a test then breaks
-exactly the term it is about.
+``make_contract`` builds a clean active contract whose drafts pass every check; a test then
+breaks exactly the term it is about.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import transaction
+
 from billguard.billing.drafting import DraftPlan, draft_contract
 from billguard.billing.selectors import load_draft_sources
 from billguard.checks.context import CheckContext, Draft
 from billguard.checks.selectors import ContextRequest, load_contexts
 from billguard.domain.periods import parse_period
+from billguard.registry.activation import ActivationBlocked
 from billguard.registry.models import (
     BillToEntity,
     Contract,
@@ -23,7 +26,7 @@ from billguard.registry.models import (
     Party,
     SellerEntity,
 )
-from billguard.registry.services.contracts import contract_create
+from billguard.registry.services.contracts import contract_activate, contract_create
 from billguard.registry.services.documents import document_store
 from billguard.registry.services.entities import gl_account_create, seller_entity_create
 from billguard.registry.services.parties import bill_to_create, party_create
@@ -108,9 +111,13 @@ def make_contract(
     lines: list[LineTerms] | None = None,
     effective_from: dt.date = dt.date(2026, 1, 1),
     schedule_starts_on: dt.date | None = None,
+    draft: bool = False,
     **version_fields: object,
 ) -> ContractSetup:
-    """A clean EUR contract billed monthly on the 1st at 19% VAT, with its schedule."""
+    """A clean EUR contract billed monthly on the 1st at 19% VAT, with its schedule.
+
+    With ``draft`` the contract is left a draft, for tests of the activation gate.
+    """
     make_gl_accounts()
     seller = make_seller()
     existing = Party.objects.filter(code=customer_code).first()
@@ -147,13 +154,18 @@ def make_contract(
     )
     for name, value in version_fields.items():
         setattr(terms, name, value)
-    contract = contract_create(
-        number=number,
-        party=party,
-        seller_entity=seller,
-        contract_type=contract_type,
-        terms=terms,
-    )
+    if draft:
+        contract = contract_create(
+            number=number,
+            party=party,
+            seller_entity=seller,
+            contract_type=contract_type,
+            terms=terms,
+        )
+    else:
+        contract = _create_active(
+            number=number, party=party, seller=seller, contract_type=contract_type, terms=terms
+        )
     version = contract.versions.prefetch_related("lines", "discounts", "price_changes").get()
     # The schedule keeps each price as at its start, like one kept in a billing system, so a
     # test that adds a scheduled price change decides whether the schedule follows it.
@@ -164,6 +176,36 @@ def make_contract(
         follow_price_changes=False,
     )
     return ContractSetup(contract, party, bill_to)
+
+
+def _create_active(
+    *, number: str, party: Party, seller: SellerEntity, contract_type: str, terms: VersionTerms
+) -> Contract:
+    """Create the contract and activate it through the gate when it passes.
+
+    A test that breaks a mandatory term on purpose (no SOW, an empty field) gets a contract
+    that the gate rejects. That contract is recorded as imported from another system, already
+    in force, so that the billing run drafts it and the checks report the gap.
+    """
+    try:
+        with transaction.atomic():
+            contract = contract_create(
+                number=number,
+                party=party,
+                seller_entity=seller,
+                contract_type=contract_type,
+                terms=terms,
+            )
+            return contract_activate(contract=contract)
+    except ActivationBlocked:
+        return contract_create(
+            number=number,
+            party=party,
+            seller_entity=seller,
+            contract_type=contract_type,
+            terms=terms,
+            imported=True,
+        )
 
 
 def draft_for(contract: Contract, period_label: str) -> DraftPlan:

@@ -181,3 +181,117 @@ def test_unusable_database_url_exits_two(tmp_path):
     assert completed.returncode == 2
     assert "BILLGUARD_DATABASE_URL" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def make_user(username: str, role: str) -> None:
+    from django.contrib.auth.models import User
+
+    from billguard.controls.roles import roles_install
+
+    groups = {group.name: group for group in roles_install()}
+    User.objects.create_user(username=username).groups.add(groups[role])
+
+
+@pytest.mark.django_db
+def test_contracts_activate_prints_each_problem(capsys):
+    make_user("fin.clerk", "finance")
+    make_contract(draft=True, sow_document_id=None, escalation_contact="")
+
+    status = main(["contracts", "activate", "C-1", "--user", "fin.clerk"])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "contract C-1 stays a draft: 2 problem(s)" in out
+    assert "MANDATORY_FIELD_EMPTY" in out
+    assert "escalation contact" in out
+    assert "SOW_MISSING" in out
+    assert out.count("fix: ") == 2
+
+
+@pytest.mark.django_db
+def test_contracts_activate_activates(capsys):
+    make_user("fin.clerk", "finance")
+    make_contract(draft=True)
+
+    status = main(["contracts", "activate", "C-1", "--user", "fin.clerk"])
+
+    assert status == 0
+    assert "contract C-1 is active since" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_contracts_activate_user_from_environment(capsys, monkeypatch):
+    make_user("fin.clerk", "finance")
+    make_contract(draft=True)
+    monkeypatch.setenv("BILLGUARD_USER", "fin.clerk")
+
+    status = main(["contracts", "activate", "C-1"])
+
+    assert status == 0
+    from billguard.controls.models import AuditEntry
+
+    assert AuditEntry.objects.get(action="contract.activate").actor == "fin.clerk"
+
+
+@pytest.mark.django_db
+def test_contracts_activate_unknown_user_exits_two(capsys):
+    make_contract(draft=True)
+
+    status = main(["contracts", "activate", "C-1", "--user", "nobody"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "user 'nobody' is not an active user" in err
+
+
+@pytest.mark.django_db
+def test_contracts_activate_without_role_exits_two(capsys):
+    make_user("sales.rep", "sales")
+    make_contract(draft=True)
+
+    status = main(["contracts", "activate", "C-1", "--user", "sales.rep"])
+
+    assert status == 2
+    assert "may not activate a contract" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_contracts_show_bespoke_fields(capsys):
+    from billguard.controls.templates import contract_template_set
+
+    contract_template_set(contract_type="services", payment_terms_days=30)
+    make_contract(draft=True, payment_terms_days=90)
+
+    status = main(["contracts", "show", "C-1"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "contract C-1  services  draft" in out
+    assert "bespoke: payment_terms_days" in out
+    assert "template  30" in out
+    assert "contract  90" in out
+    assert "BESPOKE_NOT_APPROVED" in out
+
+
+@pytest.mark.django_db
+def test_contracts_show_unknown_contract_exits_two(capsys):
+    status = main(["contracts", "show", "C-404"])
+
+    assert status == 2
+    assert "contract 'C-404' is not in the registry" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_templates_lists_standard_terms(capsys):
+    from billguard.controls.templates import contract_template_set
+
+    contract_template_set(contract_type="services", cadence="monthly", liquidated_damages="None.")
+
+    status = main(["templates"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "services  Standard services terms" in out
+    assert "payment_terms_days  (no standard)" in out
+    assert "cadence             monthly" in out
+    assert "liquidated_damages  None." in out

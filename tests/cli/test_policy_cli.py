@@ -116,7 +116,6 @@ def test_import_missing_file_exits_two(capsys, tmp_path):
 
 
 def test_import_creates_change_request(capsys, tmp_path):
-    pytest.importorskip("billguard.controls.requests")
     from billguard.controls.models import ChangeRequest
 
     roles_install()

@@ -39,7 +39,14 @@ def test_billing_run_records_issued_invoices():
 
     result = billing_run_execute(period=parse_period("2026-11"))
 
-    assert actions() == ["contract.create", "contract.create", "invoice.issue", "invoice.issue"]
+    assert actions() == [
+        "contract.create",
+        "contract.activate",
+        "contract.create",
+        "contract.activate",
+        "invoice.issue",
+        "invoice.issue",
+    ]
     issued = AuditEntry.objects.filter(action="invoice.issue").order_by("sequence")
     invoices = Invoice.objects.order_by("pk")
     assert [e.record_id for e in issued] == [str(i.pk) for i in invoices]
@@ -63,7 +70,7 @@ def test_billing_run_writes_checkpoint_at_end():
     billing_run_execute(period=parse_period("2026-11"))
 
     head = AuditChainHead.objects.get()
-    assert checkpoints_read() == [(2, head.hmac)]
+    assert checkpoints_read() == [(3, head.hmac)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,6 +129,7 @@ def test_amendment_flow_is_recorded():
 
     assert actions() == [
         "contract.create",
+        "contract.activate",
         "amendment.sign",
         "amendment.approve",
         "schedule.apply_amendment",
@@ -145,17 +153,17 @@ def test_rolled_back_write_leaves_no_entry():
         audit_record(actor="t", action="test.write", record=setup.contract, before=None, after=None)
         raise RuntimeError("roll back")
 
-    assert AuditEntry.objects.count() == 1
-    assert AuditChainHead.objects.get().sequence == 1
+    assert AuditEntry.objects.count() == 2
+    assert AuditChainHead.objects.get().sequence == 2
     assert audit_verify().intact
 
 
 @pytest.mark.django_db
 def test_checkpoint_every_n_entries(monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(services, "CHECKPOINT_EVERY", 3)
-    setup = make_contract()
+    setup = make_contract()  # two entries: contract.create and contract.activate
 
-    for number in range(7):
+    for number in range(6):
         # Each write is its own transaction, so each commit runs its callbacks.
         with django_capture_on_commit_callbacks(execute=True):
             audit_record(
@@ -190,7 +198,7 @@ def test_cli_verify_exit_statuses(capsys):
 
     make_contract()
     assert main(["audit", "verify"]) == 0
-    assert "intact: 1 entries" in capsys.readouterr().out
+    assert "intact: 2 entries" in capsys.readouterr().out
 
     with triggers_bypassed():
         AuditEntry.objects.filter(sequence=1).update(actor="intruder")

@@ -15,6 +15,7 @@ from django.db import transaction
 from billguard.billing.models import Invoice
 from billguard.billing.run import RunResult, billing_run_execute
 from billguard.checks.guard import check_documents
+from billguard.controls.models import AuditEntry
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.domain.periods import parse_period
 from billguard.integrations.drafts import read_drafts
@@ -191,7 +192,8 @@ def test_book_has_every_shape(tmp_path):
     assert sources == {"registry", "legacy"}
     assert summary.sellers == 2
     assert summary.customers == SMALL_BOOK["customers"]
-    assert summary.contracts == SMALL_BOOK["contracts"]
+    # The planned contracts and the bespoke contract that waits for approval.
+    assert summary.contracts == SMALL_BOOK["contracts"] + 1
     assert summary.amendments > 0
     assert summary.versions > summary.contracts
     assert summary.history_invoices == Invoice.objects.filter(status="issued").count()
@@ -232,6 +234,37 @@ def test_activity_covers_arrears_period(tmp_path):
     assert not UsageRecord.objects.filter(service_date__gte=AS_OF).exists()
 
 
+def test_contracts_activated_through_gate_or_import(tmp_path):
+    summary = build(tmp_path)
+
+    imported = AuditEntry.objects.filter(action="contract.create", after__imported=True)
+    activated = AuditEntry.objects.filter(action="contract.activate")
+    drafts = Contract.objects.filter(status=Contract.Status.DRAFT)
+
+    assert sorted(e.after["number"] for e in imported) == sorted(
+        fault.subject
+        for fault in summary.seeded_faults
+        if fault.name in ("missing_contract_field", "missing_sow")
+    )
+    assert activated.count() == SMALL_BOOK["contracts"] - imported.count()
+    assert [c.number for c in drafts] == [f"C-{1001 + SMALL_BOOK['contracts']}"]
+    assert drafts.get().versions.get().bespoke_fields == [
+        "liquidated_damages",
+        "termination_rights",
+    ]
+    assert not ContractVersion.objects.exclude(contract__in=drafts).exclude(bespoke_fields=[])
+
+
+def test_bespoke_contract_not_billed(tmp_path):
+    build(tmp_path)
+    bespoke = Contract.objects.get(status=Contract.Status.DRAFT)
+
+    result = run_period()
+
+    assert bespoke.number not in {outcome.contract_number for outcome in result.outcomes}
+    assert result.contracts_considered < Contract.objects.count()
+
+
 def test_generation_refuses_existing_company(tmp_path):
     build(tmp_path)
 
@@ -259,7 +292,7 @@ def test_full_size_company_finds_exactly_the_seeded_faults(tmp_path):
     found = findings_by_subject(summary, run_period())
 
     assert summary.customers == 300
-    assert summary.contracts == 800
+    assert summary.contracts == 801
     assert found == expected_by_subject(summary.seeded_faults)
 
 

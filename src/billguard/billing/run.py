@@ -35,7 +35,7 @@ from billguard.billing.models import BillingRun, BillingRunChunk
 from billguard.billing.outputs import ensure_journal_accounts
 from billguard.billing.selectors import billable_contract_ids
 from billguard.controls.services import audit_checkpoint
-from billguard.domain.errors import InvalidInput, NotFound
+from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import BillingPeriod
 from billguard.registry.models import BillingSchedule, Contract
 
@@ -115,13 +115,8 @@ def billing_run_execute(
             value=chunk_size,
             fix="Give the number of contracts per chunk, such as 200.",
         )
-    if contract_number is not None and not Contract.objects.filter(number=contract_number).exists():
-        raise NotFound(
-            f"contract {contract_number!r} is not in the registry.",
-            place="--contract",
-            value=contract_number,
-            fix="Give the contract number as the registry shows it, such as C-0001.",
-        )
+    if contract_number is not None:
+        _require_billable_contract(contract_number)
     contract_ids = billable_contract_ids(period, contract_number)
     chunks = plan_chunks(contract_ids, chunk_size)
     if dry_run:
@@ -186,6 +181,24 @@ def billing_run_execute(
         result.chunks,
     )
     return result
+
+
+def _require_billable_contract(number: str) -> None:
+    status = Contract.objects.filter(number=number).values_list("status", flat=True).first()
+    if status is None:
+        raise NotFound(
+            f"contract {number!r} is not in the registry.",
+            place="--contract",
+            value=number,
+            fix="Give the contract number as the registry shows it, such as C-0001.",
+        )
+    if status != Contract.Status.ACTIVE:
+        raise RuleViolation(
+            f"contract {number} is a {status} contract, and only active contracts are billed.",
+            place="--contract",
+            value=number,
+            fix=f"Activate it first with `billguard contracts activate {number}`.",
+        )
 
 
 def plan_chunks(contract_ids: list[int], chunk_size: int) -> list[list[int]]:

@@ -22,10 +22,13 @@ ARREARS_LOOKBACK_DAYS = 370
 
 
 def billable_contract_ids(period: BillingPeriod, contract_number: str | None = None) -> list[int]:
-    """Ids of contracts with a billing schedule that may bill in ``period``, in id order."""
-    schedules = BillingSchedule.objects.filter(starts_on__lt=period.end).exclude(
-        ends_on__lt=period.start - dt.timedelta(days=ARREARS_LOOKBACK_DAYS)
-    )
+    """Ids of active contracts with a billing schedule that may bill in ``period``, in id order.
+
+    A draft contract is not billed: it becomes active through the activation gate.
+    """
+    schedules = BillingSchedule.objects.filter(
+        starts_on__lt=period.end, contract__status=Contract.Status.ACTIVE
+    ).exclude(ends_on__lt=period.start - dt.timedelta(days=ARREARS_LOOKBACK_DAYS))
     if contract_number is not None:
         schedules = schedules.filter(contract__number=contract_number)
     return sorted(schedules.values_list("contract_id", flat=True))

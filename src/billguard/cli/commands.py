@@ -50,6 +50,7 @@ def demo(args: argparse.Namespace) -> int:
             f"sample company loaded as of {AS_OF}: {summary.customers} customers, "
             f"{summary.contracts} contracts, {len(summary.seeded_faults)} seeded faults"
         )
+    _print_draft_contracts()
     period = parse_period(PERIOD)
     with ProgressBar("billing run") as bar:
         result = billing_run_execute(period=period, progress=bar.update)
@@ -61,6 +62,23 @@ def demo(args: argparse.Namespace) -> int:
     print(f"\nreport written to {path}")
     print(f"invoices written under {Path(settings.VAR_DIR) / 'invoices'}")
     return EXIT_OK
+
+
+def _print_draft_contracts() -> None:
+    from billguard.registry.activation import draft_contracts
+
+    waiting = draft_contracts()
+    if not waiting:
+        return
+    print(f"contracts waiting for activation, not billed: {len(waiting)}")
+    for contract, version in waiting:
+        if version.bespoke_fields:
+            print(
+                f"  {contract.number}  bespoke in {', '.join(version.bespoke_fields)}; "
+                f"see `billguard contracts show {contract.number}`"
+            )
+        else:
+            print(f"  {contract.number}  draft")
 
 
 def run(args: argparse.Namespace) -> int:

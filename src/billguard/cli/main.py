@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.commands as commands
+    import billguard.cli.contracts as contracts
     from billguard.cli.policy import add_policy_parser
 
     parser = argparse.ArgumentParser(
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=commands.audit_verify)
 
     add_policy_parser(sub)
+    contracts.add_parsers(sub)
     return parser
 
 

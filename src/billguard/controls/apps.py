@@ -13,6 +13,8 @@ class ControlsConfig(AppConfig):
             party_appliers,
             policy_appliers,
             schedule_applier,
+            template_appliers,
         )
 
         policy_appliers.register()
+        template_appliers.register()

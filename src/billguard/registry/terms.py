@@ -65,6 +65,10 @@ class VersionTerms:
     renewal_months: int | None = None
     minimum_commitment: Decimal | None = None
     approved_discounts: bool = False
+    # Clauses of the signed terms; a contract template states the standard wording of each.
+    escalation_clause: str = ""
+    liquidated_damages: str = ""
+    termination_rights: str = ""
     lines: list[LineTerms] = field(default_factory=list)
     discounts: list[DiscountTerms] = field(default_factory=list)
     price_changes: list[PriceChangeTerms] = field(default_factory=list)
@@ -92,6 +96,9 @@ AMENDABLE_FIELDS = (
     "renewal_months",
     "minimum_commitment",
     "approved_discounts",
+    "escalation_clause",
+    "liquidated_damages",
+    "termination_rights",
 )
 
 
@@ -122,6 +129,9 @@ def terms_from_version(version: object) -> VersionTerms:
         renewal_months=version.renewal_months,
         minimum_commitment=version.minimum_commitment,
         approved_discounts=version.approved_discounts,
+        escalation_clause=version.escalation_clause,
+        liquidated_damages=version.liquidated_damages,
+        termination_rights=version.termination_rights,
         lines=[
             LineTerms(
                 line_code=line.line_code,

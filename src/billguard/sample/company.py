@@ -41,6 +41,7 @@ from billguard.sample.faults import FAULT_NAMES, FAULTS, SeededFault, seeded_fau
 from billguard.sample.history import issue_history
 from billguard.sample.planner import Planner
 from billguard.sample.plans import Book, CustomerPlan
+from billguard.sample.templates import plan_bespoke_contract
 from billguard.sample.vendors import plan_vendors_and_orders
 from billguard.sample.writer import SELLER_CODES, write_book
 
@@ -130,7 +131,8 @@ def generate_sample_company(
 
 
 def plan_company(rng: random.Random, *, customers: int, contracts: int) -> Book:
-    """Plan the whole company from ``rng``: customers, fault carriers, regular contracts.
+    """Plan the whole company from ``rng``: customers, fault carriers, regular contracts,
+    and one bespoke contract beyond ``contracts`` that waits for approval.
 
     The carriers of every fault are planned whatever faults are seeded, so the PRNG draws the
     same sequence and leaving a fault out changes nothing but that fault.
@@ -175,6 +177,7 @@ def plan_company(rng: random.Random, *, customers: int, contracts: int) -> Book:
     book.customers = regular_customers + dedicated
     plan_vendors_and_orders(planner, book, customers)
     _assign_codes(rng, book)
+    book.contracts.append(plan_bespoke_contract(book))
     return book
 
 

@@ -57,8 +57,10 @@ def plan_missing_contract_field(planner: Planner, pool: CustomerPool) -> list[Co
 
 
 def prepare_missing_contract_field(plans: list[ContractPlan]) -> None:
-    """Leave the escalation contact out of the contract's terms."""
+    """Leave the escalation contact out of the terms of a contract imported from the legacy
+    system, where it was in force before the registry's activation gate existed."""
     plans[0].terms.escalation_contact = ""
+    plans[0].activation = "imported"
 
 
 def plan_missing_sow(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
@@ -66,8 +68,9 @@ def plan_missing_sow(planner: Planner, pool: CustomerPool) -> list[ContractPlan]
 
 
 def prepare_missing_sow(plans: list[ContractPlan]) -> None:
-    """Enter the contract without storing its SOW."""
+    """Import the contract from the legacy system without its SOW."""
     plans[0].sow_signed_on = None
+    plans[0].activation = "imported"
 
 
 def plan_superseded_sow(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:

@@ -56,14 +56,7 @@ class Planner(CustomerPlanner):
     ) -> VersionTerms:
         rng = self.rng
         bill_to = customer.main_bill_to
-        if customer.market == "us":
-            category, rate = "S", customer.sales_tax_rate
-            jurisdiction, reason = f"US-{bill_to.subdivision}", ""
-        elif customer.country == "DE":
-            category, rate, jurisdiction, reason = "S", GERMAN_VAT_RATE, "DE", ""
-        else:
-            category, rate = "AE", D("0")
-            jurisdiction, reason = customer.country, REVERSE_CHARGE_REASON
+        category, rate, jurisdiction, reason = tax_treatment(customer)
         return VersionTerms(
             effective_from=start,
             currency=CURRENCY[customer.market],
@@ -347,6 +340,16 @@ class Planner(CustomerPlanner):
             totals[month] = totals.get(month, D(0)) + row.quantity * price
         smallest = min(totals.values())
         return (smallest / 2).quantize(D(1))
+
+
+def tax_treatment(customer: CustomerPlan) -> tuple[str, Decimal | None, str, str]:
+    """Return the VAT category, rate, jurisdiction and exemption reason of ``customer``."""
+    bill_to = customer.main_bill_to
+    if customer.market == "us":
+        return "S", customer.sales_tax_rate, f"US-{bill_to.subdivision}", ""
+    if customer.country == "DE":
+        return "S", GERMAN_VAT_RATE, "DE", ""
+    return "AE", D("0"), customer.country, REVERSE_CHARGE_REASON
 
 
 def boundaries_after(

@@ -113,6 +113,10 @@ class ContractPlan:
     amendments: list[AmendmentPlan] = field(default_factory=list)
     usage: list[UsageRow] = field(default_factory=list)
     timesheets: list[TimesheetRow] = field(default_factory=list)
+    # How the contract became active: "gate" (through contract_activate), "imported" (in
+    # force in the legacy system before the registry existed, so the gate was not applied),
+    # or "draft" (waiting for approval of its bespoke terms).
+    activation: str = "gate"
     # Months whose invoice the history leaves out (first days of the months).
     history_gaps: list[dt.date] = field(default_factory=list)
     # The name of the seeded fault this contract carries, empty for a regular contract. A

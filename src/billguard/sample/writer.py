@@ -29,7 +29,7 @@ from billguard.registry.services.amendments import (
     amendment_draft,
     amendment_sign,
 )
-from billguard.registry.services.contracts import contract_create
+from billguard.registry.services.contracts import contract_activate, contract_create
 from billguard.registry.services.documents import document_store
 from billguard.registry.services.entities import gl_account_create, seller_entity_create
 from billguard.registry.services.parties import bill_to_create, party_create
@@ -40,6 +40,7 @@ from billguard.registry.services.schedules import (
 from billguard.registry.validation import require_positive, require_text
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
+from billguard.sample.templates import with_standard_clauses, write_templates
 
 SELLER_CODES = {"de": "sample-de", "us": "sample-us"}
 
@@ -69,6 +70,7 @@ def write_book(book: Book) -> WrittenCompany:
     """Write sellers, accounts, price lists, parties, contracts and activity of ``book``."""
     company = WrittenCompany(sellers=write_sellers())
     write_chart_of_accounts()
+    write_templates()
     price_lists = write_price_lists()
     write_customers(book, company)
     for plan in book.contracts:
@@ -171,11 +173,14 @@ def write_contract(
     sow = None
     if plan.sow_signed_on is not None:
         sow = _store_sow(plan, revision_note="signed scope and rates")
-    terms = dataclasses.replace(
-        plan.terms,
-        bill_to_id=company.bill_tos[plan.bill_to.code].pk,
-        price_list_id=price_lists[plan.price_list_code].pk if plan.price_list_code else None,
-        sow_document_id=sow.pk if sow else None,
+    terms = with_standard_clauses(
+        dataclasses.replace(
+            plan.terms,
+            bill_to_id=company.bill_tos[plan.bill_to.code].pk,
+            price_list_id=price_lists[plan.price_list_code].pk if plan.price_list_code else None,
+            sow_document_id=sow.pk if sow else None,
+        ),
+        plan.contract_type,
     )
     contract = contract_create(
         number=plan.number,
@@ -184,7 +189,10 @@ def write_contract(
         contract_type=plan.contract_type,
         terms=terms,
         title=plan.title,
+        imported=plan.activation == "imported",
     )
+    if plan.activation == "gate":
+        contract_activate(contract=contract)
     if plan.schedule_starts_on is not None:
         _write_schedule(plan, contract)
     for amendment in plan.amendments:

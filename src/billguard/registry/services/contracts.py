@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.db import transaction
+from django.utils import timezone
+
+from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
+from billguard.controls.templates import CLAUSE_FIELDS, CLAUSE_MAX_LENGTH, bespoke_fields_for
 from billguard.domain.currencies import validate_currency
 from billguard.domain.errors import InvalidInput, RuleViolation
+from billguard.registry.activation import (
+    ACTIVATION_TARGET,
+    ActivationBlocked,
+    activation_problems,
+    contract_activation_write,
+    current_version,
+    require_activation_approval,
+)
 from billguard.registry.models import (
     Contract,
     ContractLine,
@@ -26,6 +41,11 @@ from billguard.registry.validation import (
     require_timezone,
 )
 
+if TYPE_CHECKING:
+    from billguard.controls.models import ChangeRequest
+
+logger = logging.getLogger(__name__)
+
 # UNCL 5305 codes that EN 16931 allows for the VAT category (BT-151); B is split payment.
 TAX_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B")
 
@@ -41,8 +61,14 @@ def contract_create(
     title: str = "",
     external_ref: str = "",
     actor: str = "system",
+    imported: bool = False,
 ) -> Contract:
-    """Create a contract with its first version."""
+    """Create a contract with its first version, as a draft until contract_activate.
+
+    ``imported`` records a contract brought in from another system where it is already in
+    force: it is active at once, without the activation gate, and the audit entry records that.
+    The checks (CONTRACT_FIELD_MISSING, SOW_MISSING) then report its gaps on every draft.
+    """
     require_text(number, field="contract number")
     if contract_type not in ContractType.values:
         raise InvalidInput(
@@ -62,6 +88,8 @@ def contract_create(
         contract_type=contract_type,
         title=title,
         external_ref=external_ref,
+        status=Contract.Status.ACTIVE if imported else Contract.Status.DRAFT,
+        activated_at=timezone.now() if imported else None,
     )
     version = contract_version_create(contract=contract, terms=terms)
     audit_record(
@@ -75,9 +103,122 @@ def contract_create(
             "seller_entity": seller_entity.code,
             "contract_type": contract_type,
             "version": version.version_number,
+            "status": contract.status,
+            "imported": imported,
+            "bespoke_fields": version.bespoke_fields,
         },
+        reason="imported from another system where it is already in force; the activation "
+        "gate was not applied"
+        if imported
+        else "",
     )
     return contract
+
+
+@transaction.atomic
+def contract_activate(
+    *,
+    contract: Contract,
+    by: AbstractBaseUser | None = None,
+    approval: ChangeRequest | None = None,
+) -> Contract:
+    """Make a draft contract active, so that the billing run drafts its invoices.
+
+    Raises ActivationBlocked (a RuleViolation) naming every problem at once while a mandatory
+    field of the contract type is empty, the current version has no signed SOW document, or
+    a field deviating from the contract template has no approval. ``approval`` is the change
+    request whose approval is the evidence for the bespoke fields, as its applier passes it.
+    Without it, the approved requests of the contract are looked up.
+    """
+    if approval is not None:
+        require_activation_approval(approval, contract)
+    elif by is not None:
+        authorize(by, "contract_activate")
+    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    if locked.status == Contract.Status.ACTIVE:
+        raise RuleViolation(
+            f"contract {locked.number} is already active.",
+            place=f"contract {locked.number}",
+            value=locked.status,
+            fix="Nothing to do; change its terms through an amendment.",
+        )
+    version = current_version(locked)
+    problems = activation_problems(locked, version, approval=approval)
+    if problems:
+        raise ActivationBlocked(locked, problems)
+    contract_activation_write(
+        locked,
+        version,
+        actor=by.get_username() if by is not None else "system",
+        approval=approval,
+    )
+    logger.info(
+        "contract %s activated at version %s by %s",
+        locked.number,
+        version.version_number,
+        by.get_username() if by is not None else "system",
+    )
+    contract.status, contract.activated_at = locked.status, locked.activated_at
+    return locked
+
+
+@transaction.atomic
+def contract_request_bespoke_approval(
+    *, contract: Contract, by: User, reason: str
+) -> ChangeRequest:
+    """Request approval of the fields in which a draft contract deviates from its template.
+
+    The change request lists the bespoke fields (subjects ``bespoke:<field>``), and once the
+    policy's approvals are in, its applier activates the contract. Raises RuleViolation when
+    the contract is active or not bespoke, or when another problem of the activation gate
+    (an empty mandatory field, no signed SOW) remains, because approval cannot fix those.
+    """
+    from billguard.controls.models import ChangeRequest
+
+    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    if locked.status == Contract.Status.ACTIVE:
+        raise RuleViolation(
+            f"contract {locked.number} is already active.",
+            place=f"contract {locked.number}",
+            value=locked.status,
+            fix="Approve a deviation of an active contract through an amendment.",
+        )
+    version = current_version(locked)
+    if not version.bespoke_fields:
+        raise RuleViolation(
+            f"contract {locked.number} version {version.version_number} follows its "
+            "template, so it needs no bespoke approval.",
+            place=f"contract {locked.number}",
+            fix="Activate it directly.",
+        )
+    problems = activation_problems(locked, version, check_bespoke=False)
+    if problems:
+        raise ActivationBlocked(locked, problems)
+    pending = ChangeRequest.objects.filter(
+        target=ACTIVATION_TARGET,
+        target_id=str(locked.pk),
+        status=ChangeRequest.Status.PENDING,
+    ).first()
+    if pending is not None:
+        raise RuleViolation(
+            f"change request {pending.pk} already asks to approve the bespoke terms of "
+            f"contract {locked.number}.",
+            place=f"contract {locked.number}",
+            value=pending.pk,
+            fix="Wait for its decision, or withdraw it first.",
+        )
+    # Imported here: the change request services import the registry.
+    from billguard.controls.requests import change_request_create
+
+    fields = list(version.bespoke_fields)
+    return change_request_create(
+        by=by,
+        target=ACTIVATION_TARGET,
+        target_id=locked.pk,
+        changes={"bespoke_fields": fields},
+        subjects=[f"bespoke:{name}" for name in fields],
+        reason=reason,
+    )
 
 
 def contract_version_create(
@@ -118,6 +259,10 @@ def contract_version_create(
         renewal_months=terms.renewal_months,
         minimum_commitment=terms.minimum_commitment,
         approved_discounts=terms.approved_discounts,
+        escalation_clause=terms.escalation_clause,
+        liquidated_damages=terms.liquidated_damages,
+        termination_rights=terms.termination_rights,
+        bespoke_fields=bespoke_fields_for(contract_type=contract.contract_type, terms=terms),
         amendment_id=amendment_id,
     )
     ContractLine.objects.bulk_create(
@@ -192,6 +337,17 @@ def validate_terms(terms: VersionTerms) -> None:
             value=terms.renewal_terms,
             fix=f"Use one of: {', '.join(ContractVersion.RenewalTerms.values)}.",
         )
+    for name in CLAUSE_FIELDS:
+        text = getattr(terms, name)
+        if not isinstance(text, str) or len(text) > CLAUSE_MAX_LENGTH:
+            raise InvalidInput(
+                f"the {name.replace('_', ' ')} must be text of at most {CLAUSE_MAX_LENGTH} "
+                "characters.",
+                place=name,
+                value=text if not isinstance(text, str) else text[:60] + "...",
+                fix="Give the clause's summary, or an empty text for none; store the full "
+                "clause in the SOW document.",
+            )
     seen: set[str] = set()
     for line in terms.lines:
         place = f"line {line.line_code}"
