@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
+from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
 from billguard.domain.currencies import validate_currency
 from billguard.domain.errors import InvalidInput, RuleViolation
@@ -26,6 +29,9 @@ from billguard.registry.validation import (
     require_timezone,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # UNCL 5305 codes that EN 16931 allows for the VAT category (BT-151); B is split payment.
 TAX_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B")
 
@@ -41,8 +47,12 @@ def contract_create(
     title: str = "",
     external_ref: str = "",
     actor: str = "system",
+    by: User | None = None,
 ) -> Contract:
-    """Create a contract with its first version."""
+    """Create a contract with its first version; the audit names ``by`` when given."""
+    if by is not None:
+        authorize(by, "contract_create")
+        actor = by.get_username()
     require_text(number, field="contract number")
     if contract_type not in ContractType.values:
         raise InvalidInput(
