@@ -100,15 +100,15 @@ def approvals_list(args: argparse.Namespace) -> int:
     requests = ChangeRequest.objects.select_related("requested_by").prefetch_related("approvals")
     if args.status:
         requests = requests.filter(status=args.status)
-        what = f"{args.status} change requests"
+        description = f"{args.status} change requests"
     elif not args.all:
         requests = requests.filter(status=ChangeRequest.Status.PENDING)
-        what = "pending change requests"
+        description = "pending change requests"
     else:
-        what = "change requests"
+        description = "change requests"
     rows = list(requests.order_by("requested_at", "pk"))
     if not rows:
-        print(f"no {what}")
+        print(f"no {description}")
         return EXIT_OK
     print(
         f"{'ID':>6}  {'status':<10}{'target':<34}{'fields':<24}{'requested by':<18}"
@@ -123,7 +123,7 @@ def approvals_list(args: argparse.Namespace) -> int:
             f"{request.requested_by.get_username():<18}{requested_on:<12}"
             f"{_approval_count(request)}"
         )
-    print(f"\n{len(rows)} {what}; see one with: billguard approvals show ID")
+    print(f"\n{len(rows)} {description}; see one with: billguard approvals show ID")
     return EXIT_OK
 
 
@@ -277,9 +277,9 @@ def _text(value: Any) -> str:
 
 
 def _approval_count(request: ChangeRequest) -> str:
-    given = sum(1 for a in request.approvals.all() if a.decision == "approve")
+    approved = sum(1 for a in request.approvals.all() if a.decision == "approve")
     needed = sum(int(rule.get("approvals", 1)) for rule in request.required)
-    return f"{given} of {needed}" if needed else str(given)
+    return f"{approved} of {needed}" if needed else str(approved)
 
 
 def _requests_service(name: str) -> Callable[..., Any]:

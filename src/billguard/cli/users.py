@@ -15,22 +15,22 @@ USER_ENVIRONMENT_VARIABLE = "BILLGUARD_USER"
 
 
 def add_user_option(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
-    """Add ``--user NAME``: on the top-level parser with its default, on a subcommand without.
+    """Add ``--user NAME`` to the top-level parser, or to a subcommand's parser.
 
-    A subcommand's option has no default, so that ``billguard --user NAME run`` is not undone
-    by the subcommand; either place works.
+    Only the top-level option has a default (BILLGUARD_USER). A subcommand's option has none,
+    so that the name in ``billguard --user NAME run`` is kept, and either place works.
     """
     parser.add_argument(
         "--user",
         metavar="NAME",
         default=os.environ.get(USER_ENVIRONMENT_VARIABLE, "") if top_level else argparse.SUPPRESS,
-        help="the user acting, whose roles decide what the command may change "
+        help="the acting user, whose roles decide what the command may change "
         f"(default: ${USER_ENVIRONMENT_VARIABLE}); needed by every command that writes",
     )
 
 
 def acting_user(args: argparse.Namespace) -> User:
-    """Return the user that ``--user`` (or BILLGUARD_USER) names; raise when none or unknown."""
+    """Return the user that ``--user`` (or BILLGUARD_USER) names, or raise when it is missing."""
     from django.contrib.auth.models import User
 
     from billguard.domain.errors import InvalidInput, NotFound
@@ -38,7 +38,7 @@ def acting_user(args: argparse.Namespace) -> User:
     name = (getattr(args, "user", "") or "").strip()
     if not name:
         raise InvalidInput(
-            "this command changes data, so it needs the user acting.",
+            "this command changes data, so it needs the acting user.",
             place="--user",
             fix=f"Give --user NAME or set {USER_ENVIRONMENT_VARIABLE}=NAME; "
             "`billguard users list` shows the users.",

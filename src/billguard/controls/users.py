@@ -56,6 +56,7 @@ def user_create(
     """Create an active user holding ``roles``; ``by`` must be an administrator when given."""
     if by is not None:
         require_administrator(by)
+
     username = username.strip()
     _validate_username(username)
     if User.objects.filter(username=username).exists():
@@ -72,6 +73,7 @@ def user_create(
             place="--role",
             fix=f"Give --role with one of: {', '.join(Role.values)}.",
         )
+
     user = User.objects.create_user(username=username, email=email.strip())
     user.set_unusable_password()
     user.save(update_fields=["password"])
@@ -145,7 +147,7 @@ def user_roles_change(
 
 
 def users_list() -> list[tuple[User, list[str]]]:
-    """Every user in name order with the role names they hold, active or not."""
+    """Return every user, active or not, in name order with the names of their roles."""
     users = User.objects.order_by("username").prefetch_related("groups")
     return [(user, sorted(group.name for group in user.groups.all())) for user in users]
 
