@@ -74,9 +74,8 @@ def user_create(
             fix=f"Give --role with one of: {', '.join(Role.values)}.",
         )
 
+    # Without a password, Django stores an unusable one: these users act through --user.
     user = User.objects.create_user(username=username, email=email.strip())
-    user.set_unusable_password()
-    user.save(update_fields=["password"])
     user.groups.set(_groups(role_names))
     audit_record(
         actor=by.get_username() if by is not None else DEFAULT_ACTOR,
