@@ -156,13 +156,13 @@ def billing_run_execute(
         for index, ids in enumerate(chunks, start=1)
     )
     logger.info(
-        "billing run %s started by %s: period %s, %d contracts in %d chunks, mode %s",
+        "billing run %s started: period %s, %d contracts in %d chunks, mode %s, by %s",
         run.pk,
-        by.get_username() if by is not None else "system",
         period.label,
         len(contract_ids),
         len(chunks),
         run.mode,
+        by.get_username() if by is not None else "system",
     )
     try:
         if queue:
