@@ -159,14 +159,7 @@ def approvals_show(args: argparse.Namespace) -> int:
     print(f"  mode          {request.mode}")
     print(f"  reason        {request.reason or '-'}")
     if request.emergency:
-        reviewed = (
-            f"reviewed by {request.reviewed_by.get_username()} on {request.reviewed_at:%Y-%m-%d}"
-            if request.reviewed_by and request.reviewed_at
-            else f"review due {request.review_due:%Y-%m-%d %H:%M}"
-            if request.review_due
-            else "not reviewed yet"
-        )
-        print(f"  emergency     applied at once; {reviewed}")
+        print(f"  emergency     applied at once; {_review_state(request)}")
     if request.decision_reason:
         print(f"  decision      {request.decision_reason}")
 
@@ -179,10 +172,8 @@ def approvals_show(args: argparse.Namespace) -> int:
     if not request.required:
         print("  none")
     for rule in request.required:
-        print(
-            f"  {rule.get('approvals', 1)} x {rule.get('role', '-')}"
-            f"{' (rule ' + str(rule['rule']) + ')' if rule.get('rule') else ''}"
-        )
+        name = f" (rule {rule['rule']})" if rule.get("rule") else ""
+        print(f"  {rule.get('approvals', 1)} x {rule.get('role', '-')}{name}")
 
     print("\napprovals so far:")
     decisions = sorted(request.approvals.all(), key=lambda a: (a.decided_at, a.pk))
@@ -274,6 +265,14 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)
+
+
+def _review_state(request: ChangeRequest) -> str:
+    if request.reviewed_by is not None and request.reviewed_at is not None:
+        return f"reviewed by {request.reviewed_by.get_username()} on {request.reviewed_at:%Y-%m-%d}"
+    if request.review_due is not None:
+        return f"review due {request.review_due:%Y-%m-%d %H:%M}"
+    return "not reviewed yet"
 
 
 def _approval_count(request: ChangeRequest) -> str:
