@@ -1,8 +1,14 @@
 """Shared fixtures. The database is the one BILLGUARD_DATABASE_URL names (SQLite or PostgreSQL)."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -54,3 +60,15 @@ def audit_entries_flushable():  # type: ignore[no-untyped-def]
     with pytest.MonkeyPatch.context() as patcher:
         patcher.setattr(DatabaseOperations, "sql_flush", sql_flush)
         yield
+
+
+@pytest.fixture
+def sample_users(monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
+    """Install the roles and the sample users, and act as fran.finance through BILLGUARD_USER."""
+    from django.contrib.auth.models import User
+
+    from billguard.sample.users import sample_users_create
+
+    sample_users_create()
+    monkeypatch.setenv("BILLGUARD_USER", "fran.finance")
+    return {user.get_username(): user for user in User.objects.all()}

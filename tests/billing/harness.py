@@ -147,6 +147,8 @@ def billguard_env(database: ScratchDatabase, var_dir: Path, **extra: str) -> dic
         BILLGUARD_DATABASE_URL=database.url,
         BILLGUARD_VAR_DIR=str(var_dir),
         BILLGUARD_LOG_LEVEL="INFO",
+        # Both seeds create the sample users; the finance user may run and resolve.
+        BILLGUARD_USER="fran.finance",
         PYTHONPATH=str(REPO),
     )
     env.update(extra)

@@ -84,6 +84,9 @@ def main(argv: list[str]) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     if argv[0] == "contracts":
+        from billguard.sample.users import sample_users_create
+
+        sample_users_create()
         seed_contracts()
     else:
         seed_sample()

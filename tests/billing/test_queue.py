@@ -219,7 +219,7 @@ def test_dead_pool_process_chunk_runs_again(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="checks the SQLite database")
-def test_queue_mode_rejects_sqlite(capsys: pytest.CaptureFixture[str]):
+def test_queue_mode_rejects_sqlite(capsys: pytest.CaptureFixture[str], sample_users: object):
     make_contract()
 
     status = main(["run", "--period", "2026-11", "--queue"])
@@ -232,7 +232,7 @@ def test_queue_mode_rejects_sqlite(capsys: pytest.CaptureFixture[str]):
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_queue_mode_unreachable_broker_exits_two(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sample_users: object
 ):
     make_contract()
     # Nothing listens on port 1 of 127.0.0.1, so the connection is refused.
@@ -252,7 +252,10 @@ def test_queue_mode_unreachable_broker_exits_two(
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_queue_without_workers_times_out(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, queue: RedisQueue
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    queue: RedisQueue,
+    sample_users: object,
 ):
     make_contract()
     monkeypatch.setenv("BILLGUARD_QUEUE", queue.name)
@@ -271,7 +274,7 @@ def test_queue_without_workers_times_out(
 
 @pytest.mark.django_db(transaction=True)
 def test_unknown_run_mode_exits_two(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sample_users: object
 ):
     make_contract()
     monkeypatch.setenv("BILLGUARD_RUN_MODE", "parallel")

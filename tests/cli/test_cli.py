@@ -14,7 +14,7 @@ SHARED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "ein
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_prints_report_and_exits_zero(capsys, tmp_path):
+def test_run_prints_report_and_exits_zero(capsys, tmp_path, sample_users):
     make_contract()
     report = tmp_path / "report.json"
 
@@ -30,7 +30,7 @@ def test_run_prints_report_and_exits_zero(capsys, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_with_held_draft_exits_one(capsys):
+def test_run_with_held_draft_exits_one(capsys, sample_users):
     make_contract(sow_document_id=None)
 
     status = main(["run", "--period", "2026-11"])
@@ -54,7 +54,7 @@ def test_run_bad_period_exits_two_and_writes_nothing(capsys):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_run_unknown_contract_exits_two(capsys):
+def test_run_unknown_contract_exits_two(capsys, sample_users):
     make_contract()
 
     status = main(["run", "--period", "2026-11", "--contract", "C-404"])
@@ -85,7 +85,7 @@ def test_check_unreadable_file_exits_two(capsys, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_exceptions_resolve_unknown_id_exits_two(capsys):
+def test_exceptions_resolve_unknown_id_exits_two(capsys, sample_users):
     status = main(["exceptions", "resolve", "99999", "--note", "Fixed the schedule"])
 
     assert status == 2
@@ -145,7 +145,7 @@ def test_run_json_missing_folder_exits_two(capsys, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_credit_repeated_line_exits_two(capsys):
+def test_credit_repeated_line_exits_two(capsys, sample_users):
     make_contract()
     main(["run", "--period", "2026-11"])
     capsys.readouterr()
@@ -241,7 +241,7 @@ def test_contracts_activate_unknown_user_exits_two(capsys):
 
     err = capsys.readouterr().err
     assert status == 2
-    assert "user 'nobody' is not an active user" in err
+    assert "user 'nobody' does not exist" in err
 
 
 @pytest.mark.django_db

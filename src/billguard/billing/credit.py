@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,9 +17,13 @@ from billguard.billing.models import Invoice, InvoiceLine
 from billguard.billing.numbering import numbers_take
 from billguard.billing.outputs import invoice_write_outputs
 from billguard.billing.selectors import invoice_for_output
+from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
 from billguard.domain.credit import credit_note_for
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +55,17 @@ def credit_note_issue(
     issue_date: dt.date,
     quantities: dict[str, Decimal] | None = None,
     actor: str = "system",
+    by: User | None = None,
 ) -> Invoice:
     """Issue a credit note for ``invoice``: in full, or for ``quantities`` by line position.
 
     Quantities already credited by earlier credit notes are deducted first, so a line is
-    never credited beyond what was invoiced.
+    never credited beyond what was invoiced. The audit entry names ``by`` when given, else
+    ``actor``.
     """
+    if by is not None:
+        authorize(by, "invoice_credit")
+        actor = by.get_username()
     if not reason.strip():
         raise InvalidInput(
             "a credit note needs a reason.", place="--reason", fix="Say why the invoice is wrong."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,9 +19,13 @@ from billguard.billing.invoices import invoices_issue, invoices_save_drafts
 from billguard.billing.models import ExceptionResolution, Invoice
 from billguard.billing.outputs import invoice_write_outputs
 from billguard.billing.selectors import invoice_for_output, load_draft_sources
+from billguard.controls.roles import authorize
 from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import parse_period
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +47,18 @@ def exceptions_open() -> QuerySet[Invoice]:
     )
 
 
-def exception_resolve(*, invoice_id: int, note: str, resolved_by: str = "") -> Resolution:
-    """Draft the held invoice again from its fixed source, check it, and issue it if clean."""
+def exception_resolve(
+    *, invoice_id: int, note: str, resolved_by: str = "", by: User | None = None
+) -> Resolution:
+    """Draft the held invoice again from its fixed source, check it, and issue it if clean.
+
+    With ``by``, its user name replaces ``resolved_by`` in the resolution and the audit trail.
+    """
     from billguard.billing.run import check_plans
 
+    if by is not None:
+        authorize(by, "exception_resolve")
+        resolved_by = by.get_username()
     if not note.strip():
         raise InvalidInput(
             "a resolution needs a note.", place="--note", fix="Say what was fixed at the source."

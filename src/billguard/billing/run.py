@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -34,10 +35,14 @@ from billguard.billing.chunks import (
 from billguard.billing.models import BillingRun, BillingRunChunk
 from billguard.billing.outputs import ensure_journal_accounts
 from billguard.billing.selectors import billable_contract_ids
+from billguard.controls.roles import authorize
 from billguard.controls.services import audit_checkpoint
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import BillingPeriod
 from billguard.registry.models import BillingSchedule, Contract
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 __all__ = [
     "DraftOutcome",
@@ -101,13 +106,17 @@ def billing_run_execute(
     progress: ProgressCallback | None = None,
     queue: bool = False,
     queue_timeout: float | None = None,
+    by: User | None = None,
 ) -> RunResult:
     """Run the billing of ``period`` for every contract, or for ``contract_number`` alone.
 
     With ``queue``, the chunks run on queue workers and this call waits for them. It raises
     RunIncomplete when a chunk failed, or when no chunk finished for ``queue_timeout``
-    seconds (default: the broker's visibility timeout plus 10 minutes).
+    seconds (default: the broker's visibility timeout plus 10 minutes). With ``by``, the
+    user must hold the billing_run action, a dry run included.
     """
+    if by is not None:
+        authorize(by, "billing_run")
     if chunk_size < 1:
         raise InvalidInput(
             f"the chunk size {chunk_size} is not a positive number.",
@@ -142,12 +151,13 @@ def billing_run_execute(
         for index, ids in enumerate(chunks, start=1)
     )
     logger.info(
-        "billing run %s started: period %s, %d contracts in %d chunks, mode %s",
+        "billing run %s started: period %s, %d contracts in %d chunks, mode %s, by %s",
         run.pk,
         period.label,
         len(contract_ids),
         len(chunks),
         run.mode,
+        by.get_username() if by is not None else "system",
     )
     try:
         if queue:

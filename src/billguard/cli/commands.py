@@ -11,20 +11,25 @@ from django.utils import timezone
 
 from billguard.cli.main import EXIT_BLOCKED, EXIT_OK
 from billguard.cli.progress import ProgressBar
+from billguard.cli.users import acting_user
 
 
 def migrate(args: argparse.Namespace) -> int:
     from billguard.controls.policy_yaml import policy_seed
+    from billguard.controls.roles import roles_install
 
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
+    roles_install()
     if policy_seed():
         print("default control policy loaded")
-    print("database is up to date")
+    print("database is up to date, with the roles installed")
     return EXIT_OK
 
 
 def demo(args: argparse.Namespace) -> int:
+    from django.contrib.auth.models import User
+
     from billguard.billing.report import format_report, run_report, write_json
     from billguard.billing.run import billing_run_execute
     from billguard.checks.guard import check_documents
@@ -37,6 +42,7 @@ def demo(args: argparse.Namespace) -> int:
         generate_sample_company,
         sample_company_exists,
     )
+    from billguard.sample.users import DEMO_RUN_USER, sample_users_create
 
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
@@ -50,10 +56,14 @@ def demo(args: argparse.Namespace) -> int:
             f"sample company loaded as of {AS_OF}: {summary.customers} customers, "
             f"{summary.contracts} contracts, {len(summary.seeded_faults)} seeded faults"
         )
+    # A sample company loaded before it had users gets them now; existing users are kept.
+    sample_users_create()
+    by = User.objects.get(username=DEMO_RUN_USER)
+    print(f"billing run started by {DEMO_RUN_USER}")
     _print_draft_contracts()
     period = parse_period(PERIOD)
     with ProgressBar("billing run") as bar:
-        result = billing_run_execute(period=period, progress=bar.update)
+        result = billing_run_execute(period=period, progress=bar.update, by=by)
     documents = [doc for path in sorted(drafts_dir.glob("*")) for doc in read_drafts(path)]
     guard_results = check_documents(documents, as_of=AS_OF)
     report = run_report(result, guard_results)
@@ -92,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     from billguard.domain.periods import parse_period
 
     period = parse_period(args.period, place="--period")
+    # A dry run stores nothing, so it runs without a user unless one is given.
+    by = acting_user(args) if not args.dry_run or args.user else None
     queue = args.queue or run_mode_from_environment() == BillingRun.Mode.QUEUE
     queue = queue and not args.dry_run
     with ProgressBar("billing run") as bar:
@@ -103,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             progress=bar.update,
             queue=queue,
             queue_timeout=args.timeout,
+            by=by,
         )
     report = run_report(result)
     print(format_report(report))
@@ -221,7 +234,7 @@ def exceptions_resolve(args: argparse.Namespace) -> int:
     from billguard.billing.exceptions import exception_resolve
     from billguard.controls.services import audit_checkpoint
 
-    resolution = exception_resolve(invoice_id=args.id, note=args.note, resolved_by=args.by)
+    resolution = exception_resolve(invoice_id=args.id, note=args.note, by=acting_user(args))
     audit_checkpoint()
     if resolution.issued:
         print(f"issued invoice {resolution.invoice.number}")
@@ -235,10 +248,11 @@ def exceptions_resolve(args: argparse.Namespace) -> int:
 
 def credit(args: argparse.Namespace) -> int:
     from billguard.billing.credit import credit_note_issue, invoice_by_number
-    from billguard.controls.services import DEFAULT_ACTOR, audit_checkpoint
+    from billguard.controls.services import audit_checkpoint
     from billguard.domain.errors import InvalidInput
     from billguard.domain.money import Money
 
+    by = acting_user(args)
     invoice = invoice_by_number(args.number)
     positions = [position for position, _ in args.line or []]
     repeated = sorted({p for p in positions if positions.count(p) > 1})
@@ -254,7 +268,7 @@ def credit(args: argparse.Namespace) -> int:
         reason=args.reason,
         issue_date=args.date or timezone.localdate(),
         quantities=quantities,
-        actor=args.by or DEFAULT_ACTOR,
+        by=by,
     )
     audit_checkpoint()
     amount = Money.of(note.payable, note.currency).rounded()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import TYPE_CHECKING, Any
 
 from billguard.cli.main import EXIT_BLOCKED, EXIT_OK
+from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
     from billguard.registry.models import Contract
 
 NO_STANDARD = "(no standard)"
@@ -29,7 +27,7 @@ def add_parsers(sub: Any) -> None:
         "without approval. Exits 1 when the contract stays a draft.",
     )
     activate.add_argument("number", metavar="NUMBER")
-    _add_user_option(activate)
+    add_user_option(activate)
     activate.set_defaults(handler=contracts_activate)
 
     show = actions.add_parser(
@@ -46,7 +44,7 @@ def add_parsers(sub: Any) -> None:
     )
     request.add_argument("number", metavar="NUMBER")
     request.add_argument("--reason", required=True, help="why the deviating terms were agreed")
-    _add_user_option(request)
+    add_user_option(request)
     request.set_defaults(handler=contracts_request_approval)
 
     templates = sub.add_parser(
@@ -59,7 +57,7 @@ def contracts_activate(args: argparse.Namespace) -> int:
     from billguard.registry.activation import ActivationBlocked
     from billguard.registry.services.contracts import contract_activate
 
-    by = acting_user(args.user)
+    by = acting_user(args)
     contract = _contract(args.number)
     try:
         contract_activate(contract=contract, by=by)
@@ -76,7 +74,7 @@ def contracts_activate(args: argparse.Namespace) -> int:
 def contracts_request_approval(args: argparse.Namespace) -> int:
     from billguard.registry.services.contracts import contract_request_bespoke_approval
 
-    by = acting_user(args.user)
+    by = acting_user(args)
     contract = _contract(args.number)
     request = contract_request_bespoke_approval(contract=contract, by=by, reason=args.reason)
     print(
@@ -149,38 +147,6 @@ def templates_list(args: argparse.Namespace) -> int:
         for field in TEMPLATE_FIELDS:
             print(f"  {field:<20}{_shown(getattr(template, field), empty=NO_STANDARD)}")
     return EXIT_OK
-
-
-def acting_user(username: str | None) -> AbstractBaseUser:
-    """Return the active user named ``username`` (from --user or BILLGUARD_USER)."""
-    from django.contrib.auth import get_user_model
-
-    from billguard.domain.errors import InvalidInput, NotFound
-
-    if not username:
-        raise InvalidInput(
-            "no acting user is given.",
-            place="--user",
-            fix="Give --user USERNAME, or set BILLGUARD_USER.",
-        )
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None or not user.is_active:
-        raise NotFound(
-            f"user {username!r} is not an active user of Billguard.",
-            place="--user",
-            value=username,
-            fix="Give the username of an active user, as an administrator created it.",
-        )
-    return user
-
-
-def _add_user_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--user",
-        default=os.environ.get("BILLGUARD_USER"),
-        metavar="USERNAME",
-        help="the acting user, whose roles must allow the action (default: $BILLGUARD_USER)",
-    )
 
 
 def _contract(number: str) -> Contract:

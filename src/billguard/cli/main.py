@@ -2,7 +2,8 @@
 
 Exit status: 0 when nothing blocks, and 1 when a blocking finding remains (a held draft, a
 blocked external draft). Bad input exits with 2 and writes nothing: an unknown period format
-or contract, an unreadable file, an unwritable output file, a missing database.
+or contract, an unreadable file, an unwritable output file, a missing database, a missing or
+unknown ``--user`` on a command that writes, or a user whose roles do not allow the change.
 It is 3 when a billing run stopped before it finished (a chunk failed, or queue workers did
 not finish in time), and running the same period again completes it. ``billguard demo``
 exits 0 when the demonstration ran, held drafts included.
@@ -68,12 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.commands as commands
     import billguard.cli.contracts as contracts
+    from billguard.cli.approvals import add_approvals_parser
     from billguard.cli.policy import add_policy_parser
+    from billguard.cli.users import add_user_option, add_users_parser
 
     parser = argparse.ArgumentParser(
         prog="billguard",
         description="Check every invoice against the signed contract terms before it goes out.",
     )
+    add_user_option(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -122,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="in queue mode, stop waiting when no chunk has finished for this many seconds "
         "(default: BILLGUARD_BROKER_VISIBILITY_TIMEOUT plus 600)",
     )
+    add_user_option(run)
     run.set_defaults(handler=commands.run)
 
     worker = sub.add_parser(
@@ -164,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resolve.add_argument("id", type=int, metavar="ID")
     resolve.add_argument("--note", required=True, help="what was fixed at the source")
-    resolve.add_argument("--by", default=os.environ.get("USER", ""), help="who resolved it")
+    add_user_option(resolve)
     resolve.set_defaults(handler=commands.exceptions_resolve)
 
     credit = sub.add_parser("credit", help="issue a credit note for an issued invoice")
@@ -180,11 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     credit.add_argument(
         "--date", type=parse_date, help="issue date of the credit note (default: today)"
     )
-    credit.add_argument(
-        "--by",
-        default=os.environ.get("USER", ""),
-        help="who issues it, as the audit trail records it (default: $USER)",
-    )
+    add_user_option(credit)
     credit.set_defaults(handler=commands.credit)
 
     audit = sub.add_parser("audit", help="check the audit trail")
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_policy_parser(sub)
     contracts.add_parsers(sub)
+    add_users_parser(sub)
+    add_approvals_parser(sub)
     return parser
 
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from billguard.cli.main import EXIT_OK, output_file
+from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
     from billguard.controls.policy_document import PolicyDocument
-
-USER_ENV = "BILLGUARD_USER"
 
 
 def add_policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,11 +43,7 @@ def add_policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     load.add_argument("file", type=Path, metavar="FILE")
     load.add_argument("--reason", required=True, help="why the policy changes")
-    load.add_argument(
-        "--user",
-        default=argparse.SUPPRESS,
-        help=f"username of the person requesting the change (default: ${USER_ENV})",
-    )
+    add_user_option(load)
     load.set_defaults(handler=policy_import_command)
 
     show = actions.add_parser("show", help="print a summary of the policy")
@@ -75,7 +67,7 @@ def policy_import_command(args: argparse.Namespace) -> int:
     from billguard.controls.services import audit_checkpoint
     from billguard.domain.errors import InvalidInput
 
-    user = acting_user(getattr(args, "user", None))
+    user = acting_user(args)
     path: Path = args.file
     try:
         text = path.read_text(encoding="utf-8")
@@ -111,30 +103,6 @@ def policy_show_command(args: argparse.Namespace) -> int:
 
     print(policy_summary(policy_document_load()))
     return EXIT_OK
-
-
-def acting_user(username: str | None) -> User:
-    """Return the active user named by ``--user`` or BILLGUARD_USER."""
-    from django.contrib.auth.models import User
-
-    from billguard.domain.errors import InvalidInput, NotFound
-
-    name = (username or os.environ.get(USER_ENV, "")).strip()
-    if not name:
-        raise InvalidInput(
-            "no acting user is given.",
-            place="--user",
-            fix=f"Give your username with --user NAME or set {USER_ENV}.",
-        )
-    user = User.objects.filter(username=name).first()
-    if user is None or not user.is_active:
-        raise NotFound(
-            f"no active user has the username {name!r}.",
-            place="--user" if username else USER_ENV,
-            value=name,
-            fix="Give the username of an active Billguard user.",
-        )
-    return user
 
 
 def policy_summary(document: PolicyDocument) -> str:

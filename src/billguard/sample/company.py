@@ -3,8 +3,9 @@
 A services business with a German GmbH (EUR, 19 % VAT, reverse charge for EU customers) and a
 US Inc. (USD, the state sales tax entered on each contract), customers, contracts of every
 line kind and cadence, amendments, SOWs, price lists, usage, timesheets, milestones, vendors
-and purchase orders, and a year of issued invoices. Faults are seeded into the source data;
-each SeededFault names the contract or external draft where the November run must find it.
+and purchase orders, a year of issued invoices, and one user per role (see sample/users.py).
+Faults are seeded into the source data; each SeededFault names the contract or external draft
+where the November run must find it.
 
 Every value comes from ``random.Random(seed)`` and the fixed as-of date, so one seed gives the
 same company on every machine and every day.
@@ -42,6 +43,7 @@ from billguard.sample.history import issue_history
 from billguard.sample.planner import Planner
 from billguard.sample.plans import Book, CustomerPlan
 from billguard.sample.templates import plan_bespoke_contract
+from billguard.sample.users import sample_users_create
 from billguard.sample.vendors import plan_vendors_and_orders
 from billguard.sample.writer import SELLER_CODES, write_book
 
@@ -106,6 +108,7 @@ def generate_sample_company(
         if fault.name in names and fault.prepare is not None:
             fault.prepare(book.fault_carriers[fault.name])
 
+    sample_users_create()
     write_book(book)
     history_invoices = issue_history(book)
     for fault in FAULTS:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.registry.models import Amendment, Contract, ContractVersion, Document
@@ -24,6 +25,9 @@ from billguard.registry.terms import (
 
 if TYPE_CHECKING:
     from billguard.controls.models import ChangeRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 _DECIMAL_FIELDS = {"tax_rate", "po_ceiling", "minimum_commitment"}
 _DATE_FIELDS = {"end_date"}
@@ -50,8 +54,11 @@ def amendment_draft(
     effective_from: dt.date,
     changes: dict[str, Any],
     description: str = "",
+    by: User | None = None,
 ) -> Amendment:
     """Record a drafted amendment after checking that its changes name real fields."""
+    if by is not None:
+        authorize(by, "amendment_draft")
     validate_changes(changes)
     if Amendment.objects.filter(contract=contract, number=number).exists():
         raise RuleViolation(
@@ -70,9 +77,17 @@ def amendment_draft(
 
 @transaction.atomic
 def amendment_sign(
-    *, amendment: Amendment, document: Document, signed_on: dt.date, actor: str = "system"
+    *,
+    amendment: Amendment,
+    document: Document,
+    signed_on: dt.date,
+    actor: str = "system",
+    by: User | None = None,
 ) -> Amendment:
     """Attach the signed document; the amendment then waits for approval in the registry."""
+    if by is not None:
+        authorize(by, "amendment_sign")
+        actor = by.get_username()
     if amendment.status != Amendment.Status.DRAFTED:
         raise RuleViolation(
             f"amendment {amendment} is {amendment.status}, so it cannot be signed again.",

@@ -62,13 +62,18 @@ def contract_create(
     external_ref: str = "",
     actor: str = "system",
     imported: bool = False,
+    by: User | None = None,
 ) -> Contract:
     """Create a contract with its first version, as a draft until contract_activate.
 
     ``imported`` records a contract brought in from another system where it is already in
     force: it is active at once, without the activation gate, and the audit entry records that.
     The checks (CONTRACT_FIELD_MISSING, SOW_MISSING) then report its gaps on every draft.
+    The audit names ``by`` when given.
     """
+    if by is not None:
+        authorize(by, "contract_create")
+        actor = by.get_username()
     require_text(number, field="contract number")
     if contract_type not in ContractType.values:
         raise InvalidInput(

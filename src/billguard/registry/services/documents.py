@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
+from billguard.controls.roles import authorize
 from billguard.domain.errors import InvalidInput
 from billguard.registry.models import Document
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
 
@@ -30,11 +35,14 @@ def document_store(
     file_name: str = "",
     signed_on: dt.date | None = None,
     signer: str = "",
+    by: User | None = None,
 ) -> Document:
     """Store ``content`` as the next revision of ``family`` and return its record.
 
     Identical bytes are written once on disk however many revisions point at them.
     """
+    if by is not None:
+        authorize(by, "document_store")
     if kind not in Document.Kind.values:
         raise InvalidInput(
             f"document kind {kind!r} is unknown.",

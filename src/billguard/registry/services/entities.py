@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from billguard.controls.roles import authorize
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.registry.models import BankAccount, GLAccount, SellerEntity
 from billguard.registry.tax_ids import validate_tax_id
 from billguard.registry.validation import require_country, require_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
@@ -28,10 +33,13 @@ def seller_entity_create(
     email: str = "",
     iban: str = "",
     bic: str = "",
+    by: User | None = None,
 ) -> SellerEntity:
     """Create one of our legal entities with its gapless numbering series."""
     from billguard.billing.models import NumberingSeries
 
+    if by is not None:
+        authorize(by, "seller_entity_manage")
     require_text(code, field="code")
     require_text(name, field="name")
     country = require_country(country, field="country")
@@ -62,7 +70,11 @@ def seller_entity_create(
     return seller
 
 
-def gl_account_create(*, code: str, name: str, kind: str = "revenue") -> GLAccount:
+def gl_account_create(
+    *, code: str, name: str, kind: str = "revenue", by: User | None = None
+) -> GLAccount:
+    if by is not None:
+        authorize(by, "seller_entity_manage")
     require_text(code, field="code")
     if kind not in GLAccount.Kind.values:
         raise InvalidInput(
@@ -75,11 +87,13 @@ def gl_account_create(*, code: str, name: str, kind: str = "revenue") -> GLAccou
 
 
 @transaction.atomic
-def chart_of_accounts_import(*, content: str, source: str) -> int:
+def chart_of_accounts_import(*, content: str, source: str, by: User | None = None) -> int:
     """Import a chart of accounts CSV with columns code, name, kind, closed; all or nothing.
 
     An existing account is updated in place. Returns the number of rows read.
     """
+    if by is not None:
+        authorize(by, "seller_entity_manage")
     reader = csv.DictReader(io.StringIO(content))
     missing = {"code", "name"} - set(reader.fieldnames or [])
     if missing:

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 
+from billguard.controls.roles import authorize
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.registry.models import BillToEntity, Party
 from billguard.registry.tax_ids import validate_tax_id
 from billguard.registry.validation import require_country, require_text
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def party_create(
-    *, code: str, kind: str, name: str, country: str, tax_id: str = "", postcode: str = ""
+    *,
+    code: str,
+    kind: str,
+    name: str,
+    country: str,
+    tax_id: str = "",
+    postcode: str = "",
+    by: User | None = None,
 ) -> Party:
+    if by is not None:
+        authorize(by, "party_create")
     require_text(code, field="code")
     require_text(name, field="name")
     if kind not in Party.Kind.values:
@@ -45,12 +60,15 @@ def bill_to_create(
     subdivision: str = "",
     contact_name: str = "",
     contact_email: str = "",
+    by: User | None = None,
 ) -> BillToEntity:
     """Create a bill-to entity; an invalid tax ID is stored with the reason, for the checks.
 
     The entity is still created because a real customer's tax ID can be wrong in the source
     system; TAX_ID_INVALID then holds every draft addressed to it until it is corrected.
     """
+    if by is not None:
+        authorize(by, "bill_to_create")
     require_text(code, field="code")
     require_text(name, field="name")
     country = require_country(country, field="country")
@@ -78,7 +96,10 @@ def bill_to_create(
     )
 
 
-def bill_to_archive(*, bill_to: BillToEntity) -> BillToEntity:
+def bill_to_archive(*, bill_to: BillToEntity, by: User | None = None) -> BillToEntity:
+    """Archive a bill-to entity; the bill_to_create action covers archiving too."""
+    if by is not None:
+        authorize(by, "bill_to_create")
     bill_to.archived_at = timezone.now()
     bill_to.save(update_fields=["archived_at"])
     return bill_to

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
 
+from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
 from billguard.domain.errors import RuleViolation
 from billguard.registry.models import (
@@ -19,6 +21,9 @@ from billguard.registry.models import (
 )
 from billguard.registry.pricing import approved_discount, price_change_factor, price_on
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
 def schedule_create_from_version(
@@ -29,8 +34,11 @@ def schedule_create_from_version(
     source: str = BillingSchedule.Source.REGISTRY,
     milestone_dates: dict[str, dt.date] | None = None,
     follow_price_changes: bool = True,
+    by: User | None = None,
 ) -> BillingSchedule:
     """Create the billing schedule of ``contract`` with the lines and prices of ``version``."""
+    if by is not None:
+        authorize(by, "schedule_create")
     if BillingSchedule.objects.filter(contract=contract).exists():
         raise RuleViolation(f"contract {contract.number} already has a billing schedule.")
     schedule = BillingSchedule.objects.create(
@@ -57,11 +65,17 @@ def schedule_create_from_version(
 
 
 @transaction.atomic
-def schedule_apply_amendment(*, amendment: Amendment, actor: str = "system") -> BillingSchedule:
+def schedule_apply_amendment(
+    *, amendment: Amendment, actor: str = "system", by: User | None = None
+) -> BillingSchedule:
     """Apply an approved amendment's version to the schedule from its effective date.
 
     Lines in force end the day the amendment takes effect; the new version's lines start then.
+    The audit entry names ``by`` when given, else ``actor``.
     """
+    if by is not None:
+        authorize(by, "schedule_create")
+        actor = by.get_username()
     # NOTE: the schedule has one bill-to, customer PO and currency, so applying an amendment
     # that takes effect later switches them at once. Apply such an amendment when it starts.
     amendment = Amendment.objects.get(pk=amendment.pk)

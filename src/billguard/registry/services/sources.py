@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from billguard.controls.roles import authorize
 from billguard.domain.errors import RuleViolation
 from billguard.registry.models import Contract, MilestoneAcceptance, Timesheet, UsageRecord
 from billguard.registry.validation import require_positive, require_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def usage_record_add(
@@ -17,7 +22,10 @@ def usage_record_add(
     service_date: dt.date,
     quantity: Decimal,
     external_id: str,
+    by: User | None = None,
 ) -> UsageRecord:
+    if by is not None:
+        authorize(by, "source_record")
     require_text(external_id, field="external_id")
     require_positive(quantity, field="quantity", allow_zero=True)
     if UsageRecord.objects.filter(external_id=external_id).exists():
@@ -43,7 +51,10 @@ def timesheet_add(
     hours: Decimal,
     person: str,
     external_id: str,
+    by: User | None = None,
 ) -> Timesheet:
+    if by is not None:
+        authorize(by, "source_record")
     require_text(person, field="person")
     require_positive(hours, field="hours")
     if hours > 24:
@@ -61,8 +72,15 @@ def timesheet_add(
 
 
 def milestone_accept(
-    *, contract: Contract, line_code: str, accepted_on: dt.date, accepted_by: str
+    *,
+    contract: Contract,
+    line_code: str,
+    accepted_on: dt.date,
+    accepted_by: str,
+    by: User | None = None,
 ) -> MilestoneAcceptance:
+    if by is not None:
+        authorize(by, "source_record")
     require_text(accepted_by, field="accepted_by")
     if MilestoneAcceptance.objects.filter(contract=contract, line_code=line_code).exists():
         raise RuleViolation(

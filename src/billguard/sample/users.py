@@ -1,0 +1,35 @@
+"""The sample company's users: one per role, and a second approver for two-approver rules."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from billguard.controls.models.roles import Role
+from billguard.controls.roles import roles_install
+from billguard.controls.users import user_create
+
+# user name, role, email
+SAMPLE_USERS: tuple[tuple[str, Role, str], ...] = (
+    ("sam.sales", Role.SALES, "sam.sales@acme.example"),
+    ("pat.procurement", Role.PROCUREMENT, "pat.procurement@acme.example"),
+    ("fran.finance", Role.FINANCE, "fran.finance@acme.example"),
+    ("alex.approver", Role.FINANCE_APPROVER, "alex.approver@acme.example"),
+    ("blake.approver", Role.FINANCE_APPROVER, "blake.approver@acme.example"),
+    ("ada.admin", Role.ADMINISTRATOR, "ada.admin@acme.example"),
+    ("audrey.auditor", Role.AUDITOR, "audrey.auditor@acme.example"),
+)
+# The finance user starts the demonstration's billing run.
+DEMO_RUN_USER = "fran.finance"
+
+
+@transaction.atomic
+def sample_users_create() -> list[User]:
+    """Install the roles and create the sample users that do not exist yet."""
+    roles_install()
+    existing = set(User.objects.values_list("username", flat=True))
+    return [
+        user_create(username=name, roles=[role.value], email=email)
+        for name, role, email in SAMPLE_USERS
+        if name not in existing
+    ]

@@ -1,0 +1,505 @@
+"""Every role against every writing service: the write happens, or NotAllowed and nothing changes.
+
+The expected table is written out here on purpose and not read from ROLE_ACTIONS, so that a
+change of a role's permissions in billguard.controls.roles makes these tests fail until the
+table below is changed too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+
+from billguard.billing.credit import credit_note_issue, invoice_by_number
+from billguard.billing.exceptions import exception_resolve, exceptions_open
+from billguard.billing.models import BillingRun, ExceptionResolution, Invoice
+from billguard.billing.run import billing_run_execute
+from billguard.controls.models.roles import Role
+from billguard.controls.roles import roles_install
+from billguard.domain.errors import NotAllowed
+from billguard.domain.periods import parse_period
+from billguard.registry.models import (
+    Amendment,
+    BillingSchedule,
+    BillToEntity,
+    Contract,
+    Document,
+    GLAccount,
+    MilestoneAcceptance,
+    Party,
+    SellerEntity,
+    Timesheet,
+    UsageRecord,
+)
+from billguard.registry.services.amendments import amendment_draft, amendment_sign
+from billguard.registry.services.contracts import contract_create, contract_version_create
+from billguard.registry.services.documents import document_store
+from billguard.registry.services.entities import (
+    chart_of_accounts_import,
+    gl_account_create,
+    seller_entity_create,
+)
+from billguard.registry.services.parties import bill_to_archive, bill_to_create, party_create
+from billguard.registry.services.schedules import (
+    schedule_apply_amendment,
+    schedule_create_from_version,
+)
+from billguard.registry.services.sources import milestone_accept, timesheet_add, usage_record_add
+from billguard.registry.terms import LineTerms, VersionTerms, terms_from_version
+from tests.factories import make_contract, make_customer, make_gl_accounts, make_seller, make_sow
+
+D = Decimal
+
+# Who may call each writing service: "yes" means the write happens, "no" means NotAllowed.
+EXPECTED_TABLE = """
+service                       sales procurement finance finance_approver administrator auditor
+party_create                  yes   yes         yes     no               yes           no
+bill_to_create                yes   no          yes     no               yes           no
+bill_to_archive               yes   no          yes     no               yes           no
+seller_entity_create          no    no          yes     no               yes           no
+gl_account_create             no    no          yes     no               yes           no
+chart_of_accounts_import      no    no          yes     no               yes           no
+contract_create               yes   no          yes     no               yes           no
+schedule_create_from_version  no    no          yes     no               yes           no
+schedule_apply_amendment      no    no          yes     no               yes           no
+document_store                yes   yes         yes     yes              yes           no
+usage_record_add              yes   yes         yes     no               yes           no
+timesheet_add                 yes   yes         yes     no               yes           no
+milestone_accept              yes   yes         yes     no               yes           no
+amendment_draft               yes   yes         no      no               yes           no
+amendment_sign                yes   yes         no      no               yes           no
+billing_run_execute           no    no          yes     yes              yes           no
+credit_note_issue             no    no          yes     yes              yes           no
+exception_resolve             no    no          yes     yes              yes           no
+"""
+
+
+def parse_table(text: str) -> tuple[list[str], dict[str, dict[str, bool]]]:
+    header, *rows = [line.split() for line in text.strip().splitlines()]
+    roles = header[1:]
+    table = {}
+    for service, *cells in rows:
+        assert len(cells) == len(roles), f"row {service} has {len(cells)} cells"
+        assert set(cells) <= {"yes", "no"}, f"row {service} has a cell other than yes or no"
+        table[service] = {role: cell == "yes" for role, cell in zip(roles, cells, strict=True)}
+    return roles, table
+
+
+TABLE_ROLES, EXPECTED = parse_table(EXPECTED_TABLE)
+
+
+@dataclass(frozen=True)
+class ServiceCase:
+    """How to call one writing service: build what it needs, call it, observe what it writes.
+
+    ``observe`` returns a value that changes exactly when the write happens.
+    """
+
+    prepare: Callable[[], Any]
+    call: Callable[[Any, User | None], object]
+    observe: Callable[[Any], object]
+    transactional: bool = False
+
+
+# Registry inputs --------------------------------------------------------------------------
+
+
+def version_terms(bill_to: BillToEntity) -> VersionTerms:
+    return VersionTerms(
+        effective_from=dt.date(2026, 1, 1),
+        currency="EUR",
+        cadence="monthly",
+        billing_day=1,
+        timezone="Europe/Berlin",
+        bill_to_id=bill_to.pk,
+        tax_category="S",
+        tax_rate=D("19"),
+        payment_terms_days=30,
+        customer_po="PO-7781",
+        escalation_contact="ops@northwind.example",
+        sow_document_id=make_sow("SOW-MATRIX").pk,
+        lines=[
+            LineTerms(
+                line_code="L1",
+                kind="recurring_fixed",
+                description="Managed service, monthly fee",
+                unit_price=D("1000.00"),
+                quantity=D("1"),
+                gl_account="4000",
+            )
+        ],
+    )
+
+
+def contract_parts() -> tuple[Party, BillToEntity, SellerEntity]:
+    make_gl_accounts()
+    party, bill_to = make_customer("CUST-M")
+    return party, bill_to, make_seller()
+
+
+def contract_without_schedule() -> Contract:
+    party, bill_to, seller = contract_parts()
+    return contract_create(
+        number="C-M",
+        party=party,
+        seller_entity=seller,
+        contract_type="services",
+        terms=version_terms(bill_to),
+    )
+
+
+def usage_contract() -> Contract:
+    line = LineTerms(
+        line_code="U1",
+        kind="usage",
+        description="API calls",
+        unit_code="C62",
+        unit_price=D("0.01"),
+        quantity=D("1"),
+        gl_account="4000",
+    )
+    return make_contract("C-U", lines=[line]).contract
+
+
+def approved_amendment() -> Amendment:
+    """An approved amendment raising the price from March, with its contract version.
+
+    The approval is written directly, so that this matrix does not depend on how approval
+    works; schedule_apply_amendment only needs the approved status and the version.
+    """
+    contract = make_contract("C-A").contract
+    amendment = Amendment.objects.create(
+        contract=contract,
+        number="A-1",
+        effective_from=dt.date(2026, 3, 1),
+        changes={"lines": {"L1": {"unit_price": "1100.00"}}},
+        status=Amendment.Status.APPROVED,
+        approved_by="approver",
+        approved_on=dt.date(2026, 2, 20),
+    )
+    current = contract.versions.prefetch_related("lines", "discounts", "price_changes").get()
+    terms = terms_from_version(current)
+    terms.effective_from = amendment.effective_from
+    terms.lines[0].unit_price = D("1100.00")
+    contract_version_create(contract=contract, terms=terms, amendment_id=amendment.pk)
+    return amendment
+
+
+def drafted_amendment() -> tuple[Amendment, Document]:
+    contract = make_contract("C-S").contract
+    amendment = amendment_draft(
+        contract=contract,
+        number="A-1",
+        effective_from=dt.date(2026, 3, 1),
+        changes={"payment_terms_days": 45},
+    )
+    return amendment, make_sow("AMENDMENT-A-1")
+
+
+def schedule_lines(amendment: Amendment) -> list[tuple[object, ...]]:
+    schedule = BillingSchedule.objects.get(contract_id=amendment.contract_id)
+    return list(
+        schedule.lines.order_by("pk").values_list("line_code", "unit_price", "effective_to")
+    )
+
+
+# Billing inputs ---------------------------------------------------------------------------
+
+
+def issued_invoice() -> Invoice:
+    make_contract()
+    billing_run_execute(period=parse_period("2026-11"))
+    return invoice_by_number("ADE-000001")
+
+
+def held_invoice() -> Invoice:
+    make_contract(sow_document_id=None)
+    billing_run_execute(period=parse_period("2026-11"))
+    return exceptions_open().get()
+
+
+def credit_notes() -> int:
+    return Invoice.objects.filter(document_type=Invoice.DocumentType.CREDIT_NOTE).count()
+
+
+SERVICES: dict[str, ServiceCase] = {
+    "party_create": ServiceCase(
+        prepare=lambda: None,
+        call=lambda _, by: party_create(
+            code="CUST-9", kind="customer", name="Fabrikam AG", country="DE", by=by
+        ),
+        observe=lambda _: Party.objects.count(),
+    ),
+    "bill_to_create": ServiceCase(
+        prepare=lambda: make_customer("CUST-B")[0],
+        call=lambda party, by: bill_to_create(
+            party=party, code="CUST-B-BT2", name="Northwind Logistics", country="DE", by=by
+        ),
+        observe=lambda _: BillToEntity.objects.count(),
+    ),
+    "bill_to_archive": ServiceCase(
+        prepare=lambda: make_customer("CUST-R")[1],
+        call=lambda bill_to, by: bill_to_archive(bill_to=bill_to, by=by),
+        observe=lambda bill_to: BillToEntity.objects.get(pk=bill_to.pk).archived_at is None,
+    ),
+    "seller_entity_create": ServiceCase(
+        prepare=lambda: None,
+        call=lambda _, by: seller_entity_create(
+            code="acme-de-2",
+            name="Acme Services Zwei GmbH",
+            country="DE",
+            vat_id="DE136695976",
+            invoice_prefix="AD2-",
+            by=by,
+        ),
+        observe=lambda _: SellerEntity.objects.count(),
+    ),
+    "gl_account_create": ServiceCase(
+        prepare=lambda: None,
+        call=lambda _, by: gl_account_create(code="4200", name="Licence revenue", by=by),
+        observe=lambda _: GLAccount.objects.count(),
+    ),
+    "chart_of_accounts_import": ServiceCase(
+        prepare=lambda: None,
+        call=lambda _, by: chart_of_accounts_import(
+            content="code,name,kind\n4200,Licence revenue,revenue\n", source="coa.csv", by=by
+        ),
+        observe=lambda _: GLAccount.objects.count(),
+    ),
+    "contract_create": ServiceCase(
+        prepare=contract_parts,
+        call=lambda parts, by: contract_create(
+            number="C-N",
+            party=parts[0],
+            seller_entity=parts[2],
+            contract_type="services",
+            terms=version_terms(parts[1]),
+            by=by,
+        ),
+        observe=lambda _: Contract.objects.count(),
+    ),
+    "schedule_create_from_version": ServiceCase(
+        prepare=contract_without_schedule,
+        call=lambda contract, by: schedule_create_from_version(
+            contract=contract,
+            version=contract.versions.get(),
+            starts_on=dt.date(2026, 1, 1),
+            by=by,
+        ),
+        observe=lambda _: BillingSchedule.objects.count(),
+    ),
+    "schedule_apply_amendment": ServiceCase(
+        prepare=approved_amendment,
+        call=lambda amendment, by: schedule_apply_amendment(amendment=amendment, by=by),
+        observe=schedule_lines,
+    ),
+    "document_store": ServiceCase(
+        prepare=lambda: None,
+        call=lambda _, by: document_store(
+            content=b"Rate card 2026", kind="rate_card", family="RC-2026", title="Rate card", by=by
+        ),
+        observe=lambda _: Document.objects.count(),
+    ),
+    "usage_record_add": ServiceCase(
+        prepare=usage_contract,
+        call=lambda contract, by: usage_record_add(
+            contract=contract,
+            line_code="U1",
+            service_date=dt.date(2026, 10, 3),
+            quantity=D("1200"),
+            external_id="usage-1",
+            by=by,
+        ),
+        observe=lambda _: UsageRecord.objects.count(),
+    ),
+    "timesheet_add": ServiceCase(
+        prepare=lambda: make_contract("C-T").contract,
+        call=lambda contract, by: timesheet_add(
+            contract=contract,
+            line_code="L1",
+            work_date=dt.date(2026, 10, 5),
+            hours=D("7.5"),
+            person="Kim Consultant",
+            external_id="ts-1",
+            by=by,
+        ),
+        observe=lambda _: Timesheet.objects.count(),
+    ),
+    "milestone_accept": ServiceCase(
+        prepare=lambda: make_contract("C-MS").contract,
+        call=lambda contract, by: milestone_accept(
+            contract=contract,
+            line_code="L1",
+            accepted_on=dt.date(2026, 10, 20),
+            accepted_by="Jane Buyer",
+            by=by,
+        ),
+        observe=lambda _: MilestoneAcceptance.objects.count(),
+    ),
+    "amendment_draft": ServiceCase(
+        prepare=lambda: make_contract("C-D").contract,
+        call=lambda contract, by: amendment_draft(
+            contract=contract,
+            number="A-1",
+            effective_from=dt.date(2026, 3, 1),
+            changes={"payment_terms_days": 45},
+            by=by,
+        ),
+        observe=lambda _: Amendment.objects.count(),
+    ),
+    "amendment_sign": ServiceCase(
+        prepare=drafted_amendment,
+        call=lambda pair, by: amendment_sign(
+            amendment=pair[0], document=pair[1], signed_on=dt.date(2026, 2, 10), by=by
+        ),
+        observe=lambda pair: Amendment.objects.get(pk=pair[0].pk).status,
+    ),
+    "billing_run_execute": ServiceCase(
+        prepare=lambda: make_contract(),
+        call=lambda _, by: billing_run_execute(period=parse_period("2026-11"), by=by),
+        observe=lambda _: (BillingRun.objects.count(), Invoice.objects.count()),
+        transactional=True,
+    ),
+    "credit_note_issue": ServiceCase(
+        prepare=issued_invoice,
+        call=lambda invoice, by: credit_note_issue(
+            invoice=invoice, reason="Billed twice", issue_date=dt.date(2026, 11, 20), by=by
+        ),
+        observe=lambda _: credit_notes(),
+        transactional=True,
+    ),
+    "exception_resolve": ServiceCase(
+        prepare=held_invoice,
+        call=lambda held, by: exception_resolve(invoice_id=held.pk, note="Tried again", by=by),
+        observe=lambda _: ExceptionResolution.objects.count(),
+        transactional=True,
+    ),
+}
+
+CELLS = [(service, role) for service in EXPECTED for role in TABLE_ROLES]
+
+
+def user_with(username: str, *roles: str, active: bool = True) -> User:
+    user = User.objects.create_user(username=username, is_active=active)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+def case_marks(service: str) -> list[pytest.MarkDecorator]:
+    return [pytest.mark.django_db(transaction=SERVICES[service].transactional)]
+
+
+def cell_params() -> list[Any]:
+    return [
+        pytest.param(service, role, id=f"{service}-{role}", marks=case_marks(service))
+        for service, role in CELLS
+    ]
+
+
+def service_params() -> list[Any]:
+    return [pytest.param(service, id=service, marks=case_marks(service)) for service in EXPECTED]
+
+
+def assert_allowed(service: str, by: User) -> None:
+    case = SERVICES[service]
+    subject = case.prepare()
+    before = case.observe(subject)
+
+    case.call(subject, by)
+
+    assert case.observe(subject) != before, f"{service} by {by} wrote nothing"
+
+
+def assert_refused(service: str, by: User) -> None:
+    case = SERVICES[service]
+    subject = case.prepare()
+    before = case.observe(subject)
+
+    with pytest.raises(NotAllowed) as refused:
+        case.call(subject, by)
+
+    assert by.get_username() in str(refused.value)
+    assert case.observe(subject) == before, f"{service} by {by} wrote despite the refusal"
+
+
+def test_table_names_every_role_and_service():
+    assert set(TABLE_ROLES) == set(Role.values)
+    assert set(EXPECTED) == set(SERVICES)
+
+
+@pytest.mark.parametrize(("service", "role"), cell_params())
+def test_role_calls_service(service, role):
+    roles_install()
+    user = user_with(f"{role}.user", role)
+
+    if EXPECTED[service][role]:
+        assert_allowed(service, user)
+    else:
+        assert_refused(service, user)
+
+
+@pytest.mark.parametrize("service", service_params())
+def test_user_without_role_is_refused(service):
+    roles_install()
+
+    assert_refused(service, user_with("nobody"))
+
+
+@pytest.mark.parametrize("service", service_params())
+def test_inactive_administrator_is_refused(service):
+    roles_install()
+
+    assert_refused(service, user_with("former.admin", Role.ADMINISTRATOR, active=False))
+
+
+@pytest.mark.parametrize("service", service_params())
+def test_service_without_user_still_writes(service):
+    case = SERVICES[service]
+    subject = case.prepare()
+    before = case.observe(subject)
+
+    case.call(subject, None)
+
+    assert case.observe(subject) != before
+
+
+@pytest.mark.django_db
+def test_audit_names_acting_user():
+    from billguard.controls.models import AuditEntry
+
+    roles_install()
+    sales = user_with("sam.sales", Role.SALES)
+    party, bill_to, seller = contract_parts()
+
+    contract = contract_create(
+        number="C-AUD",
+        party=party,
+        seller_entity=seller,
+        contract_type="services",
+        terms=version_terms(bill_to),
+        by=sales,
+    )
+
+    entry = AuditEntry.objects.get(action="contract.create", record_id=str(contract.pk))
+    assert entry.actor == "sam.sales"
+
+
+@pytest.mark.django_db
+def test_roles_install_is_idempotent():
+    first = {group.name: set(group.permissions.all()) for group in roles_install()}
+    permission_count = Permission.objects.count()
+    extra = Permission.objects.get(codename="action_billing_run")
+    Group.objects.get(name=Role.AUDITOR).permissions.add(extra)
+
+    second = {group.name: set(group.permissions.all()) for group in roles_install()}
+
+    assert second == first
+    assert Permission.objects.count() == permission_count
+    assert Group.objects.filter(name__in=Role.values).count() == len(Role)
+    assert extra not in Group.objects.get(name=Role.AUDITOR).permissions.all()
