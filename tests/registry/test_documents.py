@@ -11,7 +11,6 @@ from billguard.billing.selectors import invoice_for_output
 from billguard.controls.models import AuditEntry, PolicySetting
 from billguard.domain.errors import InvalidInput, NotAllowed, NotFound
 from billguard.domain.periods import parse_period
-from billguard.einvoice.ubl_writer import write_ubl
 from billguard.einvoice.validation import has_fatal, validate_ubl
 from billguard.registry.models import ContractVersion
 from billguard.registry.services.documents import document_read, document_store
@@ -55,9 +54,7 @@ def test_document_store_checks_permission():
     auditor = make_user("audrey", "auditor")
 
     with pytest.raises(NotAllowed) as error:
-        document_store(
-            content=text_pdf("SOW"), kind="sow", family="SOW-A", title="SOW", by=auditor
-        )
+        document_store(content=text_pdf("SOW"), kind="sow", family="SOW-A", title="SOW", by=auditor)
 
     assert "audrey" in str(error.value)
 

@@ -57,7 +57,7 @@ CASES = [
     ("xml without declaration", b"\n  <rates><rate>1</rate></rates>", sniffing.XML),
     ("csv", b"code,price\nPLATFORM,1000.00\nSUPPORT,250.00\n", sniffing.CSV),
     ("csv with semicolons", b"code;price\nPLATFORM;1000,00\n", sniffing.CSV),
-    ("text", "Statement of work, signed terms.\nPage 2".encode(), sniffing.TEXT),
+    ("text", b"Statement of work, signed terms.\nPage 2", sniffing.TEXT),
     ("text with bom", b"\xef\xbb\xbfSigned terms", sniffing.TEXT),
     ("ragged commas", b"Dear Jane,\nthanks, and regards, Bob\n", sniffing.TEXT),
     ("angle bracket text", b"<not xml at all", sniffing.TEXT),
