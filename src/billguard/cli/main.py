@@ -196,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         "tampered with.",
     )
     verify.set_defaults(handler=commands.audit_verify)
+
+    import billguard.cli.alerts as alerts_commands
+    import billguard.cli.documents as documents_commands
+
+    documents_commands.add_parsers(sub)
+    alerts_commands.add_parsers(sub)
     return parser
 
 
