@@ -271,6 +271,25 @@ def test_billing_run_emits_one_alert_per_held_invoice():
     assert data["C-1"]["blocking_findings"] == ["SOW_MISSING"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_failed_chunk_sends_no_held_alert(monkeypatch):
+    make_contract(sow_document_id=None)
+
+    def fail_before_commit(name: str, chunk_index: int) -> None:
+        if name == "issuing":
+            raise RuntimeError("chunk failed before commit")
+
+    monkeypatch.setattr("billguard.billing.chunks.fault_point", fail_before_commit)
+    with webhook_server(SECRET) as receiver:
+        webhook_subscribe(receiver.url)
+        with pytest.raises(RuntimeError, match="before commit"):
+            billing_run_execute(period=parse_period("2026-11"))
+
+    assert receiver.requests == []
+    assert AlertDelivery.objects.count() == 0
+    assert Invoice.objects.count() == 0
+
+
 # The sweep
 
 

@@ -41,9 +41,10 @@ from billguard.domain.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-# A delivery is tried at most this many times; the waits between tries are these minutes.
+# A delivery is tried at most MAX_ATTEMPTS times. The wait after failed attempt n is
+# BACKOFF_MINUTES[n - 1], so the fifth failure marks the delivery failed.
 MAX_ATTEMPTS = 5
-BACKOFF_MINUTES = (1, 2, 4, 8, 16)
+BACKOFF_MINUTES = (1, 2, 4, 8)
 WEBHOOK_TIMEOUT_SECONDS = 10
 # How long a sender holds a delivery it claimed before another sender may try it.
 CLAIM_SECONDS = 120
@@ -107,7 +108,7 @@ def alert_subscribe(
     )
     audit_record(
         actor=by.get_username() if by is not None else DEFAULT_ACTOR,
-        action="alert_subscribe",
+        action="alert.subscribe",
         record=subscription,
         before=None,
         # The secret is never written to the audit trail.

@@ -21,7 +21,6 @@ from django.db.models import Max
 
 from billguard.controls.policy import policy_setting
 from billguard.controls.roles import authorize
-from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotFound
 from billguard.registry import sniffing
 from billguard.registry.models import Document
@@ -111,22 +110,6 @@ def document_store(
         stored_by=stored_by,
         signed_on=signed_on,
         signer=signer,
-    )
-    audit_record(
-        actor=stored_by or DEFAULT_ACTOR,
-        action="document_store",
-        record=document,
-        before=None,
-        after={
-            "family": family,
-            "revision": revision,
-            "kind": kind,
-            "sha256": digest,
-            "content_type": content_type,
-            "signed_on": signed_on,
-            "signer": signer,
-            "expires_on": expires_on,
-        },
     )
     logger.info(
         "document %s rev %d stored: %s, %d bytes, sha256 %s",
