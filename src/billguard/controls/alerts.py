@@ -243,6 +243,14 @@ def _validate_subscription(*, event: str, channel: str, address: str, secret: st
             value=event,
             fix=f"Use one of: {', '.join(AlertEvent.values)}.",
         )
+    for name, value in (("address", address), ("secret", secret)):
+        max_length = getattr(AlertSubscription._meta.get_field(name), "max_length", None)
+        if max_length is not None and len(value) > max_length:
+            raise InvalidInput(
+                f"the {name} is {len(value)} characters long, over the limit of {max_length}.",
+                place=name,
+                fix=f"Use a {name} of at most {max_length} characters.",
+            )
     if channel == AlertSubscription.Channel.EMAIL:
         try:
             validate_email(address)

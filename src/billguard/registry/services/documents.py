@@ -181,6 +181,15 @@ def _validate(
         )
     if not title.strip():
         raise InvalidInput("the document title is empty.", place="title", fix="Give a title.")
+    for name, value in (("family", family), ("title", title), ("file_name", file_name)):
+        max_length = getattr(Document._meta.get_field(name), "max_length", None)
+        if max_length is not None and len(value) > max_length:
+            raise InvalidInput(
+                f"the {name} is {len(value)} characters long, over the limit of {max_length}.",
+                place=name,
+                value=value,
+                fix=f"Shorten the {name}.",
+            )
     _validate_expiry(kind=kind, signed_on=signed_on, expires_on=expires_on)
 
     if not content:
