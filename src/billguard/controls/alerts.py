@@ -1,7 +1,7 @@
 """Alerts: subscriptions by email or webhook, emitted in a write's transaction, sent after commit.
 
-``alert_emit`` stores one ``AlertDelivery`` per active subscription of the event and asks the
-transaction to send them once it commits, so a rolled-back write sends nothing. A delivery
+``alert_emit`` stores one ``AlertDelivery`` per active subscription of the event and registers
+an on-commit callback that sends them, so a rolled-back write sends nothing. A delivery
 that fails is retried by ``alerts_deliver`` with exponential backoff until it is sent or has
 failed ``MAX_ATTEMPTS`` times; its row is the delivery log.
 """
@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF_MINUTES = (1, 2, 4, 8)
 WEBHOOK_TIMEOUT_SECONDS = 10
-# How long a sender holds a delivery it claimed before another sender may try it.
+# Seconds for which a claimed delivery is reserved for its sender before another may try it.
 CLAIM_SECONDS = 120
 SIGNATURE_HEADER = "X-Billguard-Signature"
 EVENT_HEADER = "X-Billguard-Event"
@@ -61,13 +61,14 @@ class Alert:
 
     subject: str
     payload: dict[str, Any]
-    # Alerts with the same event and key reach each subscription at most once.
+    # Alerts with the same event and key reach each subscription once, checked against the
+    # delivery log.
     key: str = ""
 
 
 @dataclass
 class DeliveryCounts:
-    """What one pass of sending did: sent, failed for now (retried later), failed for good."""
+    """Counts of one sending pass: sent, failed for now (retried later), failed for good."""
 
     sent: int = 0
     retrying: int = 0
@@ -137,11 +138,16 @@ def alerts_emit(*, event: str, alerts: Sequence[Alert]) -> int:
         raise ValueError(f"unknown alert event {event!r}")
     if not alerts:
         return 0
-    subscriptions = list(AlertSubscription.objects.filter(event=event, active=True))
+    keys = {alert.key for alert in alerts if alert.key}
+    subscriptions_query = AlertSubscription.objects.filter(event=event, active=True)
+    if keys and transaction.get_connection().in_atomic_block:
+        # On PostgreSQL, two sweeps at once wait here for each other, so the second one sees
+        # the deliveries of the first and sends no alert twice.
+        subscriptions_query = subscriptions_query.select_for_update()
+    subscriptions = list(subscriptions_query)
     if not subscriptions:
         return 0
 
-    keys = {alert.key for alert in alerts if alert.key}
     already: set[tuple[int, str]] = set()
     if keys:
         already = {
@@ -184,7 +190,7 @@ def alerts_deliver(*, now: dt.datetime | None = None) -> DeliveryCounts:
 
 
 def alerts_sweep(*, now: dt.datetime | None = None) -> SweepCounts:
-    """Emit exception.overdue and approval.expiring for what became due since the last sweep.
+    """Emit exception.overdue for overdue held invoices and approval.expiring for requests.
 
     A held invoice is overdue once it has been held longer than the policy's
     exception_deadline_days. A pending change request is expiring once its expiry is within
@@ -463,12 +469,12 @@ def _webhook_send(delivery: AlertDelivery) -> None:
         with opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
             status = response.status
     except urllib.error.HTTPError as error:
-        raise DeliveryError(f"webhook {subscription.address} answered HTTP {error.code}") from None
+        raise DeliveryError(f"webhook {subscription.address} returned HTTP {error.code}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise DeliveryError(f"webhook {subscription.address} failed: {reason}") from None
     if not 200 <= status < 300:
-        raise DeliveryError(f"webhook {subscription.address} answered HTTP {status}")
+        raise DeliveryError(f"webhook {subscription.address} returned HTTP {status}")
 
 
 # Alerts of the sweep

@@ -1,6 +1,6 @@
 """Detection of a document's media type from its bytes, never from its file name.
 
-Recognised: PDF, PNG, JPEG, TIFF, the ZIP-based Office documents DOCX and XLSX (told apart by
+Recognised: PDF, PNG, JPEG, TIFF, the ZIP-based Office documents DOCX and XLSX (distinguished by
 the main part that their ``[Content_Types].xml`` entry declares), XML, and UTF-8 plain text
 and CSV. Anything else is ``application/octet-stream``.
 """

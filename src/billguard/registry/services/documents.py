@@ -50,7 +50,7 @@ EXPIRY_REQUIRED_KINDS = frozenset({Document.Kind.INSURANCE_CERTIFICATE})
 
 
 def document_storage() -> Storage:
-    """Return the storage that holds document files (STORAGES["documents"])."""
+    """Return the storage that contains document files (STORAGES["documents"])."""
     return storages[STORAGE_ALIAS]
 
 
@@ -91,7 +91,7 @@ def document_store(
     name = _stored_name(digest)
     _file_save(name, content)
 
-    # Locks the family's rows on PostgreSQL, so two stores of one family number in turn; the
+    # Locks the family's rows on PostgreSQL, so two stores of one family number in turn. The
     # unique (family, revision) constraint rejects a duplicate number on any database.
     latest = Document.objects.select_for_update().filter(family=family).aggregate(Max("revision"))
     revision = (latest["revision__max"] or 0) + 1
