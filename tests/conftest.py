@@ -26,6 +26,11 @@ def einvoice_examples() -> Path:
 def var_dir(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
     """Each test stores documents and outputs under its own temporary var directory."""
     settings.VAR_DIR = tmp_path / "var"
+    documents = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(settings.VAR_DIR / "documents")},
+    }
+    settings.STORAGES = {**settings.STORAGES, "documents": documents}
     return settings.VAR_DIR
 
 

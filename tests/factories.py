@@ -32,6 +32,7 @@ from billguard.registry.services.entities import gl_account_create, seller_entit
 from billguard.registry.services.parties import bill_to_create, party_create
 from billguard.registry.services.schedules import schedule_create_from_version
 from billguard.registry.terms import LineTerms, VersionTerms
+from billguard.sample.pdf import text_pdf
 
 D = Decimal
 
@@ -86,7 +87,7 @@ def make_customer(
 
 def make_sow(family: str, *, signed_on: dt.date | None = dt.date(2025, 12, 15)) -> Document:
     return document_store(
-        content=f"Statement of work {family}, signed terms.".encode(),
+        content=text_pdf(f"Statement of work {family}, signed terms."),
         kind="sow",
         family=family,
         title=f"SOW {family}",

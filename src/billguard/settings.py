@@ -36,6 +36,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
 
+# Signed documents are stored content-addressed (their name is their SHA-256) in the
+# "documents" storage; any Django storage backend with the same API can replace it.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "documents")},
+    },
+}
+# Media types accepted per document kind, overriding the defaults of
+# billguard.registry.services.documents.DEFAULT_ALLOWED_TYPES, such as
+# {"rate_card": ["application/pdf", "text/csv"]}.
+DOCUMENT_ALLOWED_TYPES: dict[str, list[str]] = {}
+
+# Alert email goes out through this SMTP server (BILLGUARD_SMTP_HOST, BILLGUARD_SMTP_PORT).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("BILLGUARD_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("BILLGUARD_SMTP_PORT", "25"))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("BILLGUARD_MAIL_FROM", "billguard@localhost")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -53,6 +53,8 @@ from billguard.checks.selectors import (
     shared_records_for_run,
     shared_records_load,
 )
+from billguard.controls.alerts import Alert, alerts_emit
+from billguard.controls.models.alerts import AlertEvent
 from billguard.domain.errors import BillguardError
 from billguard.domain.money import Money
 from billguard.domain.periods import BillingPeriod
@@ -125,6 +127,7 @@ class ChunkWork:
     already_issued: int = 0
     nothing_to_bill: int = 0
     issued_invoice_ids: list[int] = field(default_factory=list)
+    held_invoice_ids: dict[str, int] = field(default_factory=dict)  # by draft key
     already_issued_keys: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -214,6 +217,8 @@ def _chunk_attempt(chunk_id: int) -> None:
         period = BillingPeriod(start=run.period_start, end=run.period_end)
         _contracts_lock(chunk.contract_ids)
         work = chunk_process(chunk.contract_ids, period, run=run, chunk_index=chunk.index)
+        # Sent after the chunk commits; nothing is sent for a chunk that rolls back.
+        _held_alerts_emit(work, run)
         fault_point("issuing", chunk.index)
         chunk.status = BillingRunChunk.Status.DONE
         chunk.finished_at = timezone.now()
@@ -237,6 +242,30 @@ def _chunk_attempt(chunk_id: int) -> None:
         time.monotonic() - started,
         chunk.attempts,
     )
+
+
+def _held_alerts_emit(work: ChunkWork, run: BillingRun) -> None:
+    """Emit invoice.held once per held draft of the chunk, with one query for subscriptions."""
+    alerts = []
+    for outcome in work.outcomes:
+        if outcome.status != "held":
+            continue
+        codes = sorted({f.code for f in outcome.findings if f.blocks})
+        alerts.append(
+            Alert(
+                subject=f"Invoice of contract {outcome.contract_number} held: {', '.join(codes)}",
+                payload={
+                    "invoice_id": work.held_invoice_ids.get(outcome.draft_key),
+                    "billing_run_id": run.pk,
+                    "contract": outcome.contract_number,
+                    "draft_key": outcome.draft_key,
+                    "currency": outcome.currency,
+                    "payable": outcome.payable,
+                    "blocking_findings": codes,
+                },
+            )
+        )
+    alerts_emit(event=AlertEvent.INVOICE_HELD, alerts=alerts)
 
 
 def _contracts_lock(contract_ids: list[int]) -> None:
@@ -306,6 +335,8 @@ def chunk_process(
             issued = invoice.status == Invoice.Status.ISSUED
             if issued:
                 work.issued_invoice_ids.append(invoice.pk)
+            else:
+                work.held_invoice_ids[item.plan.draft_key] = invoice.pk
             status = "issued" if issued else "held"
             by_key[item.plan.draft_key] = _outcome(item, status, invoice.number)
     work.outcomes = [by_key[plan.draft_key] for plan, _ in plans]

@@ -13,6 +13,7 @@ from billguard.domain.invoice import (
     InvoiceDocument,
     InvoiceLine,
     PartyInfo,
+    SupportingDocument,
     TaxSubtotal,
     Totals,
 )
@@ -136,6 +137,7 @@ def document_from_invoice(invoice: Invoice) -> InvoiceDocument:
         if invoice.credited_invoice and invoice.credited_invoice.number
         else "",
         notes=_notes(invoice),
+        supporting_documents=_supporting_documents(invoice),
         source=f"invoice {invoice.pk}",
     )
 
@@ -149,6 +151,19 @@ def _notes(invoice: Invoice) -> list[str]:
     if invoice.document_type == Invoice.DocumentType.CREDIT_NOTE and reason:
         return [f"Reason for credit: {reason}"]
     return []
+
+
+def _supporting_documents(invoice: Invoice) -> list[SupportingDocument]:
+    """Return the document revision the invoice's terms came from, with its SHA-256."""
+    document = invoice.terms_document
+    if document is None:
+        return []
+    return [
+        SupportingDocument(
+            identifier=f"{document.family} rev {document.revision}",
+            description=f"{document.title}, SHA-256 {document.sha256}",
+        )
+    ]
 
 
 def trim_price(price: Decimal) -> Decimal:

@@ -69,13 +69,17 @@ def invoices_save_drafts(
     invoices = []
     for item in checked:
         document = item.plan.document
+        version = item.plan.contract_version
         invoices.append(
             Invoice(
                 document_type=Invoice.DocumentType.INVOICE,
                 status=Invoice.Status.HELD if item.blocked else Invoice.Status.DRAFT,
                 seller_entity_id=item.seller_entity_id,
                 contract_id=item.contract_id,
-                contract_version=item.plan.contract_version,
+                contract_version=version,
+                # The SOW revision that the version in force points at: the exact document
+                # the invoice's terms came from, read from the loaded version, no query.
+                terms_document_id=version.sow_document_id if version is not None else None,
                 bill_to=item.plan.bill_to,
                 currency=document.currency,
                 period_start=document.period_start,

@@ -63,8 +63,10 @@ def invoice_write_outputs(invoice: Invoice, *, seller_iban: str | None = None) -
 
 def invoices_for_outputs(queryset: QuerySet[Invoice]) -> list[Invoice]:
     """Load the invoices of ``queryset`` with every record ``invoice_write_outputs`` reads:
-    seller entity, contract, credited invoice, lines and VAT breakdown."""
-    invoices = list(queryset.select_related("seller_entity", "contract", "credited_invoice"))
+    seller entity, contract, credited invoice, terms document, lines and VAT breakdown."""
+    invoices = list(
+        queryset.select_related("seller_entity", "contract", "credited_invoice", "terms_document")
+    )
     prefetch_children(invoices, "lines")
     prefetch_children(invoices, "tax_subtotals")
     return invoices

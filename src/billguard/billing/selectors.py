@@ -92,7 +92,9 @@ def load_draft_sources(contract_ids: list[int], period: BillingPeriod) -> list[D
 def invoice_for_output(pk: int) -> Invoice:
     """Load an issued document with everything its UBL file and journal read."""
     return (
-        Invoice.objects.select_related("seller_entity", "contract", "credited_invoice")
+        Invoice.objects.select_related(
+            "seller_entity", "contract", "credited_invoice", "terms_document"
+        )
         .prefetch_related("lines", "tax_subtotals")
         .get(pk=pk)
     )

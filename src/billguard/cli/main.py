@@ -204,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     contracts.add_parsers(sub)
     add_users_parser(sub)
     add_approvals_parser(sub)
+    import billguard.cli.alerts as alerts_commands
+    import billguard.cli.documents as documents_commands
+
+    documents_commands.add_parsers(sub)
+    alerts_commands.add_parsers(sub)
     return parser
 
 

@@ -33,7 +33,7 @@ def acting_user(args: argparse.Namespace) -> User:
     """Return the user that ``--user`` (or BILLGUARD_USER) names, or raise when it is missing."""
     from django.contrib.auth.models import User
 
-    from billguard.domain.errors import InvalidInput, NotFound
+    from billguard.domain.errors import InvalidInput, NotAllowed, NotFound
 
     name = (getattr(args, "user", "") or "").strip()
     if not name:
@@ -51,6 +51,13 @@ def acting_user(args: argparse.Namespace) -> User:
             value=name,
             fix="Give the name of an existing user (`billguard users list`), or ask an "
             "administrator to add it with `billguard users add NAME --role ROLE`.",
+        )
+    if not user.is_active:
+        raise NotAllowed(
+            f"user {name!r} is deactivated.",
+            place="--user",
+            value=name,
+            fix="Ask an administrator to reactivate the user.",
         )
     return user
 

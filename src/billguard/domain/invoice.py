@@ -107,6 +107,14 @@ class Totals:
 
 
 @dataclass
+class SupportingDocument:
+    """An additional supporting document (BG-24), such as the signed SOW behind the terms."""
+
+    identifier: str  # BT-122
+    description: str = ""  # BT-123
+
+
+@dataclass
 class InvoiceDocument:
     """An invoice or credit note, drafted here or read from another system."""
 
@@ -130,4 +138,5 @@ class InvoiceDocument:
     preceding_invoice: str = ""  # BT-25, on credit notes
     tax_currency: str = ""  # BT-6
     notes: list[str] = field(default_factory=list)
+    supporting_documents: list[SupportingDocument] = field(default_factory=list)  # BG-24
     source: str = ""  # where it came from: a file name, "billing run 12"

@@ -196,6 +196,11 @@ class _UblWriter:
             _cbc(reference, "ID", doc.preceding_invoice)
         if doc.contract_reference:
             _cbc(_cac(root, "ContractDocumentReference"), "ID", doc.contract_reference)
+        for supporting in doc.supporting_documents:
+            reference = _cac(root, "AdditionalDocumentReference")
+            _cbc(reference, "ID", supporting.identifier)
+            if supporting.description:
+                _cbc(reference, "DocumentDescription", supporting.description)
 
     # Parties and payment
 

@@ -30,6 +30,7 @@ from billguard.registry.services.amendments import amendment_draft, amendment_si
 from billguard.registry.services.documents import document_store
 from billguard.registry.tax_ids import validate_tax_id
 from billguard.sample.calendar import RUN_MONTH
+from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import ContractPlan
 from billguard.sample.tax_ids import invalid_variant
 
@@ -47,7 +48,7 @@ def sign_newer_sow(plans: list[ContractPlan]) -> None:
     assert version.sow_document is not None
     family = version.sow_document.family
     document_store(
-        content=f"Statement of work {family}, revision 2: reduced scope, new rates.".encode(),
+        content=text_pdf(f"Statement of work {family}, revision 2: reduced scope, new rates."),
         kind=Document.Kind.SOW,
         family=family,
         title=f"SOW {family} revision 2",
@@ -136,7 +137,7 @@ def sign_pending_amendment(plans: list[ContractPlan]) -> None:
         description="Platform fee 2027 price list",
     )
     document = document_store(
-        content=f"Amendment A1 to contract {plan.number}: platform fee {new_price}.".encode(),
+        content=text_pdf(f"Amendment A1 to contract {plan.number}: platform fee {new_price}."),
         kind=Document.Kind.AMENDMENT,
         family=f"{plan.number}-A1",
         title=f"Amendment A1 to {plan.number}",

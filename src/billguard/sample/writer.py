@@ -38,6 +38,7 @@ from billguard.registry.services.schedules import (
     schedule_create_from_version,
 )
 from billguard.registry.validation import require_positive, require_text
+from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
 from billguard.sample.templates import with_standard_clauses, write_templates
@@ -235,8 +236,10 @@ def _write_amendment(
 
     assert amendment.signed_on is not None
     document = document_store(
-        content=f"Amendment {amendment.number} to contract {plan.number}: "
-        f"{amendment.description}, effective {amendment.effective_from}.".encode(),
+        content=text_pdf(
+            f"Amendment {amendment.number} to contract {plan.number}: "
+            f"{amendment.description}, effective {amendment.effective_from}."
+        ),
         kind=Document.Kind.AMENDMENT,
         family=f"{plan.number}-{amendment.number}",
         title=f"Amendment {amendment.number} to {plan.number}",
@@ -264,10 +267,10 @@ def _store_sow(plan: ContractPlan, *, revision_note: str) -> Document:
     if revision > 1:
         signed_on = next(a.signed_on for a in plan.amendments if a.new_sow_revision)
     return document_store(
-        content=(
+        content=text_pdf(
             f"Statement of work for contract {plan.number}, {plan.title}, revision "
             f"{revision}: {revision_note}.\nCustomer: {plan.customer.name}\n"
-        ).encode(),
+        ),
         kind=Document.Kind.SOW,
         family=family,
         title=f"SOW {plan.title}",
