@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from billguard.controls.models import ChangeRequest
+from billguard.controls.models.alerts import AlertEvent
 from billguard.controls.policy import policy_setting
-from billguard.controls.request_apply import request_apply, request_lock
+from billguard.controls.request_apply import request_alert, request_apply, request_lock
 from billguard.controls.request_prepare import change_prepare
 from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
@@ -83,6 +84,7 @@ def change_emergency_apply(
         review_due=now + dt.timedelta(hours=int(policy_setting("emergency_review_hours"))),
     )
     request_apply(request, by=by, action=EMERGENCY_APPLY)
+    request_alert(request, AlertEvent.EMERGENCY_CHANGE)
     logger.warning(
         "emergency change request %s applied to %s %s by %s, review due %s",
         request.pk,

@@ -13,9 +13,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from billguard.controls.alerts import alert_emit
 from billguard.controls.appliers import applier_for
 from billguard.controls.chain import json_normalize
 from billguard.controls.models import ChangeRequest
+from billguard.controls.models.alerts import AlertEvent
 from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import NotFound
 
@@ -70,6 +72,7 @@ def request_apply(request: ChangeRequest, *, by: User | None, action: str = APPL
             after={"status": request.status, "values": current},
             reason=request.decision_reason,
         )
+        request_alert(request, AlertEvent.CHANGE_REJECTED)
         logger.warning(
             "change request %s on %s %s is stale: %s",
             request.pk,
@@ -135,3 +138,31 @@ def _differences(before: Any, current: Any, prefix: str = "") -> list[tuple[str,
     if before != current:
         return [(prefix or "value", before, current)]
     return []
+
+
+def request_alert(request: ChangeRequest, event: str) -> int:
+    """Alert the subscribers of ``event`` about ``request``, after the transaction commits."""
+    requester = request.requested_by.get_username() if request.requested_by_id else ""
+    return alert_emit(
+        event=event,
+        subject=f"Change request {request.pk} {request.get_status_display()}: "
+        f"{request.get_target_display()} {request.target_label or request.target_id}",
+        payload=json_normalize(
+            {
+                "change_request": request.pk,
+                "target": request.target,
+                "target_id": request.target_id,
+                "target_label": request.target_label,
+                "status": request.status,
+                "mode": request.mode,
+                "emergency": request.emergency,
+                "categories": request.categories,
+                "changes": request.changes,
+                "before": request.before,
+                "effective_from": request.effective_from,
+                "requested_by": requester,
+                "reason": request.reason,
+                "decision_reason": request.decision_reason,
+            }
+        ),
+    )

@@ -28,9 +28,10 @@ from billguard.controls.approval_policy import (
 from billguard.controls.delegations import delegation_create, delegations_active
 from billguard.controls.emergency import change_emergency_apply, change_emergency_review
 from billguard.controls.models import Approval, ChangeRequest
+from billguard.controls.models.alerts import AlertEvent
 from billguard.controls.models.policy import Mode
 from billguard.controls.policy import policy_setting
-from billguard.controls.request_apply import request_apply, request_lock
+from billguard.controls.request_apply import request_alert, request_apply, request_lock
 from billguard.controls.request_prepare import change_prepare
 from billguard.controls.roles import authorize, has_action, user_roles
 from billguard.controls.services import DEFAULT_ACTOR, AuditItem, audit_record, audit_record_batch
@@ -133,6 +134,7 @@ def change_request_create(
         by.get_username(),
         request.mode,
     )
+    request_alert(request, AlertEvent.CHANGE_REQUESTED)
     if request.mode == Mode.OBSERVE:
         _approved(request, by=by, now=now)
     return request
@@ -250,6 +252,7 @@ def change_request_reject(*, request_id: int, by: User, reason: str) -> ChangeRe
         after={"status": request.status},
         reason=request.decision_reason,
     )
+    request_alert(request, AlertEvent.CHANGE_REJECTED)
     return request
 
 
@@ -344,6 +347,7 @@ def _approved(request: ChangeRequest, *, by: User, now: dt.datetime) -> None:
     request.status = ChangeRequest.Status.APPROVED
     request.decided_at = now
     request.save(update_fields=["status", "decided_at", "required"])
+    request_alert(request, AlertEvent.CHANGE_APPROVED)
     due = request.effective_from is None or request.effective_from <= timezone.localdate()
     if due:
         request_apply(request, by=by)
