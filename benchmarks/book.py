@@ -292,6 +292,7 @@ def contract_rows(size: BookSize) -> Iterator[tuple[object, ...]]:
             f"Managed services {contract_number(j)}",
             "",
             CREATED_AT,
+            "active",
         )
 
 
@@ -572,6 +573,7 @@ def book_tables(size: BookSize) -> list[Table]:
                 "title",
                 "external_ref",
                 "created_at",
+                "status",
             ),
             contract_rows(size),
         ),
