@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,7 +35,34 @@ class Table:
 
     def columns(self) -> list[str]:
         meta = self.model._meta
-        return [str(meta.get_field(name).column) for name in self.fields]  # type: ignore[union-attr]
+        named = [str(meta.get_field(name).column) for name in self.fields]  # type: ignore[union-attr]
+        return named + [column for column, _ in self.defaults()]
+
+    def defaults(self) -> list[tuple[str, object]]:
+        """(column, value) of the NOT NULL fields the generator leaves out, at their defaults.
+
+        The database has no column defaults (Django sets them in Python), so a field added to
+        a model later gets its default here instead of failing the insert.
+        """
+        result: list[tuple[str, object]] = []
+        for field in self.model._meta.concrete_fields:
+            if field.name in self.fields or field.attname in self.fields or field.null:
+                continue
+            value = field.get_default()
+            if value is None or field.primary_key:
+                continue
+            if isinstance(field, models.JSONField):
+                value = json.dumps(value)
+            result.append((str(field.column), value))
+        return result
+
+    def full_rows(self) -> Iterator[tuple[object, ...]]:
+        extra = tuple(value for _, value in self.defaults())
+        if not extra:
+            yield from self.rows
+            return
+        for row in self.rows:
+            yield (*row, *extra)
 
 
 @dataclass(frozen=True)
@@ -75,7 +103,7 @@ def _copy_rows(table: Table) -> int:
     count = 0
     connection.ensure_connection()
     with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in table.rows:
+        for row in table.full_rows():
             copy.write_row(row)
             count += 1
     return count
@@ -91,7 +119,7 @@ def _insert_rows(table: Table) -> int:
     )
     count = 0
     with connection.cursor() as cursor:
-        for batch in _batches(table.rows, SQLITE_BATCH_ROWS):
+        for batch in _batches(table.full_rows(), SQLITE_BATCH_ROWS):
             cursor.executemany(sql, [_sqlite_values(row) for row in batch])  # type: ignore[misc]
             count += len(batch)
     return count

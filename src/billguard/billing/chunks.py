@@ -42,13 +42,14 @@ from billguard.billing.outputs import (
     seller_ibans,
 )
 from billguard.billing.selectors import load_draft_sources
-from billguard.checks.context import Draft
+from billguard.checks.context import CheckContext, Draft
 from billguard.checks.engine import run_checks
 from billguard.checks.finding import Finding, Severity
 from billguard.checks.modes import check_modes_load
 from billguard.checks.selectors import (
     ContextRequest,
     SharedRecords,
+    contexts_add_issued,
     load_contexts,
     shared_records_for_run,
     shared_records_load,
@@ -325,20 +326,38 @@ def chunk_process(
         return work
 
     by_key: dict[str, DraftOutcome] = {}
-    for round_number, round_plans in enumerate(_rounds(plans), start=1):
-        checked = check_plans(round_plans, period, shared=shared)
+    rounds = _rounds(plans)
+    # The contexts of every plan are loaded once; each round adds what the one before issued.
+    all_plans = [item for round_plans in rounds for item in round_plans]
+    contexts = dict(
+        zip(
+            (plan.draft_key for plan, _ in all_plans),
+            plan_contexts(all_plans, period, shared=shared),
+            strict=True,
+        )
+    )
+    for round_number, round_plans in enumerate(rounds, start=1):
+        checked = check_plans(
+            round_plans,
+            period,
+            shared=shared,
+            contexts=[contexts.pop(plan.draft_key) for plan, _ in round_plans],
+        )
         if round_number == 1:
             fault_point("checks", chunk_index)
         invoices = invoices_save_drafts(checked=checked, billing_run=run)
         invoices_issue(invoices=[i for i in invoices if i.status == Invoice.Status.DRAFT])
+        round_issued = []
         for invoice, item in zip(invoices, checked, strict=True):
             issued = invoice.status == Invoice.Status.ISSUED
             if issued:
+                round_issued.append(invoice.pk)
                 work.issued_invoice_ids.append(invoice.pk)
             else:
                 work.held_invoice_ids[item.plan.draft_key] = invoice.pk
             status = "issued" if issued else "held"
             by_key[item.plan.draft_key] = _outcome(item, status, invoice.number)
+        contexts_add_issued(list(contexts.values()), round_issued)
     work.outcomes = [by_key[plan.draft_key] for plan, _ in plans]
     return work
 
@@ -357,20 +376,8 @@ def _rounds(plans: list[tuple[DraftPlan, Contract]]) -> list[list[tuple[DraftPla
     return rounds
 
 
-def check_plans(
-    plans: list[tuple[DraftPlan, Contract]],
-    period: BillingPeriod,
-    *,
-    shared: SharedRecords | None = None,
-) -> list[CheckedPlan]:
-    """Run every check on the drafts of one chunk, with their contexts loaded together.
-
-    ``shared`` gives the records loaded once per run, the policy's check modes among them;
-    without it they are loaded here. A blocking finding of a check in observe mode is
-    marked observed and does not hold its draft.
-    """
-    modes = shared.check_modes if shared is not None else check_modes_load()
-    drafts = [
+def _drafts_of(plans: list[tuple[DraftPlan, Contract]]) -> list[Draft]:
+    return [
         Draft(
             document=plan.document,
             contract_number=contract.number,
@@ -378,7 +385,18 @@ def check_plans(
         )
         for plan, contract in plans
     ]
-    contexts = load_contexts(
+
+
+def plan_contexts(
+    plans: list[tuple[DraftPlan, Contract]],
+    period: BillingPeriod,
+    *,
+    shared: SharedRecords | None = None,
+    drafts: list[Draft] | None = None,
+) -> list[CheckContext]:
+    """Load the check contexts of ``plans`` together, in a few queries."""
+    drafts = drafts if drafts is not None else _drafts_of(plans)
+    return load_contexts(
         [
             ContextRequest(
                 contract_id=contract.pk,
@@ -392,6 +410,26 @@ def check_plans(
         period=period,
         shared=shared,
     )
+
+
+def check_plans(
+    plans: list[tuple[DraftPlan, Contract]],
+    period: BillingPeriod,
+    *,
+    shared: SharedRecords | None = None,
+    contexts: list[CheckContext] | None = None,
+) -> list[CheckedPlan]:
+    """Run every check on the drafts of one chunk, with their contexts loaded together.
+
+    ``shared`` gives the records loaded once per run, the policy's check modes among them;
+    without it they are loaded here. ``contexts`` gives contexts already loaded, one per plan
+    in order. A blocking finding of a check in observe mode is marked observed and does not
+    hold its draft.
+    """
+    modes = shared.check_modes if shared is not None else check_modes_load()
+    drafts = _drafts_of(plans)
+    if contexts is None:
+        contexts = plan_contexts(plans, period, shared=shared, drafts=drafts)
     return [
         CheckedPlan(
             plan=plan,

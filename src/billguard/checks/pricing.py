@@ -41,7 +41,12 @@ from billguard.checks.line_terms import (
 )
 from billguard.domain.invoice import InvoiceLine
 from billguard.registry.models import ScheduledPriceChange
-from billguard.registry.pricing import approved_discount, contract_line, price_change_factor
+from billguard.registry.pricing import (
+    approved_discount,
+    contract_line,
+    price_change_factor,
+    price_changes_in_order,
+)
 
 # UNCL 5189 allowance reason code 95 is "Discount". Drafting also uses it for the proration
 # allowance, which it marks with a reason starting with this prefix.
@@ -67,7 +72,7 @@ def mid_line_escalation(
     end = line_end(draft, priced.line)
     if end is None:
         return None
-    for change in sorted(priced.version.price_changes.all(), key=lambda c: c.effective_on):
+    for change in price_changes_in_order(priced.version):
         if change.line_code != priced.line.item_id or price_change_factor(change) is None:
             continue
         if not priced.day < change.effective_on <= end:

@@ -310,6 +310,42 @@ def _emergency_changes_of(
     return [request for key in keys for request in emergency.get(key, [])]
 
 
+def contexts_add_issued(contexts: list[CheckContext], invoice_ids: list[int]) -> None:
+    """Add the invoices just issued to the history of ``contexts``, loaded in one query.
+
+    A chunk loads its contexts once; after each round of issuing, the drafts still to check
+    see the invoices of the earlier rounds as a fresh load would show them.
+    """
+    if not invoice_ids or not contexts:
+        return
+    invoices = list(
+        Invoice.objects.filter(pk__in=invoice_ids, status=Invoice.Status.ISSUED)
+        .select_related("bill_to")
+        .order_by("pk")
+    )
+    prefetch_children(invoices, "lines")
+    by_party: dict[int, list[Invoice]] = defaultdict(list)
+    by_contract: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        if invoice.bill_to is not None:
+            by_party[invoice.bill_to.party_id].append(invoice)
+        if invoice.contract_id is not None:
+            by_contract[invoice.contract_id].append(invoice)
+    for context in contexts:
+        party_id = None
+        if context.bill_to is not None:
+            party_id = context.bill_to.party_id
+        elif context.contract is not None:
+            party_id = context.contract.party_id
+        if party_id in by_party:
+            context.party_invoices = [*context.party_invoices, *by_party[party_id]]
+        if context.contract is not None and context.contract.pk in by_contract:
+            context.contract_invoices = [
+                *context.contract_invoices,
+                *by_contract[context.contract.pk],
+            ]
+
+
 def _gl_accounts() -> dict[str, GLAccount]:
     return {account.code: account for account in GLAccount.objects.all()}
 

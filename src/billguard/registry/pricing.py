@@ -42,10 +42,25 @@ def version_in_force(versions: list[ContractVersion], day: dt.date) -> ContractV
 
 
 def contract_line(version: ContractVersion, line_code: str) -> ContractLine | None:
-    for line in version.lines.all():
-        if line.line_code == line_code:
-            return line
-    return None
+    """The line of ``version`` with ``line_code``, from an index kept on the version object.
+
+    A version is immutable once written, so its lines are indexed once per loaded object; the
+    checks look up every draft line this way.
+    """
+    index: dict[str, ContractLine] | None = getattr(version, "_lines_by_code", None)
+    if index is None:
+        index = {line.line_code: line for line in version.lines.all()}
+        version._lines_by_code = index  # type: ignore[attr-defined]
+    return index.get(line_code)
+
+
+def price_changes_in_order(version: ContractVersion) -> list[ScheduledPriceChange]:
+    """The scheduled price changes of ``version`` by effective date, sorted once per object."""
+    ordered: list[ScheduledPriceChange] | None = getattr(version, "_price_changes_in_order", None)
+    if ordered is None:
+        ordered = sorted(version.price_changes.all(), key=lambda c: c.effective_on)
+        version._price_changes_in_order = ordered  # type: ignore[attr-defined]
+    return ordered
 
 
 def price_on(
@@ -67,7 +82,7 @@ def price_on(
     applied = []
     pending = []
     price = base
-    for change in sorted(version.price_changes.all(), key=lambda c: c.effective_on):
+    for change in price_changes_in_order(version):
         if change.line_code != line.line_code or change.effective_on > day:
             continue
         factor = price_change_factor(change)
