@@ -228,4 +228,5 @@ def _changed_fields(changes: Any) -> str:
                 names.append(f"-lines.{code}")
             else:
                 names.extend(f"lines.{code}.{field}" for field in fields)
-    return ", ".join(names) or "-"
+    # Sorted, because PostgreSQL's jsonb does not keep the order in which the keys were given.
+    return ", ".join(sorted(names)) or "-"
