@@ -296,6 +296,7 @@ def test_request_bad_price(capsys, sample_users):
         (["--line", "unit_price=1100"], "--line", "is not CODE:FIELD=VALUE"),
         (["--set", "a=1", "--set", "a=2"], "--set", "a is given more than once"),
         (["--line", "L1:quantity=2", "--remove-line", "L1"], "--remove-line", "both changed"),
+        (["--remove-line", " "], "--remove-line", "the line code to remove is empty"),
         (["--set", "lines=x"], "--set", "given with --line"),
         ([], "--set", "names no change"),
     ],

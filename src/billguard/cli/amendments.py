@@ -52,7 +52,7 @@ def add_parsers(sub: Any) -> None:
         required=True,
         type=int,
         metavar="DOCUMENT_ID",
-        help="the id of the signed document (`billguard documents store` prints it)",
+        help="the id of the signed document (`billguard documents add` prints it)",
     )
     sign.add_argument(
         "--signed-on",
@@ -208,7 +208,7 @@ def _document(document_id: int) -> Document:
             f"document {document_id} was not found.",
             place="--document",
             value=document_id,
-            fix="Store the signed document first with `billguard documents store` and give "
+            fix="Store the signed document first with `billguard documents add` and give "
             "the id it prints.",
         )
     return document

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from billguard.cli.main import EXIT_OK, parse_date
@@ -243,12 +244,18 @@ def changes_from_arguments(args: argparse.Namespace, *, as_text: bool = False) -
         _require_once(line, field, "--line", item)
         line[field] = parse_value(value, as_text=as_text)
     for code in (c.strip() for c in args.removed_lines):
-        if not code or code in lines:
+        if not code:
             raise InvalidInput(
-                f"line {code!r} is both changed and removed, or its code is empty.",
+                "the line code to remove is empty.",
+                place="--remove-line",
+                fix="Give the line code, such as --remove-line L2.",
+            )
+        if code in lines:
+            raise InvalidInput(
+                f"line {code!r} is both changed and removed.",
                 place="--remove-line",
                 value=code,
-                fix="Give each line code once: either --line or --remove-line.",
+                fix="Give each line code once, with either --line or --remove-line.",
             )
         lines[code] = None
     if lines:
@@ -280,23 +287,16 @@ def parse_value(text: str, *, as_text: bool = False) -> Any:
         return text
 
 
+@dataclass(frozen=True)
 class TargetLookup:
-    """How the ID argument of one TARGET maps to a change request target and its record."""
+    """The change request target of one TARGET argument, and how its ID finds the record."""
 
-    def __init__(
-        self,
-        target: str,
-        noun: str,
-        find: Callable[[str], int | None],
-        fix: str,
-        *,
-        text_values: bool = False,
-    ) -> None:
-        self.target = target
-        self.noun = noun
-        self.find = find
-        self.fix = fix
-        self.text_values = text_values
+    target: str
+    noun: str
+    find: Callable[[str], int | None]
+    fix: str
+    # Targets whose fields are all text take every value as typed (see parse_value).
+    text_values: bool = False
 
 
 def _contract_pk(number: str) -> int | None:
@@ -327,29 +327,29 @@ def _party_pk(code: str) -> int | None:
 
 TARGET_LOOKUPS: dict[str, TargetLookup] = {
     "contract": TargetLookup(
-        "contract",
-        "contract",
-        _contract_pk,
-        "Give the contract number as the registry shows it, such as C-1001.",
+        target="contract",
+        noun="contract",
+        find=_contract_pk,
+        fix="Give the contract number as the registry shows it, such as C-1001.",
     ),
     "bill-to": TargetLookup(
-        "bill_to",
-        "bill-to entity",
-        _bill_to_pk,
-        "Give the code of an existing bill-to entity, such as CUST-1-BT.",
+        target="bill_to",
+        noun="bill-to entity",
+        find=_bill_to_pk,
+        fix="Give the code of an existing bill-to entity, such as CUST-1-BT.",
         text_values=True,
     ),
     "schedule": TargetLookup(
-        "schedule",
-        "billing schedule of contract",
-        _schedule_pk,
-        "Give the number of a contract that has a billing schedule, such as C-1001.",
+        target="schedule",
+        noun="billing schedule of contract",
+        find=_schedule_pk,
+        fix="Give the number of a contract that has a billing schedule, such as C-1001.",
     ),
     "vendor": TargetLookup(
-        "vendor",
-        "vendor",
-        _party_pk,
-        "Give the party code of an existing vendor.",
+        target="vendor",
+        noun="vendor",
+        find=_party_pk,
+        fix="Give the party code of an existing vendor.",
         text_values=True,
     ),
 }
