@@ -145,6 +145,8 @@ def approvals_request(args: argparse.Namespace) -> int:
 
 
 def approvals_emergency(args: argparse.Namespace) -> int:
+    from django.utils import timezone
+
     from billguard.controls.models import ChangeRequest
     from billguard.controls.requests import change_emergency_apply
 
@@ -159,7 +161,9 @@ def approvals_emergency(args: argparse.Namespace) -> int:
         effective_from=args.effective,
         channel=ChangeRequest.Channel.CLI,
     )
-    due = f"{request.review_due:%Y-%m-%d %H:%M %Z}" if request.review_due else "not set"
+    due = "not set"
+    if request.review_due is not None:
+        due = f"{timezone.localtime(request.review_due):%Y-%m-%d %H:%M %Z}"
     print(
         f"emergency change request {request.pk} on {request.target_label or args.id} is "
         f"{request.get_status_display()}"
