@@ -113,7 +113,8 @@ def billing_run_execute(
     With ``queue``, the chunks run on queue workers and this call waits for them. It raises
     RunIncomplete when a chunk failed, or when no chunk finished for ``queue_timeout``
     seconds (default: the broker's visibility timeout plus 10 minutes). With ``by``, the
-    user must hold the billing_run action, a dry run included.
+    user must hold the billing_run action, a dry run included. Unless it is a dry run, it
+    first applies the approved change requests that are due today.
     """
     if by is not None:
         authorize(by, "billing_run")
@@ -124,6 +125,8 @@ def billing_run_execute(
             value=chunk_size,
             fix="Give the number of contracts per chunk, such as 200.",
         )
+    if not dry_run:
+        _apply_due_change_requests()
     if contract_number is not None:
         _require_billable_contract(contract_number)
     contract_ids = billable_contract_ids(period, contract_number)
@@ -191,6 +194,21 @@ def billing_run_execute(
         result.chunks,
     )
     return result
+
+
+def _apply_due_change_requests() -> None:
+    """Apply the approved change requests due today, so that the run drafts the new terms.
+
+    Each request commits in its own transaction, before the run selects its contracts, so
+    an approved activation or price change is in the run. With none due this costs one query.
+    A dry run stores nothing, so it applies nothing.
+    """
+    from billguard.controls.requests import change_requests_apply_due
+
+    today = timezone.localdate()
+    applied = change_requests_apply_due(today=today)
+    if applied:
+        logger.info("applied %d change requests due on %s before the billing run", applied, today)
 
 
 def _require_billable_contract(number: str) -> None:

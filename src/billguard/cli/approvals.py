@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from billguard.cli.change_requests import add_request_parsers
 from billguard.cli.main import EXIT_OK, parse_date
 from billguard.cli.users import acting_user, add_user_option
 
@@ -90,6 +91,8 @@ def add_approvals_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
     review.add_argument("--reason", default="", help="what the review found (optional)")
     add_user_option(review)
     review.set_defaults(handler=approvals_review)
+
+    add_request_parsers(actions)
 
 
 def approvals_list(args: argparse.Namespace) -> int:

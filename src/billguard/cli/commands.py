@@ -246,6 +246,27 @@ def exceptions_resolve(args: argparse.Namespace) -> int:
     return EXIT_BLOCKED
 
 
+def exceptions_override(args: argparse.Namespace) -> int:
+    from billguard.controls.override import exception_override_request
+
+    request = exception_override_request(
+        invoice_id=args.id, by=acting_user(args), reason=args.reason
+    )
+    if request.status == request.Status.APPLIED:
+        number = request.result.get("number", "") if isinstance(request.result, dict) else ""
+        print(
+            f"change request {request.pk} overrode held invoice {args.id} at once (observe "
+            f"mode): issued {number}"
+        )
+        return EXIT_OK
+    print(f"change request {request.pk} asks to override held invoice {args.id}")
+    print(
+        "a finance approver other than you must approve it with: "
+        f"billguard approvals approve {request.pk}"
+    )
+    return EXIT_OK
+
+
 def credit(args: argparse.Namespace) -> int:
     from billguard.billing.credit import credit_note_issue, invoice_by_number
     from billguard.controls.services import audit_checkpoint

@@ -171,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--note", required=True, help="what was fixed at the source")
     add_user_option(resolve)
     resolve.set_defaults(handler=commands.exceptions_resolve)
+    override = exc_sub.add_parser(
+        "override",
+        help="request to issue a held invoice despite its blocking findings",
+        description="Make a change request to override the held invoice. A finance approver "
+        "other than you approves it with `billguard approvals approve ID`, which issues the "
+        "invoice with the reason stored on it.",
+    )
+    override.add_argument("id", type=int, metavar="ID", help="the held invoice (exception) id")
+    override.add_argument(
+        "--reason", required=True, help="why the invoice may go out despite its findings"
+    )
+    add_user_option(override)
+    override.set_defaults(handler=commands.exceptions_override)
 
     credit = sub.add_parser("credit", help="issue a credit note for an issued invoice")
     credit.add_argument("number", metavar="INVOICE_NUMBER")
@@ -205,9 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_parser(sub)
     add_approvals_parser(sub)
     import billguard.cli.alerts as alerts_commands
+    import billguard.cli.amendments as amendments_commands
     import billguard.cli.documents as documents_commands
 
     documents_commands.add_parsers(sub)
+    amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
     return parser
 
