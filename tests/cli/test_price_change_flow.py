@@ -28,11 +28,11 @@ def only_request(target: str) -> ChangeRequest:
 def test_price_change_reaches_invoice(capsys, sample_users):
     """Sales requests a new price, an approver approves it, and the invoice follows.
 
-    The approved request creates contract version 2 at the new price. The billing schedule
-    is a separate record, so the run still drafts the old price and PRICE_MISMATCH holds the
-    draft: the registry does not move the schedule by itself. Finance then requests the same
-    change on the schedule; once a second approver approves it, resolving the exception
-    drafts the invoice again at the new price in place of the held draft, and issues it.
+    The approved request creates contract version 2 at the new price, and requests the
+    matching change of the billing schedule in the requester's name. The schedule is finance's
+    own record, so until someone approves that request the run still drafts the old price and
+    PRICE_MISMATCH holds the draft. Once a second approver approves it, resolving the
+    exception drafts the invoice again at the new price in place of the held draft.
     """
     setup = make_contract()
 
@@ -57,6 +57,11 @@ def test_price_change_reaches_invoice(capsys, sample_users):
     version = ContractVersion.objects.get(contract=setup.contract, version_number=2)
     assert version.change_request_id == contract_request.pk
     assert version.lines.get(line_code="L1").unit_price == Decimal("1100.00")
+    schedule_request = only_request("schedule")
+    assert contract_request.result["schedule_request"] == schedule_request.pk
+    assert schedule_request.status == ChangeRequest.Status.PENDING
+    assert schedule_request.requested_by.username == "sam.sales"
+    assert schedule_request.changes == {"lines": {"L1": {"unit_price": "1100"}}}
 
     assert cli("fran.finance", "run", "--period", "2026-11") == 1
     held = Invoice.objects.get(contract=setup.contract)
@@ -67,20 +72,6 @@ def test_price_change_reaches_invoice(capsys, sample_users):
     )
     assert "PRICE_MISMATCH" in blocking
 
-    assert (
-        cli(
-            "fran.finance",
-            "approvals",
-            "request",
-            "schedule",
-            "C-1",
-            *NEW_PRICE,
-            "--reason",
-            "Follow amendment",
-        )
-        == 0
-    )
-    schedule_request = only_request("schedule")
     assert cli("blake.approver", "approvals", "approve", str(schedule_request.pk)) == 0
     schedule_request.refresh_from_db()
     assert schedule_request.status == ChangeRequest.Status.APPLIED
@@ -96,6 +87,32 @@ def test_price_change_reaches_invoice(capsys, sample_users):
     assert invoice.status == Invoice.Status.ISSUED
     assert invoice.lines.get().unit_price == Decimal("1100.00")
     assert f"issued invoice {invoice.number}" in capsys.readouterr().out
+
+
+def test_matching_schedule_gets_no_request(sample_users):
+    """A contract change that the schedule already reflects asks for no schedule change."""
+    setup = make_contract()
+    cli(
+        "sam.sales",
+        "approvals",
+        "request",
+        "contract",
+        "C-1",
+        "--set",
+        "payment_terms_days=45",
+        "--effective",
+        "2026-11-01",
+        "--reason",
+        "Terms",
+    )
+    contract_request = only_request("contract")
+
+    assert cli("alex.approver", "approvals", "approve", str(contract_request.pk)) == 0
+
+    contract_request.refresh_from_db()
+    assert contract_request.result["schedule_request"] is None
+    assert not ChangeRequest.objects.filter(target="schedule").exists()
+    assert setup.contract.versions.count() == 2
 
 
 def test_billing_run_applies_due_requests(sample_users):
@@ -131,7 +148,10 @@ def test_billing_run_applies_due_requests(sample_users):
     status = cli("fran.finance", "run", "--period", f"{today:%Y-%m}")
 
     assert status == 0
-    assert set(ChangeRequest.objects.values_list("status", flat=True)) == {"applied"}
+    statuses = dict(ChangeRequest.objects.values_list("reason", "status"))
+    assert statuses == {"Uplift": "applied"} | {
+        reason: "pending" for reason in statuses if reason.startswith("follows")
+    }
     invoice = Invoice.objects.get(contract=setup.contract)
     assert invoice.status == Invoice.Status.ISSUED
     assert invoice.lines.get().unit_price == Decimal("1100.00")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
 from billguard.controls.applier_values import (
@@ -26,13 +28,15 @@ from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
 from billguard.controls.request_apply import actor_name
 from billguard.controls.services import audit_record
-from billguard.domain.errors import InvalidInput, NotFound
+from billguard.domain.errors import BillguardError, InvalidInput, NotFound
 from billguard.registry.models import (
+    BillingSchedule,
     Contract,
     ContractVersion,
     Document,
     PriceList,
 )
+from billguard.registry.selectors import schedule_changes_for_version
 from billguard.registry.services.amendments import (
     DISCOUNTS,
     amendment_apply_request,
@@ -42,6 +46,8 @@ from billguard.registry.services.amendments import (
 )
 from billguard.registry.services.contracts import contract_version_create
 from billguard.registry.terms import LineTerms, terms_from_version
+
+logger = logging.getLogger(__name__)
 
 CONTRACT_LINE_FIELDS = frozenset(f.name for f in dataclasses.fields(LineTerms)) - {"line_code"}
 
@@ -145,7 +151,48 @@ class ContractApplier:
             "contract": contract.number,
             "version": version.version_number,
             "effective_from": version.effective_from,
+            "schedule_request": schedule_follow_up(request, version),
         }
+
+
+def schedule_follow_up(request: ChangeRequest, version: ContractVersion) -> int | str | None:
+    """Request the schedule change that brings the billing schedule in line with ``version``.
+
+    The schedule is finance's own record, so the new terms reach it through a change request
+    of its own, made in the name of the contract change's requester and approved like any
+    other. Returns its id, None when the schedule already matches, or why it was not made
+    (the requester's role may not cover a schedule field); the drift checks then catch it.
+    """
+    changes = schedule_changes_for_version(version, version.effective_from)
+    if not changes:
+        return None
+    # Imported here: the request services import the appliers.
+    from billguard.controls.requests import change_request_create
+
+    schedule_id = BillingSchedule.objects.get(contract_id=version.contract_id).pk
+    open_request = ChangeRequest.objects.filter(
+        target=Target.SCHEDULE,
+        target_id=str(schedule_id),
+        status__in=(ChangeRequest.Status.PENDING, ChangeRequest.Status.APPROVED),
+    ).first()
+    if open_request is not None:
+        return f"not requested: change request {open_request.pk} on the schedule is open"
+    try:
+        with transaction.atomic():
+            follow = change_request_create(
+                by=request.requested_by,
+                target=Target.SCHEDULE,
+                target_id=schedule_id,
+                changes=changes,
+                reason=f"follows change request {request.pk}: {request.reason}"[:2000],
+                effective_from=version.effective_from,
+            )
+    except BillguardError as error:
+        logger.warning(
+            "no schedule change requested after change request %s: %s", request.pk, error
+        )
+        return f"not requested: {error}"
+    return follow.pk
 
 
 def _contract(target_id: str) -> Contract:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
+    ContractLine,
     ContractVersion,
     PriceListItem,
 )
@@ -51,16 +53,7 @@ def amendment_schedule_proposal(amendment: Amendment) -> list[ScheduleChange]:
     proposed_codes = set()
     for line in version.lines.all():
         proposed_codes.add(line.line_code)
-        quote = price_on(version, line, day, items)
-        discount = approved_discount(version, line.line_code, day)
-        proposed = {
-            "unit_price": quote.unit_price,
-            "quantity": line.quantity,
-            "discount_percent": discount.percent if discount else None,
-            "tax_category": line.tax_category or version.tax_category,
-            "tax_rate": line.tax_rate if line.tax_category else version.tax_rate,
-            "gl_account": line.gl_account,
-        }
+        proposed = _schedule_line_terms(version, line, day, items)
         current = in_force.get(line.line_code)
         if current is None:
             changes.append(ScheduleChange(line.line_code, "line", "(none)", line.description))
@@ -82,6 +75,65 @@ def amendment_schedule_proposal(amendment: Amendment) -> list[ScheduleChange]:
     if schedule.customer_po != version.customer_po:
         changes.append(ScheduleChange("", "customer_po", schedule.customer_po, version.customer_po))
     return changes
+
+
+def schedule_changes_for_version(version: ContractVersion, day: dt.date) -> dict[str, Any]:
+    """Return the schedule change request that brings the schedule in line with ``version``.
+
+    The result has the shape the schedule applier takes: changed schedule fields, and under
+    ``lines`` each changed line's fields (a new line with every field, ``None`` for a line the
+    version no longer has). Empty when there is no schedule or it already matches.
+    """
+    schedule = BillingSchedule.objects.filter(contract_id=version.contract_id).first()
+    if schedule is None:
+        return {}
+    in_force = {
+        line.line_code: line
+        for line in schedule.lines.all()
+        if line.effective_from <= day and (line.effective_to is None or day < line.effective_to)
+    }
+    items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
+    lines: dict[str, Any] = {}
+    for line in version.lines.all():
+        proposed = _schedule_line_terms(version, line, day, items)
+        current = in_force.pop(line.line_code, None)
+        if current is None:
+            proposed.update(kind=line.kind, description=line.description, unit_code=line.unit_code)
+            lines[line.line_code] = {k: _json(v) for k, v in proposed.items() if v is not None}
+            continue
+        changed = {k: _json(v) for k, v in proposed.items() if not _same(getattr(current, k), v)}
+        if changed:
+            lines[line.line_code] = changed
+    for code in sorted(in_force):
+        lines[code] = None
+    changes: dict[str, Any] = {}
+    if schedule.bill_to_id != version.bill_to_id and version.bill_to_id is not None:
+        changes["bill_to_id"] = version.bill_to_id
+    if schedule.customer_po != version.customer_po:
+        changes["customer_po"] = version.customer_po
+    if lines:
+        changes["lines"] = lines
+    return changes
+
+
+def _schedule_line_terms(
+    version: ContractVersion, line: ContractLine, day: dt.date, items: list[PriceListItem]
+) -> dict[str, Any]:
+    """The schedule line fields that ``line`` of ``version`` sets on ``day``."""
+    quote = price_on(version, line, day, items)
+    discount = approved_discount(version, line.line_code, day)
+    return {
+        "unit_price": quote.unit_price,
+        "quantity": line.quantity,
+        "discount_percent": discount.percent if discount else None,
+        "tax_category": line.tax_category or version.tax_category,
+        "tax_rate": line.tax_rate if line.tax_category else version.tax_rate,
+        "gl_account": line.gl_account,
+    }
+
+
+def _json(value: object) -> object:
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else value
 
 
 def _same(current: object, proposed: object) -> bool:
