@@ -10,7 +10,7 @@ from django.utils import timezone
 from billguard.cli.change_requests import parse_value
 from billguard.cli.main import main
 from billguard.controls.models import ApprovalRule, ChangeRequest
-from billguard.registry.models import ContractVersion, Party
+from billguard.registry.models import BillingScheduleLine, ContractVersion, Party
 from billguard.registry.services.parties import party_create
 from tests.factories import make_contract
 
@@ -66,10 +66,14 @@ def test_request_observe_mode_applies(capsys, sample_users):
     status = request_price("sam.sales", *REASON)
 
     assert status == 0
-    assert ChangeRequest.objects.get().status == ChangeRequest.Status.APPLIED
+    assert ChangeRequest.objects.get(target="contract").status == ChangeRequest.Status.APPLIED
     assert "applied at once (observe mode)" in capsys.readouterr().out
     version = ContractVersion.objects.get(version_number=2)
     assert version.lines.get(line_code="L1").unit_price == Decimal("1100.00")
+    # The schedule's follow-up matches the same observed price rule, so it applies at once too.
+    follow = ChangeRequest.objects.get(target="schedule")
+    assert follow.status == ChangeRequest.Status.APPLIED
+    assert BillingScheduleLine.objects.filter(unit_price=Decimal("1100.00")).exists()
 
 
 def test_request_payment_terms_as_number(sample_users):

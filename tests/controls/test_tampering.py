@@ -7,7 +7,12 @@ from django.db import DatabaseError, transaction
 from billguard.controls.chain import entry_hmac
 from billguard.controls.keys import audit_key
 from billguard.controls.models import AuditChainHead, AuditEntry
-from billguard.controls.services import audit_checkpoint, audit_record
+from billguard.controls.services import (
+    audit_checkpoint,
+    audit_record,
+    checkpoints_path,
+    database_label,
+)
 from billguard.controls.verify import audit_verify
 from billguard.registry.models import Contract
 from tests.controls.conftest import triggers_bypassed
@@ -229,7 +234,7 @@ def test_edited_head_detected(chain):
 
 
 def test_unreadable_checkpoint_file_reported(chain, var_dir):
-    path = var_dir / "audit" / "checkpoints.log"
+    path = checkpoints_path()
     path.parent.mkdir(parents=True)
     path.write_text("not json\n")
 
@@ -237,3 +242,18 @@ def test_unreadable_checkpoint_file_reported(chain, var_dir):
 
     assert result.problem == "checkpoint_unreadable"
     assert "line 1" in result.message
+
+
+def test_checkpoint_files_kept_per_database():
+    one = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/var/billguard.sqlite3"}
+    other = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/home/ops/fresh.sqlite3"}
+    server = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "billing",
+        "HOST": "127.0.0.1",
+        "PORT": 5432,
+    }
+
+    assert database_label(one) == "sqlite3-billguard.sqlite3"
+    assert database_label(other) == "sqlite3-fresh.sqlite3"
+    assert database_label(server) == "postgresql-127.0.0.1-5432-billing"

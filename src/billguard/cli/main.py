@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check that no audit entry was edited, deleted, inserted or reordered",
         description="Recompute every entry's HMAC in sequence order with the audit key "
         "(BILLGUARD_AUDIT_KEY or var/audit.key), then compare the chain with the checkpoints "
-        "in var/audit/checkpoints.log. Exits 0 when the trail is intact, 1 when it was "
+        "in var/audit/<database>/checkpoints.log. Exits 0 when the trail is intact, 1 when it was "
         "tampered with.",
     )
     verify.set_defaults(handler=commands.audit_verify)

@@ -12,13 +12,17 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from billguard.controls.actions import CRITICAL_FIELDS
 from billguard.controls.models import ApprovalRule
 from billguard.controls.models.policy import Mode, Scope
 
 # Subjects whose size the requests compute from the changes when the caller gives none.
 DISCOUNT = "discount"
 PRICE = "price"
+# "*" stands for any billing-critical field category, not for the other subjects (a policy
+# change, an override, a bespoke term), which have rules of their own.
 ANY_SUBJECT = "*"
+CRITICAL = frozenset(CRITICAL_FIELDS)
 
 
 def policy_verdict(
@@ -35,7 +39,7 @@ def policy_verdict(
     matched = [
         rule
         for rule in ApprovalRule.objects.order_by("name")
-        if (rule.subject in wanted or rule.subject == ANY_SUBJECT)
+        if (rule.subject in wanted or (rule.subject == ANY_SUBJECT and wanted & CRITICAL))
         and _in_scope(rule, customer_group, contract_type)
         and _above_threshold(rule, sizes)
     ]

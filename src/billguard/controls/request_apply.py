@@ -146,7 +146,7 @@ def request_alert(request: ChangeRequest, event: str) -> int:
     return alert_emit(
         event=event,
         subject=f"Change request {request.pk} {request.get_status_display()}: "
-        f"{request.get_target_display()} {request.target_label or request.target_id}",
+        f"{request_subject_label(request)}",
         payload=json_normalize(
             {
                 "change_request": request.pk,
@@ -166,3 +166,10 @@ def request_alert(request: ChangeRequest, event: str) -> int:
             }
         ),
     )
+
+
+def request_subject_label(request: ChangeRequest) -> str:
+    """Return what a request changes, such as ``contract terms C-1``, for messages."""
+    kind = str(request.get_target_display())
+    label = request.target_label or request.target_id
+    return label if label.startswith(kind) or kind.endswith(label) else f"{kind} {label}"

@@ -15,8 +15,14 @@ from billguard.controls.approval_policy import change_sizes, policy_verdict
 from billguard.controls.chain import json_normalize
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
-from billguard.controls.roles import authorize_fields
+from billguard.controls.roles import authorize, authorize_fields
 from billguard.domain.errors import InvalidInput
+
+# The action a requester needs for a target beyond change_request, whichever channel asks.
+TARGET_ACTIONS: dict[str, str] = {
+    Target.POLICY: "policy_change",
+    Target.INVOICE_OVERRIDE: "exception_override",
+}
 
 # Policy subjects that a target always carries, whichever channel makes the request.
 TARGET_SUBJECTS: dict[str, tuple[str, ...]] = {
@@ -69,6 +75,8 @@ def change_prepare(
             value=channel,
             fix=f"Use one of: {', '.join(ChangeRequest.Channel.values)}.",
         )
+    if target in TARGET_ACTIONS:
+        authorize(by, TARGET_ACTIONS[target])
     categories = sorted(set(applier.categories(changes)))
     authorize_fields(by, categories)
     applier_validate(applier, target_id, changes, effective_from)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,11 +123,26 @@ def _head_lock() -> AuditChainHead:
 
 
 def checkpoints_path() -> Path:
-    return Path(settings.VAR_DIR) / "audit" / "checkpoints.log"
+    """Return var/audit/<database>/checkpoints.log, the checkpoints of this database's chain.
+
+    Each database has its own file, so that a second database (a test copy, a fresh install)
+    under the same var directory is not compared with another chain's checkpoints.
+    """
+    return Path(settings.VAR_DIR) / "audit" / database_label() / "checkpoints.log"
+
+
+def database_label(database: Mapping[str, Any] | None = None) -> str:
+    """Return a file-name-safe label of a database (the default one): engine, host, port, name."""
+    database = database if database is not None else settings.DATABASES["default"]
+    vendor = str(database["ENGINE"]).rsplit(".", 1)[-1]
+    name = Path(str(database["NAME"])).name
+    parts = [vendor, str(database.get("HOST") or ""), str(database.get("PORT") or ""), name]
+    text = "-".join(part for part in parts if part)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 def audit_checkpoint() -> tuple[int, str] | None:
-    """Append the committed chain head (sequence and HMAC) to var/audit/checkpoints.log.
+    """Append the committed chain head (sequence and HMAC) to the checkpoints file.
 
     Returns the head written, or None when the chain is empty or the head is already the
     last line. The file is opened in append mode and each line is written by one write call.

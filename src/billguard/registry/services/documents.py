@@ -219,7 +219,7 @@ def _validate(
     if detected not in allowed:
         names = ", ".join(sniffing.media_type_label(t) for t in allowed) or "none"
         raise InvalidInput(
-            f"the file {place!r} is {label} ({detected}), which a {kind} document may not be.",
+            f"the file {place!r} is {label} ({detected}), which a document of kind {kind} may not be.",
             place=place,
             value=detected,
             fix=f"Store it as one of: {names}; or add the type to "
@@ -231,14 +231,14 @@ def _validate(
 def _validate_expiry(*, kind: str, signed_on: dt.date | None, expires_on: dt.date | None) -> None:
     if expires_on is not None and kind not in EXPIRING_KINDS:
         raise InvalidInput(
-            f"a {kind} document has no expiry date.",
+            f"a document of kind {kind} has no expiry date.",
             place="expires_on",
             value=expires_on,
             fix="Omit the expiry date; only insurance certificates and tax forms expire.",
         )
     if expires_on is None and kind in EXPIRY_REQUIRED_KINDS:
         raise InvalidInput(
-            f"a {kind} document needs the date it expires on.",
+            f"a document of kind {kind} needs the date it expires on.",
             place="expires_on",
             fix="Give the expiry date printed on the certificate.",
         )
