@@ -219,7 +219,8 @@ def _validate(
     if detected not in allowed:
         names = ", ".join(sniffing.media_type_label(t) for t in allowed) or "none"
         raise InvalidInput(
-            f"the file {place!r} is {label} ({detected}), which a document of kind {kind} may not be.",
+            f"the file {place!r} is {label} ({detected}), "
+            f"which a document of kind {kind} may not be.",
             place=place,
             value=detected,
             fix=f"Store it as one of: {names}; or add the type to "
