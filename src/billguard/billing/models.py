@@ -42,6 +42,9 @@ class BillingRun(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PROCESS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField()
+    # The audit actor of everything the run writes; empty when an in-process caller (the
+    # sample seeding, a test) started it, and "system" is recorded then.
+    started_by = models.CharField(max_length=150, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     chunks_done = models.PositiveIntegerField(default=0)
     # Totals summed from the run's chunks when it completes: contracts, chunks, issued, held,
