@@ -78,7 +78,7 @@ def test_run_by_inactive_finance_user_is_refused(capsys, sample_users):
     status = main(["run", "--period", "2026-11"])
 
     assert status == 2
-    assert "fran.finance (no role) may not" in capsys.readouterr().err
+    assert "user 'fran.finance' is deactivated" in capsys.readouterr().err
     assert BillingRun.objects.count() == 0
 
 
