@@ -120,6 +120,15 @@ def test_two_workers_match_in_process_run(
     )
     assert sorted(int(index) for index, _ in chunk_logs) == list(range(1, chunks + 1))
     assert sum(int(count) for _, count in chunk_logs) == contracts
+    assert queued.rows("SELECT started_by FROM billing_billingrun WHERE id = %s", (run_id,)) == [
+        ("fran.finance",)
+    ]
+    issue_actors = queued.rows(
+        "SELECT DISTINCT actor FROM controls_audit_entry "
+        "WHERE action = 'invoice.issue' AND billing_run_id = %s",
+        (run_id,),
+    )
+    assert issue_actors == [("fran.finance",)]
 
 
 def run_with_killed_worker(

@@ -5,6 +5,7 @@ import pytest
 
 from billguard.billing.models import BillingRun, Invoice, NumberingSeries
 from billguard.billing.run import billing_run_execute
+from billguard.controls.models import AuditEntry
 from billguard.domain.errors import NotFound
 from billguard.domain.periods import parse_period
 from billguard.einvoice.validation import has_fatal, validate_ubl
@@ -41,6 +42,30 @@ def test_run_twice_issues_nothing_twice():
     assert second.outcomes == []
     assert Invoice.objects.count() == 1
     assert NumberingSeries.objects.get().next_number == 2
+
+
+def test_run_by_user_records_user_as_actor(sample_users):
+    make_contract("C-1", customer_code="CUST-A", customer_po="PO-1")
+    make_contract("C-2", customer_code="CUST-B", customer_po="PO-2")
+
+    result = billing_run_execute(
+        period=parse_period("2026-11"), chunk_size=1, by=sample_users["fran.finance"]
+    )
+
+    assert BillingRun.objects.get(pk=result.billing_run_id).started_by == "fran.finance"
+    entries = AuditEntry.objects.filter(action="invoice.issue").order_by("sequence")
+    assert [e.billing_run_id for e in entries] == [result.billing_run_id] * 2
+    assert [e.actor for e in entries] == ["fran.finance", "fran.finance"]
+
+
+def test_run_without_user_records_system_as_actor():
+    make_contract()
+
+    result = billing_run_execute(period=parse_period("2026-11"))
+
+    assert BillingRun.objects.get(pk=result.billing_run_id).started_by == ""
+    entry = AuditEntry.objects.get(action="invoice.issue")
+    assert entry.actor == "system"
 
 
 def test_run_holds_draft_with_blocking_finding():

@@ -40,8 +40,10 @@ def test_billing_run_records_issued_invoices():
     result = billing_run_execute(period=parse_period("2026-11"))
 
     assert actions() == [
+        "document.store",
         "contract.create",
         "contract.activate",
+        "document.store",
         "contract.create",
         "contract.activate",
         "invoice.issue",
@@ -57,7 +59,10 @@ def test_billing_run_records_issued_invoices():
     assert first.before == {"status": "draft"}
     assert first.after["number"] == "ADE-000001"
     assert first.after["payable"] == "1190.00"
-    contract_entry = AuditEntry.objects.get(sequence=1)
+    sow_entry = AuditEntry.objects.get(sequence=1)
+    assert sow_entry.record_id == str(setup.contract.versions.get().sow_document_id)
+    assert sow_entry.after["family"] == "SOW-C-1"
+    contract_entry = AuditEntry.objects.get(sequence=2)
     assert contract_entry.record_id == str(setup.contract.pk)
     assert contract_entry.after["number"] == "C-1"
     assert audit_verify().intact
@@ -70,7 +75,8 @@ def test_billing_run_writes_checkpoint_at_end():
     billing_run_execute(period=parse_period("2026-11"))
 
     head = AuditChainHead.objects.get()
-    assert checkpoints_read() == [(3, head.hmac)]
+    # document.store, contract.create, contract.activate, invoice.issue
+    assert checkpoints_read() == [(4, head.hmac)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -93,7 +99,9 @@ def test_credit_and_resolve_are_recorded():
     )
 
     assert actions() == [
+        "document.store",
         "contract.create",
+        "document.store",
         "invoice.issue",
         "exception.resolve",
         "credit_note.issue",
@@ -128,8 +136,10 @@ def test_amendment_flow_is_recorded():
     schedule_apply_amendment(amendment=amendment, actor="billing.clerk")
 
     assert actions() == [
+        "document.store",
         "contract.create",
         "contract.activate",
+        "document.store",
         "amendment.sign",
         "amendment.approve",
         "schedule.apply_amendment",
@@ -153,17 +163,18 @@ def test_rolled_back_write_leaves_no_entry():
         audit_record(actor="t", action="test.write", record=setup.contract, before=None, after=None)
         raise RuntimeError("roll back")
 
-    assert AuditEntry.objects.count() == 2
-    assert AuditChainHead.objects.get().sequence == 2
+    assert AuditEntry.objects.count() == 3
+    assert AuditChainHead.objects.get().sequence == 3
     assert audit_verify().intact
 
 
 @pytest.mark.django_db
 def test_checkpoint_every_n_entries(monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(services, "CHECKPOINT_EVERY", 3)
-    setup = make_contract()  # two entries: contract.create and contract.activate
+    # Three entries: document.store, contract.create and contract.activate.
+    setup = make_contract()
 
-    for number in range(6):
+    for number in range(7):
         # Each write is its own transaction, so each commit runs its callbacks.
         with django_capture_on_commit_callbacks(execute=True):
             audit_record(
@@ -171,8 +182,8 @@ def test_checkpoint_every_n_entries(monkeypatch, django_capture_on_commit_callba
             )
 
     sequences = [sequence for sequence, _ in checkpoints_read()]
-    assert sequences == [3, 6]
-    assert audit_checkpoint() == (8, AuditChainHead.objects.get().hmac)
+    assert sequences == [6, 9]
+    assert audit_checkpoint() == (10, AuditChainHead.objects.get().hmac)
     assert audit_checkpoint() is None
     assert audit_verify().intact
 
@@ -198,7 +209,7 @@ def test_cli_verify_exit_statuses(capsys):
 
     make_contract()
     assert main(["audit", "verify"]) == 0
-    assert "intact: 2 entries" in capsys.readouterr().out
+    assert "intact: 3 entries" in capsys.readouterr().out
 
     with triggers_bypassed():
         AuditEntry.objects.filter(sequence=1).update(actor="intruder")

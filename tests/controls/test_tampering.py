@@ -38,7 +38,7 @@ def entries_append(contract: Contract, up_to: int) -> None:
 
 @pytest.fixture
 def chain() -> list[AuditEntry]:
-    """A chain of ENTRIES entries: the contract's creation and five writes to it."""
+    """A chain of ENTRIES entries: the contract's SOW, creation and activation, then writes."""
     entries_append(make_contract().contract, ENTRIES)
     return list(AuditEntry.objects.order_by("sequence"))
 
@@ -71,9 +71,9 @@ def test_empty_chain_verifies():
 
 def test_update_rejected_by_trigger(chain):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        AuditEntry.objects.filter(sequence=3).update(reason="changed")
+        AuditEntry.objects.filter(sequence=4).update(reason="changed")
 
-    assert AuditEntry.objects.get(sequence=3).reason == "write 3"
+    assert AuditEntry.objects.get(sequence=4).reason == "write 4"
 
 
 def test_delete_rejected_by_trigger(chain):
@@ -196,19 +196,19 @@ def test_rewrite_with_real_key_passes_chain_without_checkpoint(chain):
 
 def test_rewrite_with_real_key_detected_by_checkpoint():
     contract = make_contract().contract
-    entries_append(contract, 2)
+    entries_append(contract, 3)
     audit_checkpoint()
     entries_append(contract, ENTRIES)
     audit_checkpoint()
     assert audit_verify().intact
 
     with triggers_bypassed():
-        AuditEntry.objects.filter(sequence=4).update(after={"step": 99})
-    rehash_from(4, audit_key())
+        AuditEntry.objects.filter(sequence=5).update(after={"step": 99})
+    rehash_from(5, audit_key())
     result = audit_verify()
 
     assert result.problem == "checkpoint_mismatch"
-    assert result.first_bad_sequence == 3
+    assert result.first_bad_sequence == 4
     assert result.entries_checked == ENTRIES
 
 

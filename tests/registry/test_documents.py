@@ -8,7 +8,8 @@ from billguard.billing.documents import document_from_invoice
 from billguard.billing.models import Invoice
 from billguard.billing.run import billing_run_execute
 from billguard.billing.selectors import invoice_for_output
-from billguard.controls.models import PolicySetting
+from billguard.controls.models import AuditEntry, PolicySetting
+from billguard.controls.verify import audit_verify
 from billguard.domain.errors import InvalidInput, NotAllowed, NotFound
 from billguard.domain.periods import parse_period
 from billguard.einvoice.validation import has_fatal, validate_ubl
@@ -45,6 +46,61 @@ def test_document_store_records_type_and_user():
     assert document.sha256 == hashlib.sha256(content).hexdigest()
     assert document.storage_path == f"{document.sha256[:2]}/{document.sha256}"
     assert document_read(document) == content
+
+
+def test_document_store_writes_audit_entry():
+    finance = make_user("fiona", "finance")
+    content = text_pdf("Statement of work C-10")
+
+    document = document_store(
+        content=content,
+        kind="sow",
+        family="SOW-C-10",
+        title="SOW C-10",
+        file_name="SOW-C-10.pdf",
+        signed_on=dt.date(2026, 1, 5),
+        signer="Jane Buyer",
+        by=finance,
+    )
+
+    entry = AuditEntry.objects.get(action="document.store")
+    assert entry.actor == "fiona"
+    assert entry.record_type == "registry.document"
+    assert entry.record_id == str(document.pk)
+    assert entry.before is None
+    assert entry.after == {
+        "family": "SOW-C-10",
+        "revision": 1,
+        "kind": "sow",
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+        "content_type": "application/pdf",
+        "signer": "Jane Buyer",
+        "signed_on": "2026-01-05",
+        "stored_by": "fiona",
+    }
+    assert audit_verify().intact
+
+
+def test_document_store_without_user_audits_system():
+    first = document_store(content=text_pdf("Rates 1"), kind="rate_card", family="RC-9", title="R")
+    second = document_store(content=text_pdf("Rates 2"), kind="rate_card", family="RC-9", title="R")
+
+    entries = list(AuditEntry.objects.filter(action="document.store").order_by("sequence"))
+    assert [e.actor for e in entries] == ["system", "system"]
+    assert [e.record_id for e in entries] == [str(first.pk), str(second.pk)]
+    assert [e.after["revision"] for e in entries] == [1, 2]
+    assert [e.after["stored_by"] for e in entries] == ["", ""]
+    assert [e.after["signed_on"] for e in entries] == [None, None]
+
+
+def test_rejected_document_writes_no_audit_entry():
+    auditor = make_user("audrey", "auditor")
+
+    with pytest.raises(NotAllowed):
+        document_store(content=text_pdf("SOW"), kind="sow", family="SOW-A", title="SOW", by=auditor)
+
+    assert not AuditEntry.objects.filter(action="document.store").exists()
 
 
 def test_document_store_checks_permission():

@@ -15,7 +15,8 @@ from django.db import transaction
 from billguard.billing.models import Invoice
 from billguard.billing.run import RunResult, billing_run_execute
 from billguard.checks.guard import check_documents
-from billguard.controls.models import AuditEntry
+from billguard.controls.models import AuditEntry, ChangeRequest, Delegation
+from billguard.controls.overview import controls_overview, format_controls
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.domain.periods import parse_period
 from billguard.integrations.drafts import read_drafts
@@ -56,7 +57,7 @@ REQUIRED_CODES = frozenset(
     CONTRACT_EXPIRED DISCOUNT_NOT_APPROVED QUANTITY_MISMATCH MILESTONE_NOT_ACCEPTED
     MILESTONE_ALREADY_BILLED TAX_RATE_MISMATCH TAX_EXEMPTION_REASON_MISSING GL_ACCOUNT_MISSING
     CURRENCY_MISMATCH ALREADY_INVOICED DUPLICATE_INVOICE_SUSPECTED BILLING_PERIOD_MISSED
-    TOTALS_INCONSISTENT CONTRACT_NOT_FOUND
+    TOTALS_INCONSISTENT CONTRACT_NOT_FOUND EMERGENCY_CHANGE_UNREVIEWED
     """.split()
 )
 
@@ -143,6 +144,7 @@ def test_clean_external_draft_has_no_findings(tmp_path):
         "skipped_billing_period",
         "milestone_billed_twice",
         "external_totals_inconsistent",
+        "emergency_change_unreviewed",
     ],
 )
 def test_leaving_a_fault_out_removes_only_its_findings(tmp_path, left_out):
@@ -263,6 +265,85 @@ def test_bespoke_contract_not_billed(tmp_path):
 
     assert bespoke.number not in {outcome.contract_number for outcome in result.outcomes}
     assert result.contracts_considered < Contract.objects.count()
+
+
+def test_controls_state_waits_for_decisions(tmp_path):
+    summary = build(tmp_path)
+    [emergency_subject] = [
+        f.subject for f in summary.seeded_faults if f.name == "emergency_change_unreviewed"
+    ]
+    bespoke = Contract.objects.get(status=Contract.Status.DRAFT)
+
+    pending = list(ChangeRequest.objects.filter(status="pending").order_by("pk"))
+    emergency = ChangeRequest.objects.get(emergency=True)
+    delegation = Delegation.objects.get()
+
+    assert [r.requested_by.get_username() for r in pending] == ["sam.sales", "sam.sales"]
+    discount, activation = pending
+    assert discount.target == "contract"
+    assert discount.categories == ["discount"]
+    assert discount.changes["discounts"][0]["percent"] == "12"
+    assert discount.effective_from == dt.date(2026, 12, 1)
+    assert "finance_approver" in {rule["role"] for rule in discount.required}
+    assert activation.target == "contract_activation"
+    assert activation.target_id == str(bespoke.pk)
+    assert emergency.requested_by.get_username() == "ada.admin"
+    assert emergency.reviewed_at is None
+    assert emergency.target_label == f"contract {emergency_subject}"
+    assert emergency.changes == {"payment_terms_days": 90}
+    assert emergency.effective_from == dt.date(2026, 10, 1)
+    assert delegation.delegator.get_username() == "alex.approver"
+    assert delegation.delegate.get_username() == "blake.approver"
+    assert delegation.starts_on < AS_OF < delegation.ends_on
+    assert (delegation.ends_on - delegation.starts_on).days == 6
+
+
+def test_pending_discount_changes_no_draft(tmp_path):
+    build(tmp_path)
+    discount = ChangeRequest.objects.get(status="pending", target="contract")
+    contract = Contract.objects.get(pk=int(discount.target_id))
+
+    result = run_period()
+
+    [outcome] = [o for o in result.outcomes if o.contract_number == contract.number]
+    assert outcome.findings == []
+    assert contract.versions.count() == 1
+
+
+def test_controls_section_lists_waiting_work(tmp_path):
+    build(tmp_path)
+    run_period()
+    discount, activation = ChangeRequest.objects.filter(status="pending").order_by("pk")
+    emergency = ChangeRequest.objects.get(emergency=True)
+    bespoke = Contract.objects.get(status=Contract.Status.DRAFT)
+
+    overview = controls_overview()
+    text = format_controls(overview)
+
+    assert overview.audit.intact
+    assert overview.audit.entries_checked == AuditEntry.objects.count()
+    lines = text.splitlines()
+    assert lines[0] == "Controls"
+    assert lines[1].split() == ["change", "requests", "pending", "2"]
+    assert lines[2].startswith(f"    {discount.pk}  {discount.target_label}: discount; ")
+    assert "requested by sam.sales" in lines[2]
+    assert "1 finance_approver (discount above 10 percent)" in lines[2]
+    assert lines[3].startswith(
+        f"    {activation.pk}  activation of contract {bespoke.number}: bespoke "
+        "liquidated_damages, termination_rights; requested by sam.sales"
+    )
+    assert lines[4].split() == ["emergency", "changes", "awaiting", "review", "1"]
+    assert lines[5] == (
+        f"    {emergency.pk}  {emergency.target_label}: payment_terms from 2026-10-01; "
+        "applied by ada.admin"
+    )
+    assert lines[6].split() == ["contracts", "waiting", "for", "activation", "1", "(not", "billed)"]
+    assert lines[7] == (
+        f"    {bespoke.number}  bespoke in liquidated_damages, termination_rights; "
+        f"approval asked in change request {activation.pk}"
+    )
+    assert lines[8] == f"  audit trail  verified intact, {AuditEntry.objects.count()} entries"
+    assert len(lines) == 9
 
 
 def test_generation_refuses_existing_company(tmp_path):

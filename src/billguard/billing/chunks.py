@@ -56,6 +56,7 @@ from billguard.checks.selectors import (
 )
 from billguard.controls.alerts import Alert, alerts_emit
 from billguard.controls.models.alerts import AlertEvent
+from billguard.controls.services import DEFAULT_ACTOR
 from billguard.domain.errors import BillguardError
 from billguard.domain.money import Money
 from billguard.domain.periods import BillingPeriod
@@ -346,7 +347,10 @@ def chunk_process(
         if round_number == 1:
             fault_point("checks", chunk_index)
         invoices = invoices_save_drafts(checked=checked, billing_run=run)
-        invoices_issue(invoices=[i for i in invoices if i.status == Invoice.Status.DRAFT])
+        invoices_issue(
+            invoices=[i for i in invoices if i.status == Invoice.Status.DRAFT],
+            actor=run.started_by or DEFAULT_ACTOR,
+        )
         round_issued = []
         for invoice, item in zip(invoices, checked, strict=True):
             issued = invoice.status == Invoice.Status.ISSUED

@@ -42,6 +42,9 @@ class BillingRun(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PROCESS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField()
+    # User name of who started the run, and so the audit actor of the invoices it issues.
+    # Empty when an in-process caller (sample seeding, a test) started it: "system" then.
+    started_by = models.CharField(max_length=150, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     chunks_done = models.PositiveIntegerField(default=0)
     # Totals summed from the run's chunks when it completes: contracts, chunks, issued, held,

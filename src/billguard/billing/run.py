@@ -36,7 +36,7 @@ from billguard.billing.models import BillingRun, BillingRunChunk
 from billguard.billing.outputs import ensure_journal_accounts
 from billguard.billing.selectors import billable_contract_ids
 from billguard.controls.roles import authorize
-from billguard.controls.services import audit_checkpoint
+from billguard.controls.services import DEFAULT_ACTOR, audit_checkpoint
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.periods import BillingPeriod
 from billguard.registry.models import BillingSchedule, Contract
@@ -148,6 +148,7 @@ def billing_run_execute(
         contract_filter=contract_number or "",
         mode=BillingRun.Mode.QUEUE if queue else BillingRun.Mode.PROCESS,
         started_at=timezone.now(),
+        started_by=by.get_username() if by is not None else "",
     )
     chunk_rows = BillingRunChunk.objects.bulk_create(
         BillingRunChunk(run=run, index=index, contract_ids=ids)
@@ -160,7 +161,7 @@ def billing_run_execute(
         len(contract_ids),
         len(chunks),
         run.mode,
-        by.get_username() if by is not None else "system",
+        run.started_by or DEFAULT_ACTOR,
     )
     try:
         if queue:

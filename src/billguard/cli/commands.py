@@ -33,6 +33,7 @@ def demo(args: argparse.Namespace) -> int:
     from billguard.billing.report import format_report, run_report, write_json
     from billguard.billing.run import billing_run_execute
     from billguard.checks.guard import check_documents
+    from billguard.controls.overview import controls_overview, format_controls
     from billguard.controls.policy_yaml import policy_seed
     from billguard.domain.periods import parse_period
     from billguard.integrations.drafts import read_drafts
@@ -60,7 +61,6 @@ def demo(args: argparse.Namespace) -> int:
     sample_users_create()
     by = User.objects.get(username=DEMO_RUN_USER)
     print(f"billing run started by {DEMO_RUN_USER}")
-    _print_draft_contracts()
     period = parse_period(PERIOD)
     with ProgressBar("billing run") as bar:
         result = billing_run_execute(period=period, progress=bar.update, by=by)
@@ -68,27 +68,12 @@ def demo(args: argparse.Namespace) -> int:
     guard_results = check_documents(documents, as_of=AS_OF)
     report = run_report(result, guard_results)
     print(format_report(report))
+    print()
+    print(format_controls(controls_overview()))
     path = write_json(report, _report_path(period.label, result.billing_run_id))
     print(f"\nreport written to {path}")
     print(f"invoices written under {Path(settings.VAR_DIR) / 'invoices'}")
     return EXIT_OK
-
-
-def _print_draft_contracts() -> None:
-    from billguard.registry.activation import draft_contracts
-
-    waiting = draft_contracts()
-    if not waiting:
-        return
-    print(f"contracts waiting for activation, not billed: {len(waiting)}")
-    for contract, version in waiting:
-        if version.bespoke_fields:
-            print(
-                f"  {contract.number}  bespoke in {', '.join(version.bespoke_fields)}; "
-                f"see `billguard contracts show {contract.number}`"
-            )
-        else:
-            print(f"  {contract.number}  draft")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,11 +22,14 @@ def delegation_create(
     starts_on: dt.date,
     ends_on: dt.date,
     reason: str = "",
+    today: dt.date | None = None,
 ) -> Delegation:
     """Let ``delegate`` approve for ``by`` from ``starts_on`` to ``ends_on`` (both included).
 
     A delegate's approval counts with ``by``'s roles. It never counts on a request that the
-    delegate or ``by`` made, and ``by`` is counted once per request, whoever acts.
+    delegate or ``by`` made, and ``by`` is counted once per request, whoever acts. A
+    delegation that ended before ``today`` (default: the local date) is rejected; the sample
+    company passes its fixed as-of date.
     """
     authorize(by, "delegation_create")
     if delegate.pk == by.pk:
@@ -50,7 +53,7 @@ def delegation_create(
             value=ends_on,
             fix="Give an end date on or after the start date.",
         )
-    if ends_on < timezone.localdate():
+    if ends_on < (today or timezone.localdate()):
         raise InvalidInput(
             f"the delegation ends on {ends_on}, which is in the past.",
             place="ends_on",

@@ -5,7 +5,8 @@ US Inc. (USD, the state sales tax entered on each contract), customers, contract
 line kind and cadence, amendments, SOWs, price lists, usage, timesheets, milestones, vendors
 and purchase orders, a year of issued invoices, and one user per role (see sample/users.py).
 Faults are seeded into the source data; each SeededFault names the contract or external draft
-where the November run must find it.
+where the November run must find it. Requests that wait for approval, and a delegation, show
+the controls at work without changing what is billed (see sample/controls.py).
 
 Every value comes from ``random.Random(seed)`` and the fixed as-of date, so one seed gives the
 same company on every machine and every day.
@@ -22,6 +23,7 @@ from pathlib import Path
 from django.db import transaction
 
 from billguard.billing.models import Invoice
+from billguard.controls.policy_yaml import policy_seed
 from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.procurement.models import PurchaseOrder
 from billguard.registry.models import (
@@ -36,6 +38,7 @@ from billguard.registry.models import (
 )
 from billguard.sample.book import COVERAGE_SHAPES, plan_regular_contracts
 from billguard.sample.calendar import AS_OF as SAMPLE_AS_OF
+from billguard.sample.controls import controls_state_create
 from billguard.sample.external import write_external_drafts
 from billguard.sample.fault_carriers import CustomerPool, plan_clean_external_contract
 from billguard.sample.faults import FAULT_NAMES, FAULTS, SeededFault, seeded_faults
@@ -108,12 +111,15 @@ def generate_sample_company(
         if fault.name in names and fault.prepare is not None:
             fault.prepare(book.fault_carriers[fault.name])
 
+    # An empty policy gets the default one, so the pending requests need its approvals.
+    policy_seed()
     sample_users_create()
     write_book(book)
     history_invoices = issue_history(book)
     for fault in FAULTS:
         if fault.name in names and fault.change is not None:
             fault.change(book.fault_carriers[fault.name])
+    controls_state_create(book)
     drafts = write_external_drafts(Path(external_drafts_dir), book, names)
 
     return SampleSummary(

@@ -313,6 +313,13 @@ def prepare_skipped_billing_period(plans: list[ContractPlan]) -> None:
         plan.history_gaps.append(dt.date(2026, 9, 1))
 
 
+# Controls
+
+
+def plan_emergency_change_unreviewed(planner: Planner, pool: CustomerPool) -> list[ContractPlan]:
+    return [planner.subscription(pool.pick("de", "DE"), start=dt.date(2026, 5, 1))]
+
+
 # External drafts
 
 

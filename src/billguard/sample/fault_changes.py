@@ -11,9 +11,13 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.contrib.auth.models import User
+
 from billguard.billing.drafting import DraftPlan, draft_contract
 from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
 from billguard.billing.selectors import load_draft_sources
+from billguard.controls.emergency import change_emergency_apply
+from billguard.controls.models.policy import Target
 from billguard.domain.periods import parse_period
 from billguard.registry.models import (
     BillingSchedule,
@@ -37,6 +41,10 @@ from billguard.sample.tax_ids import invalid_variant
 D = Decimal
 FaultChange = Callable[[list[ContractPlan]], None]
 RUN_PERIOD = parse_period(f"{RUN_MONTH:%Y-%m}")
+# The sample user who applies the unreviewed emergency change, and the terms it sets. The
+# planner never gives a contract 90 days, so the change always changes something.
+EMERGENCY_CHANGE_USER = "ada.admin"
+EMERGENCY_PAYMENT_TERMS_DAYS = 90
 
 
 # Contract completeness
@@ -242,6 +250,27 @@ def bill_predecessor_again(plans: list[ContractPlan]) -> None:
     renewal, predecessor = plans
     draft = _november_draft(renewal)
     _issue_legacy_invoice(draft, Contract.objects.get(number=predecessor.number), "LEG-1102")
+
+
+# Controls
+
+
+def apply_emergency_change_unreviewed(plans: list[ContractPlan]) -> None:
+    """Have the administrator lengthen the payment terms from 1 October on the emergency path.
+
+    Nobody reviews the change, so every draft of the contract from October on is held.
+    """
+    plan = plans[0]
+    assert plan.terms.payment_terms_days != EMERGENCY_PAYMENT_TERMS_DAYS
+    change_emergency_apply(
+        by=User.objects.get(username=EMERGENCY_CHANGE_USER),
+        target=Target.CONTRACT,
+        target_id=Contract.objects.get(number=plan.number).pk,
+        changes={"payment_terms_days": EMERGENCY_PAYMENT_TERMS_DAYS},
+        reason="The customer's accounts payable rejects invoices due in under 90 days; "
+        "agreed on the phone, the amendment follows.",
+        effective_from=dt.date(2026, 10, 1),
+    )
 
 
 # Helpers

@@ -265,6 +265,14 @@ FAULTS: tuple[FaultSpec, ...] = (
         prepare=carriers.prepare_skipped_billing_period,
     ),
     FaultSpec(
+        "emergency_change_unreviewed",
+        frozenset({"EMERGENCY_CHANGE_UNREVIEWED"}),
+        "The administrator lengthened the payment terms from October on the emergency path, "
+        "without approvals, and nobody has reviewed the change.",
+        carriers.plan_emergency_change_unreviewed,
+        change=changes.apply_emergency_change_unreviewed,
+    ),
+    FaultSpec(
         "external_totals_inconsistent",
         frozenset({"TOTALS_INCONSISTENT"}),
         "The legacy system's UBL invoice states an amount due 100.00 above its total with VAT.",

@@ -21,6 +21,7 @@ from django.db.models import Max
 
 from billguard.controls.policy import policy_setting
 from billguard.controls.roles import authorize
+from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotFound
 from billguard.registry import sniffing
 from billguard.registry.models import Document
@@ -71,7 +72,8 @@ def document_store(
 
     The media type is detected from the bytes and must be one that ``kind`` accepts. A file
     name whose extension promises another type (a ``.pdf`` that is not a PDF) is rejected.
-    With ``by``, the user must be allowed to store documents and is recorded as ``stored_by``.
+    With ``by``, the user must be allowed to store documents and is recorded as ``stored_by``
+    and as the actor of the ``document.store`` audit entry.
     """
     if by is not None:
         authorize(by, "document_store")
@@ -110,6 +112,23 @@ def document_store(
         stored_by=stored_by,
         signed_on=signed_on,
         signer=signer,
+    )
+    audit_record(
+        actor=stored_by or DEFAULT_ACTOR,
+        action="document.store",
+        record=document,
+        before=None,
+        after={
+            "family": family,
+            "revision": revision,
+            "kind": kind,
+            "sha256": digest,
+            "size": len(content),
+            "content_type": content_type,
+            "signer": signer,
+            "signed_on": signed_on,
+            "stored_by": stored_by,
+        },
     )
     logger.info(
         "document %s rev %d stored: %s, %d bytes, sha256 %s",
