@@ -1,4 +1,8 @@
-"""The sample company's users: one per role, and a second approver for two-approver rules."""
+"""The sample company's users: one per role, and a second approver and administrator.
+
+The second of each lets a rule that needs two people, or a change an administrator asks
+for, be approved by someone other than the requester.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ SAMPLE_USERS: tuple[tuple[str, Role, str], ...] = (
     ("alex.approver", Role.FINANCE_APPROVER, "alex.approver@acme.example"),
     ("blake.approver", Role.FINANCE_APPROVER, "blake.approver@acme.example"),
     ("ada.admin", Role.ADMINISTRATOR, "ada.admin@acme.example"),
+    ("grace.admin", Role.ADMINISTRATOR, "grace.admin@acme.example"),
     ("audrey.auditor", Role.AUDITOR, "audrey.auditor@acme.example"),
 )
 # The finance user starts the demonstration's billing run.
