@@ -160,8 +160,9 @@ def schedule_follow_up(request: ChangeRequest, version: ContractVersion) -> int 
 
     The schedule is finance's own record, so the new terms reach it through a change request
     of its own, made in the name of the contract change's requester and approved like any
-    other. Returns its id, None when the schedule already matches, or why it was not made
-    (the requester's role may not cover a schedule field); the drift checks then catch it.
+    other. Returns its id, or None when the schedule already matches. When no request can be
+    made (the requester's role may not cover a schedule field), it returns the reason, and
+    the drift checks catch the difference.
     """
     changes = schedule_changes_for_version(version, version.effective_from)
     if not changes:

@@ -26,7 +26,7 @@ from billguard.domain.errors import InvalidInput, NotAllowed
 _READ_ONLY: frozenset[str] = frozenset({"audit_read"})
 _EVERY_WRITER = {"document_store", "change_request", "alert_subscribe"}
 
-# What each role may do. The auditor only reads.
+# The actions of each role. The auditor only reads.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SALES: frozenset(
         _EVERY_WRITER
@@ -77,7 +77,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.AUDITOR: _READ_ONLY,
 }
 
-# Which billing-critical field categories each role may request changes to.
+# The billing-critical field categories each role may request changes to.
 ROLE_FIELDS: dict[str, frozenset[str]] = {
     Role.SALES: frozenset({"price", "discount", "cadence", "po_ceiling", "payment_terms"}),
     Role.PROCUREMENT: frozenset({"vendor_bank_details", "price"}),
@@ -109,7 +109,7 @@ def roles_install() -> list[Group]:
 
 
 def user_roles(user: AbstractBaseUser) -> set[str]:
-    """The role names (group names) the user holds; an inactive user holds none."""
+    """Return the role names (group names) of the user; an inactive user has none."""
     if not user.is_active:
         return set()
     return set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]

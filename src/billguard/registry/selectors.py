@@ -119,7 +119,7 @@ def schedule_changes_for_version(version: ContractVersion, day: dt.date) -> dict
 def _schedule_line_terms(
     version: ContractVersion, line: ContractLine, day: dt.date, items: list[PriceListItem]
 ) -> dict[str, Any]:
-    """The schedule line fields that ``line`` of ``version`` sets on ``day``."""
+    """Return the schedule line fields that ``line`` of ``version`` sets on ``day``."""
     quote = price_on(version, line, day, items)
     discount = approved_discount(version, line.line_code, day)
     return {
