@@ -232,6 +232,12 @@ def test_users_role_by_non_administrator_is_refused(capsys, sample_users):
 
 
 def test_users_role_keeps_last_administrator(capsys, sample_users):
+    assert (
+        main(["--user", "ada.admin", "users", "role", "grace.admin", "--remove", "administrator"])
+        == 0
+    )
+    capsys.readouterr()
+
     status = main(
         ["--user", "ada.admin", "users", "role", "ada.admin", "--remove", "administrator"]
     )
