@@ -90,7 +90,7 @@ def test_price_change_reaches_invoice(capsys, sample_users):
 
 
 def test_matching_schedule_gets_no_request(sample_users):
-    """A contract change that the schedule already reflects asks for no schedule change."""
+    """A contract change that the schedule already matches requests no schedule change."""
     setup = make_contract()
     cli(
         "sam.sales",

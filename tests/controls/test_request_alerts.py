@@ -12,8 +12,8 @@ from billguard.controls.requests import (
     change_request_create,
     change_request_reject,
 )
+from tests.acting_users import make_user
 from tests.controls.alert_servers import webhook_server
-from tests.controls.request_setup import make_user
 from tests.factories import make_contract
 
 SECRET = "change-alerts-key"

@@ -18,7 +18,7 @@ from billguard.controls.requests import (
 from billguard.controls.verify import audit_verify
 from billguard.domain.errors import InvalidInput, NotAllowed, RuleViolation
 from billguard.registry.models import ContractVersion
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from billguard.controls.models import Approval, ApprovalRule, ChangeRequest
 from billguard.controls.requests import change_request_approve, change_request_create
 from billguard.domain.errors import BillguardError
 from billguard.registry.models import ContractVersion
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import make_contract
 
 pytestmark = [

@@ -17,7 +17,7 @@ from billguard.controls.models import (
 from billguard.controls.requests import change_request_create
 from billguard.domain.errors import InvalidInput, NotAllowed
 from billguard.registry.models import ContractVersion, Party
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from billguard.controls.requests import (
 )
 from billguard.domain.errors import InvalidInput, NotAllowed, RuleViolation
 from billguard.registry.models import BillToEntity, ContractVersion
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import checked_draft, make_contract
 
 pytestmark = pytest.mark.django_db

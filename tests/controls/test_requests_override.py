@@ -10,7 +10,7 @@ from billguard.controls.override import exception_override_request
 from billguard.controls.requests import change_request_approve
 from billguard.domain.errors import InvalidInput, NotAllowed, RuleViolation
 from billguard.domain.periods import parse_period
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -28,7 +28,7 @@ from billguard.registry.services.amendments import (
 )
 from billguard.registry.services.documents import document_store
 from billguard.registry.services.parties import party_create
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db

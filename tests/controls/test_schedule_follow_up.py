@@ -1,4 +1,4 @@
-"""An approved change of contract terms asks for the matching billing-schedule change."""
+"""An approved change of contract terms requests the matching billing-schedule change."""
 
 import datetime as dt
 from decimal import Decimal
@@ -8,7 +8,7 @@ import pytest
 from billguard.controls.models import ChangeRequest
 from billguard.controls.requests import change_request_approve, change_request_create
 from billguard.registry.models import BillingScheduleLine
-from tests.controls.request_setup import make_user
+from tests.acting_users import make_user
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 A change request names a target (``contract``, ``bill_to``, ...) and the id of one record of
 it. The applier registered for the target takes the current values of the attributes a
-request changes (its snapshot), says which billing-critical field categories they belong to,
+request changes (its snapshot), returns the billing-critical field categories they belong to,
 and performs the change once the approvals are in.
 """
 

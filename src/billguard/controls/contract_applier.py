@@ -125,6 +125,8 @@ class ContractApplier:
 
     def apply(self, request: ChangeRequest, *, by: User | None) -> dict[str, Any]:
         contract = Contract.objects.select_for_update().get(pk=int(request.target_id))
+        # NOTE: two requests applying versions with the same effective date fail on the unique
+        # version constraint with the database's message, not a Billguard error.
         if request.amendment_id is not None:
             version = amendment_apply_request(
                 request=request,

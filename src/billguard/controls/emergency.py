@@ -66,15 +66,10 @@ def change_emergency_apply(
     now = timezone.now()
     request = ChangeRequest.objects.create(
         target=target,
-        target_id=prepared.target_id,
-        target_label=prepared.label,
-        categories=prepared.categories,
-        changes=prepared.changes,
-        before=prepared.before,
+        **prepared.row_fields(),
         effective_from=effective_from,
         reason=reason.strip(),
         channel=channel,
-        required=prepared.required,
         status=ChangeRequest.Status.APPROVED,
         requested_by=by,
         requested_at=now,

@@ -17,7 +17,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
 
 
 def policy_setting(key: str) -> Any:
-    """The policy's value for ``key``, or its default."""
+    """Return the policy's value for ``key``, or its default."""
     if key not in SETTING_DEFAULTS:
         raise KeyError(f"unknown policy setting {key!r}")
     row = PolicySetting.objects.filter(key=key).first()

@@ -18,7 +18,7 @@ from billguard.controls.models.policy import Target
 from billguard.controls.roles import authorize, authorize_fields
 from billguard.domain.errors import InvalidInput
 
-# The action a requester needs for a target beyond change_request, whichever channel asks.
+# The action a requester needs for a target beyond change_request, on every channel.
 TARGET_ACTIONS: dict[str, str] = {
     Target.POLICY: "policy_change",
     Target.INVOICE_OVERRIDE: "exception_override",
@@ -44,6 +44,17 @@ class PreparedChange:
     sizes: dict[str, Decimal]
     required: list[dict[str, Any]]
     mode: str
+
+    def row_fields(self) -> dict[str, Any]:
+        """Return the ChangeRequest fields that come from the validation and the policy."""
+        return {
+            "target_id": self.target_id,
+            "target_label": self.label,
+            "categories": self.categories,
+            "changes": self.changes,
+            "before": self.before,
+            "required": self.required,
+        }
 
 
 def change_prepare(

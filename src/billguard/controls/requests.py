@@ -2,7 +2,7 @@
 
 A request records the change, the values it replaces (``before``) and the policy's verdict
 (``required``). It is applied once every enforced requirement has its approvals, at once or
-on its effective date. Nobody approves their own request, and nobody counts twice, whether
+on its effective date. No one approves their own request, and no one counts twice, whether
 they act themselves or through a delegate. Every transition appends an audit entry whose
 record is the request.
 """
@@ -93,16 +93,11 @@ def change_request_create(
     now = timezone.now()
     request = ChangeRequest.objects.create(
         target=target,
-        target_id=prepared.target_id,
-        target_label=prepared.label,
-        categories=prepared.categories,
-        changes=prepared.changes,
-        before=prepared.before,
+        **prepared.row_fields(),
         effective_from=effective_from,
         reason=reason.strip(),
         channel=channel,
         mode=prepared.mode,
-        required=prepared.required,
         requested_by=by,
         requested_at=now,
         expires_at=now + dt.timedelta(days=int(policy_setting("request_expiry_days"))),
@@ -388,11 +383,11 @@ def _approving_identity(
             return person, roles
     detail = f" ({'; '.join(notes)})" if notes else ""
     raise NotAllowed(
-        f"{by.get_username()} holds no role that change request {request.pk} still needs: "
+        f"{by.get_username()} has none of the roles that change request {request.pk} still needs: "
         f"{requirements_describe(request.required)}{detail}.",
         place="user",
         value=by.get_username(),
-        fix="Ask an approver who holds the role.",
+        fix="Ask an approver who has the role.",
     )
 
 

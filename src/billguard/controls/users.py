@@ -1,7 +1,7 @@
 """Users and the roles they hold: creating users and changing their roles.
 
 Roles are Django auth groups (see billguard.controls.roles). Only an administrator changes
-who holds which role, and every change leaves an audit entry.
+who has which role, and every change leaves an audit entry.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ MAX_USERNAME_LENGTH = 150
 
 
 def require_administrator(user: User) -> None:
-    """Raise NotAllowed unless ``user`` is active and holds the administrator role."""
+    """Raise NotAllowed unless ``user`` is active and has the administrator role."""
     if Role.ADMINISTRATOR.value not in user_roles(user):
         roles = ", ".join(sorted(user_roles(user))) or "no role"
         raise NotAllowed(
@@ -32,7 +32,7 @@ def require_administrator(user: User) -> None:
 
 
 def administrators_exist() -> bool:
-    """Return True when at least one active user holds the administrator role."""
+    """Return True when at least one active user has the administrator role."""
     return User.objects.filter(is_active=True, groups__name=Role.ADMINISTRATOR.value).exists()
 
 

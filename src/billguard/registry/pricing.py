@@ -55,7 +55,7 @@ def contract_line(version: ContractVersion, line_code: str) -> ContractLine | No
 
 
 def price_changes_in_order(version: ContractVersion) -> list[ScheduledPriceChange]:
-    """The scheduled price changes of ``version`` by effective date, sorted once per object."""
+    """Return the scheduled price changes of ``version`` by effective date, sorted once."""
     ordered: list[ScheduledPriceChange] | None = getattr(version, "_price_changes_in_order", None)
     if ordered is None:
         ordered = sorted(version.price_changes.all(), key=lambda c: c.effective_on)

@@ -9,7 +9,7 @@ from billguard.controls.models.policy import Mode, Target
 class ChangeRequest(models.Model):
     """A pending change: it takes effect only once the policy's approvals are in.
 
-    ``changes`` holds the new values by attribute; ``before`` the values the requester saw,
+    ``changes`` contains the new values by attribute; ``before`` the values the requester saw,
     so that a request whose target changed since is rejected as stale instead of applied.
     ``required`` is the policy's verdict when the request was made: a list of
     ``{"rule", "role", "approvals"}``.

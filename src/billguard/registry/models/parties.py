@@ -52,7 +52,7 @@ class BillToEntity(models.Model):
 
 
 class VendorBankAccount(models.Model):
-    """Where a vendor is paid; a change is billing-critical and needs two approvers by default."""
+    """A vendor's bank account. A change is billing-critical and needs two approvers by default."""
 
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="bank_accounts")
     iban = models.CharField(max_length=34)
