@@ -104,6 +104,10 @@ def test_two_workers_match_in_process_run(
     actual_report = json.loads((tmp_path / "b.json").read_text())
     run_id = actual_report.pop("billing_run")
     assert expected_report.pop("billing_run") == run_id
+    # Two workers can deadlock on a lock that the in-process run takes alone; PostgreSQL
+    # aborts one chunk, which is retried. The outcome must not differ, only this count.
+    assert expected_report.pop("chunks_retried") == 0
+    actual_report.pop("chunks_retried")
     assert actual_report == expected_report
     assert actual_report["invoices_issued"] > 0
     assert actual_report["invoices_held"] > 0
@@ -115,7 +119,7 @@ def test_two_workers_match_in_process_run(
     assert f"billing run {run_id} finished" in actual.stderr
     worker_output = "".join(log.read_text() for log in logs)
     chunk_logs = re.findall(
-        rf"billing run {run_id} chunk (\d+): (\d+) contracts, .* in [\d.]+ s \(attempt 1\)",
+        rf"billing run {run_id} chunk (\d+): (\d+) contracts, .* in [\d.]+ s \(attempt \d+\)",
         worker_output,
     )
     assert sorted(int(index) for index, _ in chunk_logs) == list(range(1, chunks + 1))

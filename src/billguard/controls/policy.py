@@ -13,6 +13,9 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "exception_deadline_days": 5,
     "approval_expiry_warning_hours": 24,
     "document_max_bytes": 25 * 1024 * 1024,
+    "vendor_document_warning_days": 30,
+    "procurement_duplicate_window_days": 90,
+    "scorecard_alert_threshold": 70,
 }
 
 

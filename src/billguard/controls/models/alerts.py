@@ -12,6 +12,9 @@ class AlertEvent(models.TextChoices):
     EXCEPTION_OVERDUE = "exception.overdue", "exception open past its deadline"
     APPROVAL_EXPIRING = "approval.expiring", "approval about to expire"
     EMERGENCY_CHANGE = "change.emergency", "change applied on the emergency path"
+    VENDOR_DOCUMENT_EXPIRING = "vendor.document_expiring", "vendor document about to expire"
+    VENDOR_SCORE_DROPPED = "vendor.score_dropped", "supplier score below its threshold"
+    COST_CHANGED = "cost.changed", "vendor cost behind a customer line changed"
 
 
 class AlertSubscription(models.Model):

@@ -10,6 +10,7 @@ from billguard.registry.models.contracts import (
 )
 from billguard.registry.models.documents import Document
 from billguard.registry.models.entities import BankAccount, GLAccount, SellerEntity
+from billguard.registry.models.merges import DuplicateCandidate, PartyMerge
 from billguard.registry.models.parties import BillToEntity, Party, VendorBankAccount
 from billguard.registry.models.pricing import PriceList, PriceListItem
 from billguard.registry.models.sources import (
@@ -31,9 +32,11 @@ __all__ = [
     "ContractVersion",
     "Discount",
     "Document",
+    "DuplicateCandidate",
     "GLAccount",
     "MilestoneAcceptance",
     "Party",
+    "PartyMerge",
     "PriceList",
     "PriceListItem",
     "ScheduledPriceChange",
