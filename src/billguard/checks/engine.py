@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from billguard.checks.context import CheckContext, Draft
 from billguard.checks.finding import Finding, Observation, Severity
 from billguard.checks.modes import CheckModes
+from billguard.controls.models.policy import Mode
 
 logger = logging.getLogger(__name__)
 
-CheckFunction = Callable[[Draft, CheckContext], Iterable[Observation]]
+# A check of a customer draft takes (Draft, CheckContext); a check of another subject (a
+# purchase order, a vendor invoice) takes that subject's record and context.
+CheckFunction = Callable[..., Iterable[Observation]]
+
+# The subject of the customer-side checks: a draft invoice of ours or of another system.
+INVOICE = "invoice"
+PURCHASE_ORDER = "purchase_order"
+VENDOR_INVOICE = "vendor_invoice"
+
+CheckFunctionT = TypeVar("CheckFunctionT", bound=CheckFunction)
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,7 @@ class Check:
     default_severity: Severity
     function: CheckFunction
     needs_contract: bool
+    subject: str = INVOICE
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -30,18 +42,27 @@ _ORDERED: list[Check] = []
 
 
 def check(
-    code: str, *, family: str, severity: Severity, needs_contract: bool = True
-) -> Callable[[CheckFunction], CheckFunction]:
+    code: str,
+    *,
+    family: str,
+    severity: Severity,
+    needs_contract: bool = True,
+    subject: str = INVOICE,
+) -> Callable[[CheckFunctionT], CheckFunctionT]:
     """Register a check under its stable ``code``.
 
     A check with ``needs_contract`` runs only when the draft's contract was found; the engine
-    then guarantees ``context.contract`` is set.
+    then guarantees ``context.contract`` is set. ``subject`` names what the check reads: a
+    customer draft (``invoice``), or a procurement record (``purchase_order``,
+    ``vendor_invoice``) checked by ``run_subject_checks``.
     """
 
-    def register(function: CheckFunction) -> CheckFunction:
+    def register(function: CheckFunctionT) -> CheckFunctionT:
         if code in _REGISTRY:
             raise ValueError(f"check code {code} is registered twice")
-        _REGISTRY[code] = Check(code, family, severity, function, needs_contract)
+        _REGISTRY[code] = Check(
+            code, family, severity, function, needs_contract and subject == INVOICE, subject
+        )
         _ORDERED.clear()
         return function
 
@@ -78,6 +99,8 @@ def run_checks(
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for registered in _checks_in_order():
+        if registered.subject != INVOICE:
+            continue
         if wanted is not None and registered.code not in wanted:
             continue
         if registered.needs_contract and context.contract is None:
@@ -107,6 +130,49 @@ def run_checks(
     return findings
 
 
+def run_subject_checks(
+    subject: str,
+    record: object,
+    context: object,
+    *,
+    severity_overrides: Mapping[str, Severity] | None = None,
+    only: Iterable[str] | None = None,
+    modes: CheckModes | None = None,
+) -> list[Finding]:
+    """Run the checks registered for ``subject`` on ``record`` and return all findings.
+
+    The policy's check modes apply by check code in the scope of every contract (a purchase
+    order or vendor invoice has no customer group or contract type).
+    """
+    if subject == INVOICE:
+        raise ValueError("customer drafts are checked by run_checks")
+    overrides = severity_overrides or {}
+    wanted = set(only) if only is not None else None
+    findings: list[Finding] = []
+    for registered in _checks_in_order():
+        if registered.subject != subject:
+            continue
+        if wanted is not None and registered.code not in wanted:
+            continue
+        severity = overrides.get(registered.code, registered.default_severity)
+        observe = modes is not None and modes.mode_for(registered.code) == Mode.OBSERVE
+        for observation in registered.function(record, context):
+            findings.append(
+                Finding(
+                    code=registered.code,
+                    severity=severity,
+                    subject=observation.subject,
+                    message=observation.message,
+                    expected=observation.expected,
+                    actual=observation.actual,
+                    amount_at_stake=observation.amount_at_stake,
+                    evidence=observation.evidence,
+                    observed=observe and severity is Severity.BLOCK,
+                )
+            )
+    return findings
+
+
 def _load_families() -> None:
     # Importing a family module registers its checks.
     from billguard.checks import (  # noqa: F401
@@ -119,3 +185,6 @@ def _load_families() -> None:
         pricing,
         tax,
     )
+    from billguard.procurement.checks import load_procurement_checks
+
+    load_procurement_checks()
