@@ -32,6 +32,15 @@ ACTIONS: dict[str, str] = {
     "alert_subscribe": "subscribe to alerts",
     "seller_entity_manage": "manage seller entities and the chart of accounts",
     "audit_read": "read the audit trail and verify it",
+    "vendor_onboard": "record a vendor's profile, onboarding items and certifications",
+    "purchase_order_manage": "create, approve and amend purchase orders",
+    "receipt_record": "record goods and service receipts",
+    "vendor_invoice_record": "record or import vendor invoices",
+    "vendor_invoice_decide": "approve or reject a held vendor invoice",
+    "match_tolerance_manage": "set the match tolerances of vendors and categories",
+    "cost_link_manage": "link a customer contract line to the vendor cost behind it",
+    "scorecard_compute": "compute supplier scorecards",
+    "party_dedupe": "find likely duplicate parties and dismiss false matches",
 }
 
 # Billing-critical field categories (a change to one alters what is invoiced).
@@ -47,6 +56,7 @@ CRITICAL_FIELDS: dict[str, str] = {
     "payment_terms": "payment terms",
     "po_ceiling": "PO ceiling",
     "vendor_bank_details": "vendor bank details",
+    "party_identity": "party identity (a merge of two parties)",
 }
 
 

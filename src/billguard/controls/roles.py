@@ -40,7 +40,21 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.PROCUREMENT: frozenset(
-        _EVERY_WRITER | {"party_create", "amendment_draft", "amendment_sign", "source_record"}
+        _EVERY_WRITER
+        | {
+            "party_create",
+            "amendment_draft",
+            "amendment_sign",
+            "source_record",
+            "vendor_onboard",
+            "purchase_order_manage",
+            "receipt_record",
+            "vendor_invoice_record",
+            "match_tolerance_manage",
+            "cost_link_manage",
+            "scorecard_compute",
+            "party_dedupe",
+        }
     ),
     Role.FINANCE: frozenset(
         _EVERY_WRITER
@@ -57,6 +71,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "exception_override",
             "seller_entity_manage",
             "audit_read",
+            "receipt_record",
+            "vendor_invoice_record",
+            "cost_link_manage",
+            "scorecard_compute",
+            "party_dedupe",
         }
     ),
     Role.FINANCE_APPROVER: frozenset(
@@ -71,6 +90,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "exception_resolve",
             "exception_override",
             "audit_read",
+            "vendor_invoice_decide",
         }
     ),
     Role.ADMINISTRATOR: frozenset(set(ACTIONS)),
@@ -80,7 +100,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 # The billing-critical field categories each role may request changes to.
 ROLE_FIELDS: dict[str, frozenset[str]] = {
     Role.SALES: frozenset({"price", "discount", "cadence", "po_ceiling", "payment_terms"}),
-    Role.PROCUREMENT: frozenset({"vendor_bank_details", "price"}),
+    Role.PROCUREMENT: frozenset({"vendor_bank_details", "price", "party_identity"}),
     Role.FINANCE: frozenset(set(CRITICAL_FIELDS) - {"vendor_bank_details"}),
     Role.FINANCE_APPROVER: frozenset(set(CRITICAL_FIELDS)),
     Role.ADMINISTRATOR: frozenset(set(CRITICAL_FIELDS)),
