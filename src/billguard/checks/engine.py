@@ -33,7 +33,7 @@ class Check:
     default_severity: Severity
     function: CheckFunction
     needs_contract: bool
-    subject: str = INVOICE
+    subjects: frozenset[str] = frozenset({INVOICE})
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -47,21 +47,24 @@ def check(
     family: str,
     severity: Severity,
     needs_contract: bool = True,
-    subject: str = INVOICE,
+    subject: str | tuple[str, ...] = INVOICE,
 ) -> Callable[[CheckFunctionT], CheckFunctionT]:
     """Register a check under its stable ``code``.
 
     A check with ``needs_contract`` runs only when the draft's contract was found; the engine
     then guarantees ``context.contract`` is set. ``subject`` names what the check reads: a
     customer draft (``invoice``), or a procurement record (``purchase_order``,
-    ``vendor_invoice``) checked by ``run_subject_checks``.
+    ``vendor_invoice``, or both) checked by ``run_subject_checks``.
     """
+    subjects = frozenset((subject,) if isinstance(subject, str) else subject)
+    if INVOICE in subjects and len(subjects) > 1:
+        raise ValueError(f"check {code}: a customer draft check reads no other subject")
 
     def register(function: CheckFunctionT) -> CheckFunctionT:
         if code in _REGISTRY:
             raise ValueError(f"check code {code} is registered twice")
         _REGISTRY[code] = Check(
-            code, family, severity, function, needs_contract and subject == INVOICE, subject
+            code, family, severity, function, needs_contract and INVOICE in subjects, subjects
         )
         _ORDERED.clear()
         return function
@@ -99,7 +102,7 @@ def run_checks(
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for registered in _checks_in_order():
-        if registered.subject != INVOICE:
+        if INVOICE not in registered.subjects:
             continue
         if wanted is not None and registered.code not in wanted:
             continue
@@ -150,7 +153,7 @@ def run_subject_checks(
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for registered in _checks_in_order():
-        if registered.subject != subject:
+        if subject not in registered.subjects:
             continue
         if wanted is not None and registered.code not in wanted:
             continue

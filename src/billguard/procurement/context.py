@@ -44,9 +44,7 @@ class PurchaseOrderContext:
     lines: list[PurchaseOrderLine]
     onboarding: OnboardingStatus
     # Other orders to the same vendor within the duplicate window, with their lines.
-    nearby_orders: list[tuple[PurchaseOrder, list[PurchaseOrderLine]]] = field(
-        default_factory=list
-    )
+    nearby_orders: list[tuple[PurchaseOrder, list[PurchaseOrderLine]]] = field(default_factory=list)
     window_days: int = 90
 
 
