@@ -24,6 +24,8 @@ from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
+from billguard.procurement.models import OnboardingItem, VendorScore
+from billguard.procurement.scorecards import vendor_scores_compute
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -77,6 +79,7 @@ amendment_sign                yes   yes         no      no               yes    
 billing_run_execute           no    no          yes     yes              yes           no
 credit_note_issue             no    no          yes     yes              yes           no
 exception_resolve             no    no          yes     yes              yes           no
+vendor_scores_compute         no    yes         yes     no               yes           no
 """
 
 
@@ -226,6 +229,19 @@ def held_invoice() -> Invoice:
 
 def credit_notes() -> int:
     return Invoice.objects.filter(document_type=Invoice.DocumentType.CREDIT_NOTE).count()
+
+
+# Procurement inputs -----------------------------------------------------------------------
+
+
+def vendor_with_documents() -> Party:
+    vendor = Party.objects.create(code="VEND-M", kind="vendor", name="Contoso Ltd", country="GB")
+    OnboardingItem.objects.create(
+        vendor=vendor,
+        requirement=OnboardingItem.Requirement.LEGAL_REVIEW,
+        status=OnboardingItem.Status.DONE,
+    )
+    return vendor
 
 
 SERVICES: dict[str, ServiceCase] = {
@@ -379,6 +395,11 @@ SERVICES: dict[str, ServiceCase] = {
         call=lambda held, by: exception_resolve(invoice_id=held.pk, note="Tried again", by=by),
         observe=lambda _: ExceptionResolution.objects.count(),
         transactional=True,
+    ),
+    "vendor_scores_compute": ServiceCase(
+        prepare=vendor_with_documents,
+        call=lambda vendor, by: vendor_scores_compute(period="2026-11", vendor=vendor, by=by),
+        observe=lambda _: VendorScore.objects.count(),
     ),
 }
 

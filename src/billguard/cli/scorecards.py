@@ -107,10 +107,10 @@ def format_run(run: ScorecardRun) -> str:
         f"scorecards of {run.period}: {len(run.scorecards)} vendors, {len(scored)} scored "
         f"({run.created} new, {run.changed} changed, {run.unchanged} unchanged), "
         f"{len(run.scorecards) - len(scored)} without data, {run.removed} removed",
-        "",
-        _header(),
     ]
-    for card in run.scorecards:
+    if scored:
+        lines += ["", _header()]
+    for card in scored:
         points = {c.name: c.points for c in card.components}
         lines.append(_row(card.vendor_code, "", card.score, points))
 
