@@ -64,7 +64,7 @@ def test_on_time_receipts_counts_receipts_with_expected_date():
     assert points("on_time_receipts", measure) == D("66.67")
 
 
-def test_on_time_receipts_without_dated_receipt_has_no_data():
+def test_on_time_receipts_undated_lines_no_data():
     vendor = make_vendor()
     order = make_order(vendor, "PO-1", lines=[("100.00", None)])
     make_receipt(order_line(order), dt.date(2026, 11, 9))
@@ -298,7 +298,7 @@ def test_change_requests_of_vendor_alone():
     assert points("change_requests", measure) == D("50.00")
 
 
-def test_change_requests_without_contract_order_or_request_has_no_data():
+def test_change_requests_nothing_linked_no_data():
     vendor = make_vendor()
     make_order(vendor, "PO-1", ordered_on=dt.date(2026, 10, 2))
 

@@ -110,7 +110,7 @@ def test_weights_come_from_policy():
     assert card.score == D("87.50")
 
 
-def test_component_with_zero_weight_is_shown_but_not_counted():
+def test_zero_weight_component_not_counted():
     vendor = make_vendor()
     half_on_time(vendor)
     documents_in_order(vendor)

@@ -42,8 +42,8 @@ DEFAULT_WEIGHTS: Mapping[str, int] = MappingProxyType(
     }
 )
 
-# Where a counted component reaches 0 points: a mean price variance of 10 percent, 5
-# duplicate attempts in a month, 2 change requests per linked contract in a month.
+# The values at which a counted component reaches 0 points: a mean price variance of 10
+# percent, 5 duplicate attempts in a month, 2 change requests per linked contract in a month.
 DEFAULT_ZERO_POINTS_AT: Mapping[str, int] = MappingProxyType(
     {
         "price_variance_percent": 10,
@@ -110,7 +110,7 @@ def scorecard_policy() -> ScorecardPolicy:
 
     The stored value was validated when the policy was imported, so a row that no longer
     reads as a valid section (edited outside Billguard) raises InvalidInput instead of
-    scoring with weights nobody approved.
+    scoring with weights that no administrator approved.
     """
     from billguard.controls.models import PolicySetting
 

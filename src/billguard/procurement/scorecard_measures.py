@@ -46,7 +46,8 @@ class Measure:
     """One component's measure for one vendor and month, before it becomes points.
 
     ``value`` is a ratio from 0 to 1, a mean percentage or a count, as the component defines.
-    ``observations`` is how many records it rests on, and ``detail`` says it in words.
+    ``observations`` is the number of records it rests on, and ``detail`` describes it in
+    words.
     """
 
     value: Decimal
@@ -57,7 +58,7 @@ class Measure:
 def on_time_receipts(period: BillingPeriod, vendor_ids: Collection[int]) -> dict[int, Measure]:
     """Share of the month's receipts that came on or before their order line's expected date.
 
-    Only receipts whose order line has an expected date count; each receipt of a line
+    Only receipts whose order line has an expected date count. Each receipt of a line
     delivered in parts counts once.
     """
     rows = (
@@ -190,9 +191,9 @@ def change_requests(period: BillingPeriod, vendor_ids: Collection[int]) -> dict[
 
     A request counts when it targets the vendor itself (its bank details) or a customer
     contract linked to the vendor by a cost link, whatever became of it. The divisor is the
-    number of linked contracts; with none, the vendor's purchase orders of the month; with
-    neither, 1 when the vendor has a request, and otherwise the vendor has no data. Requests
-    count by their time in the server's time zone (TIME_ZONE).
+    number of linked contracts. Without one, it is the vendor's purchase orders of the month.
+    With neither, it is 1 when the vendor has a request, and otherwise the vendor has no data.
+    Requests count by their time in the server's time zone (TIME_ZONE).
     """
     contracts_of: dict[int, set[int]] = defaultdict(set)
     vendors_of_contract: dict[str, set[int]] = defaultdict(set)
@@ -249,7 +250,8 @@ def document_compliance(period: BillingPeriod, vendor_ids: Collection[int]) -> d
 
     Expected are every onboarding checklist item of the vendor and its latest certification
     of each kind and name issued by then. An item is in order when it is done and its expiry
-    date, if any, is on or after the last day; a certification when its expiry date is.
+    date, if any, is on or after the last day. A certification is in order when its expiry
+    date, if any, is on or after the last day.
     """
     # NOTE: the checklist keeps no history of its status, so a past month is judged on the
     # items' current status, with the expiry dates as of that month's last day.
@@ -323,7 +325,7 @@ def _percent_difference(billed: Decimal, ordered: Decimal) -> Decimal:
 
 
 def _expires_later(candidate: dt.date | None, current: dt.date | None) -> bool:
-    """Return whether ``candidate`` expires after ``current``; no expiry date is the latest."""
+    """Return whether ``candidate`` expires after ``current``, where no date is the latest."""
     if current is None:
         return False
     return candidate is None or candidate > current

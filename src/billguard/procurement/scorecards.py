@@ -75,7 +75,7 @@ class ComponentScore:
     """One component of one vendor's month: its measure, points and share of the score.
 
     ``share`` is the component's weight in percent after rescaling over the components that
-    have data; it is None for a component that does not count.
+    have data. It is None for a component that does not count.
     """
 
     name: str
@@ -107,7 +107,7 @@ class ComponentScore:
 
 @dataclass(frozen=True)
 class VendorScorecard:
-    """One vendor's scorecard of a month; ``score`` is None when no weighted component has
+    """One vendor's scorecard of a month. ``score`` is None when no weighted component has
     data."""
 
     vendor_id: int
@@ -125,8 +125,8 @@ class VendorScorecard:
     def pulled_down(self, threshold: Decimal) -> list[ComponentScore]:
         """Return the counted components below ``threshold``, the largest loss first.
 
-        A component's loss is the points it keeps from the score: its share times the points
-        it misses to 100.
+        A component's loss is the number of points it costs the score: its share times the
+        points it is short of 100.
         """
         below = [
             c
@@ -256,7 +256,7 @@ def scorecard_combine(
     """Return the score and the components from each component's (measure, points) or None.
 
     The weights of the components with data are rescaled to shares that add up to 100
-    percent; the score is the sum of points times share, to 2 decimals.
+    percent. The score is the sum of points times share, to 2 decimals.
     """
     counted = sum(weights[name] for name, found in points.items() if found and weights[name])
     components = []
@@ -267,18 +267,18 @@ def scorecard_combine(
         if found is None:
             components.append(ComponentScore(name=name, weight=weight, status=Status.NO_DATA))
             continue
-        measure, component_points_ = found
+        measure, earned = found
         status = Status.SCORED if weight else Status.NOT_WEIGHTED
         share = Decimal(weight) * HUNDRED / counted if weight and counted else None
         if share is not None:
-            total += component_points_ * share / HUNDRED
+            total += earned * share / HUNDRED
         components.append(
             ComponentScore(
                 name=name,
                 weight=weight,
                 status=status,
                 measure=measure.value,
-                points=component_points_,
+                points=earned,
                 share=share.quantize(POINTS_PLACES, ROUND_HALF_UP) if share is not None else None,
                 observations=measure.observations,
                 detail=measure.detail,
