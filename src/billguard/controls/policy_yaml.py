@@ -28,7 +28,7 @@ from billguard.controls.models.policy import (
     Scope,
     Target,
 )
-from billguard.controls.policy import SETTING_DEFAULTS
+from billguard.controls.policy import SETTING_DEFAULTS, VENDOR_ONBOARDING_KEY
 from billguard.controls.policy_document import (
     FORMAT_VERSION,
     ApprovalRuleEntry,
@@ -110,6 +110,7 @@ def policy_dump_yaml(document: PolicyDocument) -> str:
     data["contract_templates"] = {
         template.contract_type: _template_data(template) for template in document.contract_templates
     }
+    data["vendor_onboarding"] = {"required": list(document.vendor_onboarding)}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -133,12 +134,11 @@ def policy_document_load() -> PolicyDocument:
     ):
         mandatory.setdefault(row.contract_type, []).append(row.field_name)
     setting_order = {key: index for index, key in enumerate(SETTING_DEFAULTS)}
-    settings = {
-        row.key: row.value
-        for row in sorted(
-            PolicySetting.objects.all(), key=lambda row: (setting_order.get(row.key, 99), row.key)
-        )
-    }
+    rows = sorted(
+        PolicySetting.objects.all(), key=lambda row: (setting_order.get(row.key, 99), row.key)
+    )
+    settings = {row.key: row.value for row in rows if row.key != VENDOR_ONBOARDING_KEY}
+    onboarding = next((row.value for row in rows if row.key == VENDOR_ONBOARDING_KEY), None)
     templates = sorted(
         ContractTemplate.objects.all(),
         key=lambda row: type_order.get(row.contract_type, len(type_order)),
@@ -155,6 +155,7 @@ def policy_document_load() -> PolicyDocument:
         ),
         mandatory_fields={k: tuple(v) for k, v in mandatory.items()},
         contract_templates=tuple(_template_entry(row) for row in templates),
+        **({} if onboarding is None else {"vendor_onboarding": tuple(onboarding)}),
     )
 
 
@@ -251,7 +252,8 @@ def _rows_insert(document: PolicyDocument) -> None:
         for e in document.approval_rules
     )
     PolicySetting.objects.bulk_create(
-        PolicySetting(key=key, value=value) for key, value in document.settings.items()
+        [PolicySetting(key=key, value=value) for key, value in document.settings.items()]
+        + [PolicySetting(key=VENDOR_ONBOARDING_KEY, value=list(document.vendor_onboarding))]
     )
     CheckMode.objects.bulk_create(
         CheckMode(check_code=e.check_code, scope=e.scope, scope_value=e.scope_value, mode=e.mode)
@@ -284,6 +286,7 @@ def _counts(document: PolicyDocument) -> dict[str, int]:
         "check_modes": len(document.check_modes),
         "mandatory_fields": sum(len(v) for v in document.mandatory_fields.values()),
         "contract_templates": len(document.contract_templates),
+        "vendor_onboarding": len(document.vendor_onboarding),
     }
 
 
