@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from billguard.controls.roles import authorize
-from billguard.controls.services import audit_record
+from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput
 from billguard.domain.money import Money
 from billguard.procurement.models import CostLink, PurchaseOrder, VendorCertification
@@ -95,7 +95,7 @@ def vendor_certification_record(
     vendor: Party,
     kind: str,
     name: str,
-    by: User,
+    by: User | None,
     content: bytes | None = None,
     file_name: str = "",
     issued_on: dt.date | None = None,
@@ -104,9 +104,10 @@ def vendor_certification_record(
     """Record a certification of ``vendor``, or renew the one of the same kind and name.
 
     A renewal replaces the dates and, when a file is given, stores it as the next revision of
-    the certificate's document.
+    the certificate's document. With ``by``, the user must hold the action vendor_onboard.
     """
-    authorize(by, "vendor_onboard")
+    if by is not None:
+        authorize(by, "vendor_onboard")
     require_vendor(vendor)
     kind = kind.strip().lower()
     name = name.strip()
@@ -117,7 +118,7 @@ def vendor_certification_record(
             VendorCertification.objects.select_for_update()
             .filter(vendor=vendor, kind=kind, name=name)
             .first()
-        ) or VendorCertification(vendor=vendor, kind=kind, name=name, created_by=by.get_username())
+        ) or VendorCertification(vendor=vendor, kind=kind, name=name, created_by=_actor(by))
         before = _values(certification) if certification.pk else None
         if content:
             certification.document = document_store(
@@ -133,7 +134,7 @@ def vendor_certification_record(
         certification.expires_on = expires_on
         certification.save()
         audit_record(
-            actor=by.get_username(),
+            actor=_actor(by),
             action="vendor_certification.record",
             record=certification,
             before=before,
@@ -144,7 +145,7 @@ def vendor_certification_record(
         vendor.code,
         name,
         kind,
-        by.get_username(),
+        _actor(by),
         expires_on,
     )
     return certification
@@ -250,3 +251,7 @@ def _values(certification: VendorCertification) -> dict[str, object]:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "certificate"
+
+
+def _actor(by: User | None) -> str:
+    return by.get_username() if by is not None else DEFAULT_ACTOR

@@ -23,7 +23,7 @@ from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
 from billguard.controls.policy import vendor_onboarding_required
 from billguard.controls.roles import authorize
-from billguard.controls.services import audit_record
+from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotFound
 from billguard.procurement.context import OnboardingStatus
 from billguard.procurement.models import OnboardingItem, VendorProfile
@@ -113,7 +113,7 @@ def require_vendor(party: Party) -> None:
 def vendor_profile_set(
     *,
     vendor: Party,
-    by: User,
+    by: User | None,
     category: str | None = None,
     payment_terms_days: int | None = None,
     tax_classification: str | None = None,
@@ -125,9 +125,11 @@ def vendor_profile_set(
     An EU VAT number is checked with python-stdnum (``stdnum.eu.vat``: format and check
     digits) and stored with the verdict, so an invalid number keeps the tax form item pending.
     A change of tax classification sets a recorded tax form back to pending, because the form
-    on file is then the wrong one.
+    on file is then the wrong one. With ``by``, the user must hold the action vendor_onboard;
+    without it the write is recorded as the system's.
     """
-    authorize(by, "vendor_onboard")
+    if by is not None:
+        authorize(by, "vendor_onboard")
     require_vendor(vendor)
     _validate_profile(
         category=category,
@@ -163,14 +165,14 @@ def vendor_profile_set(
         if classification_changed and old_classification:
             _tax_form_reopen(vendor, old_classification, profile.tax_classification)
         audit_record(
-            actor=by.get_username(),
+            actor=_actor(by),
             action="vendor_profile.set",
             record=profile,
             before=before,
             after=_profile_values(profile),
         )
         vendor_onboarding_refresh(vendor, today=today)
-    logger.info("vendor %s profile set by %s", vendor.code, by.get_username())
+    logger.info("vendor %s profile set by %s", vendor.code, _actor(by))
     return profile
 
 
@@ -178,7 +180,7 @@ def vendor_item_record(
     *,
     vendor: Party,
     requirement: str,
-    by: User,
+    by: User | None,
     status: str = OnboardingItem.Status.DONE,
     note: str = "",
     content: bytes | None = None,
@@ -193,9 +195,11 @@ def vendor_item_record(
     ``tax_form`` or ``insurance_certificate``. An insurance certificate needs its expiry date.
     A W-8BEN or W-8BEN-E without an expiry date expires on 31 December of the third year after
     the year it was signed (IRS Instructions for Form W-8BEN, "Expiration of Form W-8BEN").
-    A rejected item needs a note that says why.
+    A rejected item needs a note that says why. With ``by``, the user must hold the action
+    vendor_onboard.
     """
-    authorize(by, "vendor_onboard")
+    if by is not None:
+        authorize(by, "vendor_onboard")
     require_vendor(vendor)
     _validate_item(requirement=requirement, status=status, note=note)
     profile = VendorProfile.objects.filter(vendor=vendor).first()
@@ -231,13 +235,13 @@ def vendor_item_record(
             item.document = document
             item.expires_on = expires_on
         if status == OnboardingItem.Status.DONE:
-            item.completed_by = by.get_username()
+            item.completed_by = _actor(by)
             item.completed_at = timezone.now()
         else:
             item.completed_by, item.completed_at = "", None
         item.save()
         audit_record(
-            actor=by.get_username(),
+            actor=_actor(by),
             action="onboarding_item.record",
             record=item,
             before=before,
@@ -250,7 +254,7 @@ def vendor_item_record(
         vendor.code,
         requirement,
         status,
-        by.get_username(),
+        _actor(by),
     )
     return item
 
@@ -596,3 +600,7 @@ def _document_title(vendor: Party, requirement: str, profile: VendorProfile | No
     if requirement == Requirement.TAX_FORM and profile is not None and profile.tax_classification:
         return f"{TaxForm(profile.tax_classification).label} of {vendor.name}"[:200]
     return f"{str(Requirement(requirement).label).capitalize()} of {vendor.name}"[:200]
+
+
+def _actor(by: User | None) -> str:
+    return by.get_username() if by is not None else DEFAULT_ACTOR
