@@ -68,7 +68,9 @@ def add_parsers(sub: Any) -> None:
     )
     item.add_argument("vendor", metavar="VENDOR", help="the vendor's party code")
     item.add_argument(
-        "requirement", choices=RECORDED_ITEMS, metavar="ITEM", help=", ".join(RECORDED_ITEMS)
+        "requirement",
+        metavar="ITEM",
+        help=f"the checklist item: {', '.join(RECORDED_ITEMS)}",
     )
     item.add_argument(
         "--status", choices=("done", "rejected", "pending"), default="done", help="default: done"
