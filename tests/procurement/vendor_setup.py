@@ -31,7 +31,7 @@ def onboard_fully(
     insurance_expires: dt.date = INSURANCE_EXPIRES,
     payment_terms_days: int = 30,
 ) -> None:
-    """Complete every checklist item of ``vendor``; the bank account is written directly."""
+    """Complete every checklist item of ``vendor``, writing the bank account directly."""
     vendor_profile_set(
         vendor=vendor,
         by=by,

@@ -48,7 +48,7 @@ class CertifiedContract:
 
 @dataclass
 class CertifiedReport:
-    """Purchase orders and customer contracts whose vendor holds a certification of ``kind``
+    """Purchase orders and customer contracts whose vendor has a certification of ``kind``
     that is valid on ``on``; ``totals`` sums the orders per currency."""
 
     kind: str

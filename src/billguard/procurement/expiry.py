@@ -32,7 +32,7 @@ def vendor_documents_sweep(*, today: dt.date | None = None) -> VendorSweepCounts
     """Emit vendor.document_expiring for documents that expire within the warning window.
 
     The window is the policy setting vendor_document_warning_days from ``today`` (default: the
-    local date); a document that has already expired and was never alerted is alerted too.
+    local date). A document that has already expired and was never alerted is alerted too.
     Each document is alerted once per expiry date: its expiry_alerted_on is set to the expiry
     date alerted, so a renewal with a new expiry date is alerted again when its time comes.
     The document is marked even when nobody subscribes to the event. The sweep also sets or

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 Requirement = OnboardingItem.Requirement
 TaxForm = VendorProfile.TaxForm
 
-# The checklist items recorded with vendor_item_record; the other two follow other records.
+# The checklist items recorded with vendor_item_record. The other two follow other records.
 RECORDED_REQUIREMENTS = (
     Requirement.LEGAL_REVIEW,
     Requirement.TAX_FORM,
@@ -55,7 +55,7 @@ MAX_PAYMENT_TERMS_DAYS = 365
 class ChecklistItem:
     """The state of one checklist item of a vendor on a date.
 
-    ``state`` is done, pending, rejected or expired; ``detail`` says why, in a few words.
+    ``state`` is done, pending, rejected or expired, and ``detail`` gives the reason briefly.
     """
 
     requirement: str
@@ -195,7 +195,7 @@ def vendor_item_record(
     ``tax_form`` or ``insurance_certificate``. An insurance certificate needs its expiry date.
     A W-8BEN or W-8BEN-E without an expiry date expires on 31 December of the third year after
     the year it was signed (IRS Instructions for Form W-8BEN, "Expiration of Form W-8BEN").
-    A rejected item needs a note that says why. With ``by``, the user must hold the action
+    A rejected item needs a note with the reason. With ``by``, the user must hold the action
     vendor_onboard.
     """
     if by is not None:
@@ -378,7 +378,7 @@ def _validate_item(*, requirement: str, status: str, note: str) -> None:
     if requirement in (Requirement.BANK_DETAILS, Requirement.PAYMENT_TERMS):
         how = (
             "it is done once a change request of the target vendor that sets the bank details "
-            "is approved (`billguard change-requests` and `billguard approvals`)"
+            "is approved (`billguard approvals request vendor VENDOR --set iban=IBAN`)"
             if requirement == Requirement.BANK_DETAILS
             else "it is done once the profile has payment terms (`billguard vendors profile "
             "VENDOR --payment-terms DAYS`)"
@@ -405,7 +405,7 @@ def _validate_item(*, requirement: str, status: str, note: str) -> None:
         )
     if status == OnboardingItem.Status.REJECTED and not note.strip():
         raise InvalidInput(
-            "a rejected checklist item needs a note that says why.",
+            "a rejected checklist item needs a note with the reason.",
             place="note",
             fix="Give the reason, such as 'liability cover below the required 2 million'.",
         )

@@ -1,8 +1,8 @@
 """Onboarding of the sample company's vendors, with two vendors that show the vendor checks.
 
 Every vendor gets a profile, a legal review, its tax classification (an IRS Form W-9 for US
-vendors, the EU VAT number for the others), an insurance certificate and its bank details,
-which go through a change request that two finance approvers approve. Two vendors are not
+vendors, the EU VAT number for the others), an insurance certificate and its bank details.
+The bank details go through a change request that two finance approvers approve. Two vendors are not
 onboarded: the second vendor's insurance certificate expired before the as-of date
 (VENDOR_DOCUMENT_EXPIRED), and the first US vendor never sent its W-9 (VENDOR_NOT_ONBOARDED).
 A few vendors hold certifications, one of which expires within the warning window, so that
@@ -37,9 +37,9 @@ CATEGORIES = {"5000": "subcontractors", "5100": "hosting", "6000": "software"}
 # faster, a software reseller later.
 PAYMENT_TERMS = {2: 14, 5: 45}
 STANDARD_PAYMENT_TERMS = 30
-# Country code and bank part of the IBAN per vendor country; the account number follows.
-# NOTE: the bank account record holds IBANs only, so US vendors are paid to euro accounts
-# in Ireland; a US account (ABA routing number) cannot be recorded yet.
+# Country code and bank part of the IBAN per vendor country. The account number follows.
+# NOTE: the bank account record stores IBANs only, so US vendors are paid to euro accounts
+# in Ireland. A US account (ABA routing number) cannot be recorded yet.
 BANKS = {"DE": ("DE", "37040044"), "NL": ("NL", "ABNA"), "FR": ("FR", "2004101005")}
 US_BANK = ("IE", "AIBK931152")
 ACCOUNT_DIGITS = {"DE": 10, "NL": 10, "FR": 11, "IE": 8}

@@ -21,7 +21,7 @@ SUBJECTS = (PURCHASE_ORDER, VENDOR_INVOICE)
 def vendor_not_onboarded(
     record: PurchaseOrder | VendorInvoice, context: PurchaseOrderContext | VendorInvoiceContext
 ) -> Iterator[Observation]:
-    """The vendor's onboarding checklist still has required items pending or rejected."""
+    """Report the required onboarding checklist items still pending or rejected."""
     missing = context.onboarding.missing
     if not missing:
         return
@@ -39,7 +39,7 @@ def vendor_not_onboarded(
 def vendor_document_expired(
     record: PurchaseOrder | VendorInvoice, context: PurchaseOrderContext | VendorInvoiceContext
 ) -> Iterator[Observation]:
-    """The vendor's insurance certificate or tax form expired before the order or invoice date."""
+    """Report each required document that expired before the order or invoice date."""
     vendor, date_name, day = _vendor_and_date(record)
     for label, expired_on in context.onboarding.expired:
         yield Observation(
