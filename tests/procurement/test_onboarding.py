@@ -247,6 +247,17 @@ def test_eu_vat_needs_number(buyer):
     assert not VendorProfile.objects.exists()
 
 
+def test_vat_number_on_w9_vendor_rejected(buyer):
+    vendor = make_vendor()
+    vendor_profile_set(vendor=vendor, by=buyer, tax_classification="w9")
+
+    with pytest.raises(InvalidInput) as raised:
+        vendor_profile_set(vendor=vendor, by=buyer, vat_number="DE136695976")
+
+    assert raised.value.place == "vat_number"
+    assert VendorProfile.objects.get().vat_number == ""
+
+
 def test_vat_number_without_eu_vat_rejected(buyer):
     vendor = make_vendor(country="DE")
 

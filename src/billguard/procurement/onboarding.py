@@ -151,6 +151,13 @@ def vendor_profile_set(
         )
         if tax_classification is not None:
             profile.tax_classification = tax_classification
+        if vat_number is not None and profile.tax_classification != TaxForm.EU_VAT:
+            raise InvalidInput(
+                f"vendor {vendor.code} is not classified by an EU VAT number, so it takes none.",
+                place="vat_number",
+                value=vat_number,
+                fix="Leave the VAT number out, or set the tax classification to eu_vat.",
+            )
         if profile.tax_classification != TaxForm.EU_VAT:
             profile.vat_number, profile.vat_number_valid, profile.vat_number_error = "", None, ""
         elif vat_number is not None:

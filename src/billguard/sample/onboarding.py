@@ -20,7 +20,11 @@ from stdnum import iban as stdnum_iban
 from billguard.controls.models.policy import Target
 from billguard.controls.requests import change_request_approve, change_request_create
 from billguard.procurement.certifications import vendor_certification_record
-from billguard.procurement.onboarding import vendor_item_record, vendor_profile_set
+from billguard.procurement.onboarding import (
+    vendor_item_record,
+    vendor_onboarding_refresh,
+    vendor_profile_set,
+)
 from billguard.registry.models import Party
 from billguard.sample import reference_data as ref
 from billguard.sample.calendar import AS_OF
@@ -93,6 +97,9 @@ def onboard_sample_vendors(book: Book) -> None:
             _w9(vendor, buyer)
         _insurance(vendor, index, buyer)
         _bank_details(vendor, index, buyer, approvers)
+        # Saving the bank account refreshed onboarded_at as of the real date: redo it as of
+        # the sample's date, so that the sample is the same on any day.
+        vendor_onboarding_refresh(vendor, today=AS_OF)
 
     for certification in CERTIFICATIONS:
         if certification.vendor_index >= len(vendors):
