@@ -19,7 +19,8 @@ SETTING_DEFAULTS: dict[str, Any] = {
 }
 
 # The policy section vendor_onboarding is stored as one PolicySetting row under this key, whose
-# value is the list of required checklist items. It is not a setting: policy_setting refuses it.
+# value is the list of required checklist items. It is not a setting, so policy_setting raises
+# KeyError for it.
 VENDOR_ONBOARDING_KEY = "vendor_onboarding.required"
 
 
@@ -32,7 +33,7 @@ def policy_setting(key: str) -> Any:
 
 
 def vendor_onboarding_required() -> tuple[str, ...]:
-    """Return the onboarding checklist items the policy requires; all of them by default."""
+    """Return the onboarding checklist items the policy requires (all of them by default)."""
     from billguard.controls.policy_document import known_onboarding_requirements
 
     row = PolicySetting.objects.filter(key=VENDOR_ONBOARDING_KEY).first()
