@@ -339,6 +339,27 @@ def test_rejected_item_needs_note(buyer):
     assert raised.value.place == "note"
 
 
+@pytest.mark.parametrize(
+    ("requirement", "status"),
+    [("insurance_certificate", "rejected"), ("legal_review", "done")],
+)
+def test_file_not_stored_unless_document_done(buyer, requirement, status):
+    with pytest.raises(InvalidInput) as raised:
+        vendor_item_record(
+            vendor=make_vendor(),
+            requirement=requirement,
+            by=buyer,
+            status=status,
+            note="Cover below the required amount",
+            content=pdf("certificate"),
+            expires_on=INSURANCE_EXPIRES,
+        )
+
+    assert raised.value.place == "file"
+    assert not Document.objects.exists()
+    assert not OnboardingItem.objects.exists()
+
+
 def test_unknown_requirement_rejected(buyer):
     with pytest.raises(InvalidInput):
         vendor_item_record(vendor=make_vendor(), requirement="credit_check", by=buyer)

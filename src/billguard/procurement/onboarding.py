@@ -209,6 +209,18 @@ def vendor_item_record(
         authorize(by, "vendor_onboard")
     require_vendor(vendor)
     _validate_item(requirement=requirement, status=status, note=note)
+    if content and status != OnboardingItem.Status.DONE:
+        raise InvalidInput(
+            f"a file is stored only with an item marked done, not {status}.",
+            place="file",
+            fix="Leave the file out, or record the item as done.",
+        )
+    if content and requirement not in DOCUMENT_REQUIREMENTS:
+        raise InvalidInput(
+            f"the checklist item {requirement} takes no file.",
+            place="file",
+            fix="Leave the file out, and give the outcome in the note.",
+        )
     profile = VendorProfile.objects.filter(vendor=vendor).first()
     storing = status == OnboardingItem.Status.DONE and requirement in DOCUMENT_REQUIREMENTS
     if storing:
