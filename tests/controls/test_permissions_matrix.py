@@ -24,7 +24,14 @@ from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
-from billguard.procurement.models import OnboardingItem, VendorScore
+from billguard.procurement.certifications import vendor_certification_record
+from billguard.procurement.models import (
+    OnboardingItem,
+    VendorCertification,
+    VendorProfile,
+    VendorScore,
+)
+from billguard.procurement.onboarding import vendor_item_record, vendor_profile_set
 from billguard.procurement.scorecards import vendor_scores_compute
 from billguard.registry.models import (
     Amendment,
@@ -80,6 +87,9 @@ billing_run_execute           no    no          yes     yes              yes    
 credit_note_issue             no    no          yes     yes              yes           no
 exception_resolve             no    no          yes     yes              yes           no
 vendor_scores_compute         no    yes         yes     no               yes           no
+vendor_profile_set            no    yes         no      no               yes           no
+vendor_item_record            no    yes         no      no               yes           no
+vendor_certification_record   no    yes         no      no               yes           no
 """
 
 
@@ -210,6 +220,10 @@ def schedule_lines(amendment: Amendment) -> list[tuple[object, ...]]:
     return list(
         schedule.lines.order_by("pk").values_list("line_code", "unit_price", "effective_to")
     )
+
+
+def vendor_party() -> Party:
+    return Party.objects.create(code="VEND-M", kind="vendor", name="Contoso Hosting", country="US")
 
 
 # Billing inputs ---------------------------------------------------------------------------
@@ -400,6 +414,25 @@ SERVICES: dict[str, ServiceCase] = {
         prepare=vendor_with_documents,
         call=lambda vendor, by: vendor_scores_compute(period="2026-11", vendor=vendor, by=by),
         observe=lambda _: VendorScore.objects.count(),
+    ),
+    "vendor_profile_set": ServiceCase(
+        prepare=vendor_party,
+        call=lambda vendor, by: vendor_profile_set(vendor=vendor, payment_terms_days=30, by=by),
+        observe=lambda _: VendorProfile.objects.count(),
+    ),
+    "vendor_item_record": ServiceCase(
+        prepare=vendor_party,
+        call=lambda vendor, by: vendor_item_record(
+            vendor=vendor, requirement="legal_review", by=by
+        ),
+        observe=lambda _: OnboardingItem.objects.count(),
+    ),
+    "vendor_certification_record": ServiceCase(
+        prepare=vendor_party,
+        call=lambda vendor, by: vendor_certification_record(
+            vendor=vendor, kind="sustainability", name="ISO 14001", by=by
+        ),
+        observe=lambda _: VendorCertification.objects.count(),
     ),
 }
 

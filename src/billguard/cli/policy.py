@@ -20,9 +20,9 @@ def add_policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "policy",
         help="export, import or show the control policy",
         description="The control policy (billing-critical fields, approval rules, settings, "
-        "check modes, mandatory fields, contract templates) is kept in the database. Export "
-        "it as YAML, edit the file, and import it: the import is a change request that takes "
-        "effect once approved.",
+        "check modes, mandatory fields, contract templates, vendor onboarding checklist) is "
+        "kept in the database. Export it as YAML, edit the file, and import it: the import is "
+        "a change request that takes effect once approved.",
     )
     actions = policy.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -157,6 +157,8 @@ def policy_summary(document: PolicyDocument) -> str:
     lines.append("  Points reach 0 at")
     for name, label in ZERO_POINTS_AT_LABELS.items():
         lines.append(f"  {name:<32}{scorecard.zero_points_at[name]:<6}{label}")
+    lines += ["", "Vendor onboarding checklist (required items)"]
+    lines.append(f"  {', '.join(document.vendor_onboarding) or 'none'}")
     return "\n".join(lines)
 
 

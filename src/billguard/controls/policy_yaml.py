@@ -28,7 +28,7 @@ from billguard.controls.models.policy import (
     Scope,
     Target,
 )
-from billguard.controls.policy import SETTING_DEFAULTS
+from billguard.controls.policy import SETTING_DEFAULTS, VENDOR_ONBOARDING_KEY
 from billguard.controls.policy_document import (
     FORMAT_VERSION,
     ApprovalRuleEntry,
@@ -120,6 +120,7 @@ def policy_dump_yaml(document: PolicyDocument) -> str:
     }
     if document.scorecard is not None:
         data["scorecard"] = scorecard_policy_data(document.scorecard)
+    data["vendor_onboarding"] = {"required": list(document.vendor_onboarding)}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -143,14 +144,16 @@ def policy_document_load() -> PolicyDocument:
     ):
         mandatory.setdefault(row.contract_type, []).append(row.field_name)
     setting_order = {key: index for index, key in enumerate(SETTING_DEFAULTS)}
+    rows = sorted(
+        PolicySetting.objects.all(), key=lambda row: (setting_order.get(row.key, 99), row.key)
+    )
     settings = {
         row.key: row.value
-        for row in sorted(
-            PolicySetting.objects.exclude(key=SCORECARD_SETTING_KEY),
-            key=lambda row: (setting_order.get(row.key, 99), row.key),
-        )
+        for row in rows
+        if row.key not in (VENDOR_ONBOARDING_KEY, SCORECARD_SETTING_KEY)
     }
-    scorecard_row = PolicySetting.objects.filter(key=SCORECARD_SETTING_KEY).first()
+    onboarding = next((row.value for row in rows if row.key == VENDOR_ONBOARDING_KEY), None)
+    scorecard_row = next((row for row in rows if row.key == SCORECARD_SETTING_KEY), None)
     templates = sorted(
         ContractTemplate.objects.all(),
         key=lambda row: type_order.get(row.contract_type, len(type_order)),
@@ -168,6 +171,7 @@ def policy_document_load() -> PolicyDocument:
         mandatory_fields={k: tuple(v) for k, v in mandatory.items()},
         contract_templates=tuple(_template_entry(row) for row in templates),
         scorecard=_scorecard_entry(scorecard_row),
+        **({} if onboarding is None else {"vendor_onboarding": tuple(onboarding)}),
     )
 
 
@@ -264,7 +268,8 @@ def _rows_insert(document: PolicyDocument) -> None:
         for e in document.approval_rules
     )
     PolicySetting.objects.bulk_create(
-        PolicySetting(key=key, value=value) for key, value in document.settings.items()
+        [PolicySetting(key=key, value=value) for key, value in document.settings.items()]
+        + [PolicySetting(key=VENDOR_ONBOARDING_KEY, value=list(document.vendor_onboarding))]
     )
     if document.scorecard is not None:
         PolicySetting.objects.create(
@@ -302,6 +307,7 @@ def _counts(document: PolicyDocument) -> dict[str, int]:
         "mandatory_fields": sum(len(v) for v in document.mandatory_fields.values()),
         "contract_templates": len(document.contract_templates),
         "scorecard": int(document.scorecard is not None),
+        "vendor_onboarding": len(document.vendor_onboarding),
     }
 
 
