@@ -23,6 +23,7 @@ from billguard.procurement.models import (
     VendorInvoiceLine,
 )
 from billguard.procurement.onboarding import onboarding_status
+from billguard.procurement.purchase_orders import purchase_order_approve
 from billguard.procurement.tolerances import tolerance_for
 from tests.procurement.ordering import (
     ORDERED_ON,
@@ -216,7 +217,10 @@ def duplicate_findings(order: PurchaseOrder) -> list[str]:
 
 def test_same_lines_from_another_seller_entity_fire():
     vendor = make_vendor()
-    make_order("PO-0001", vendor=vendor, lines=[hosting_line(), hosting_line(quantity="2")])
+    first = make_order(
+        "PO-0001", vendor=vendor, lines=[hosting_line(), hosting_line(quantity="2")]
+    )
+    purchase_order_approve(order=first)
     order = make_order(
         "PO-0002",
         vendor=vendor,
@@ -245,7 +249,7 @@ def test_same_lines_from_another_seller_entity_fire():
 def test_orders_that_differ_are_quiet(vendor_code, lines, days_later):
     make_vendor("V-1")
     make_vendor("V-2")
-    make_order("PO-0001", vendor=make_vendor_lookup("V-1"))
+    purchase_order_approve(order=make_order("PO-0001", vendor=make_vendor_lookup("V-1")))
     order = make_order(
         "PO-0002",
         vendor=make_vendor_lookup(vendor_code),

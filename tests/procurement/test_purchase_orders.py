@@ -169,6 +169,13 @@ def test_approve_clean_order_approves_it():
     assert AuditEntry.objects.filter(action="purchase_order.approve").count() == 1
 
 
+def test_a_draft_duplicate_does_not_hold_the_order_approved_first():
+    make_order("PO-0002")
+    first = make_order("PO-0001")
+
+    assert purchase_order_approve(order=first) == []
+
+
 def test_approve_duplicate_holds_it_with_stored_findings():
     purchase_order_approve(order=make_order("PO-0001"))
     second = make_order("PO-0002", ordered_on=dt.date(2026, 11, 15))
@@ -227,11 +234,14 @@ def test_recheck_refuses_an_order_that_is_not_held():
 # Context and close -------------------------------------------------------------------------
 
 
-def test_context_reads_onboarding_and_orders_within_the_window():
+def test_context_reads_onboarding_and_approved_orders_within_the_window():
     vendor = make_vendor()
     near = make_order("PO-0001", vendor=vendor, ordered_on=dt.date(2026, 8, 1))
-    make_order("PO-0002", vendor=vendor, ordered_on=dt.date(2026, 6, 1))
-    make_order("PO-0003", vendor=make_vendor("V-2"), ordered_on=ORDERED_ON)
+    far = make_order("PO-0002", vendor=vendor, ordered_on=dt.date(2026, 6, 1))
+    other_vendor = make_order("PO-0003", vendor=make_vendor("V-2"), ordered_on=ORDERED_ON)
+    for approved in (near, far, other_vendor):
+        purchase_order_approve(order=approved)
+    make_order("PO-0005", vendor=vendor, ordered_on=dt.date(2026, 9, 1))  # a draft
     order = make_order("PO-0004", vendor=vendor)
 
     context = purchase_order_context(order)

@@ -74,7 +74,8 @@ def purchase_order_context(order: PurchaseOrder) -> PurchaseOrderContext:
 
     ``nearby_orders`` are the other orders to the same vendor, placed by any seller entity,
     whose order date lies within the policy's ``procurement_duplicate_window_days`` of this
-    one's, before or after it.
+    one's, before or after it. Drafts are left out: of two orders typed twice, the one
+    approved first goes through and the second is held.
     """
     # Imported here: the policy and onboarding modules import models that import this one.
     from billguard.controls.policy import policy_setting
@@ -89,6 +90,7 @@ def purchase_order_context(order: PurchaseOrder) -> PurchaseOrderContext:
             ordered_on__lte=order.ordered_on + window,
         )
         .exclude(pk=order.pk)
+        .exclude(status=PurchaseOrder.Status.DRAFT)
         .select_related("seller_entity")
         .prefetch_related("lines")
         .order_by("ordered_on", "number")
