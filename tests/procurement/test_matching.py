@@ -217,9 +217,7 @@ def duplicate_findings(order: PurchaseOrder) -> list[str]:
 
 def test_same_lines_from_another_seller_entity_fire():
     vendor = make_vendor()
-    first = make_order(
-        "PO-0001", vendor=vendor, lines=[hosting_line(), hosting_line(quantity="2")]
-    )
+    first = make_order("PO-0001", vendor=vendor, lines=[hosting_line(), hosting_line(quantity="2")])
     purchase_order_approve(order=first)
     order = make_order(
         "PO-0002",
