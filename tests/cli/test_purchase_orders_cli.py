@@ -99,7 +99,7 @@ def test_create_from_csv_groups_rows_by_order(capsys, tmp_path, buyer):
     assert PurchaseOrder.objects.get(number="PO-0021").lines.get().kind == "service"
 
 
-def test_create_with_a_bad_row_writes_nothing_and_names_the_row(capsys, tmp_path, buyer):
+def test_create_bad_row_writes_nothing(capsys, tmp_path, buyer):
     path = tmp_path / "orders.csv"
     path.write_text(ORDER_CSV.replace("Backup storage,5,", "Backup storage,five,"))
 
@@ -153,15 +153,15 @@ def test_approve_receive_amend_close(capsys, tmp_path, buyer):
     assert "revision 2" in capsys.readouterr().out
 
     assert run("purchase-orders", "show", "PO-0012") == 0
-    shown = capsys.readouterr().out
-    assert "rev 2 line 2 unit_price: 4500 -> 4750 by pat: Scope extended" in shown
-    assert "line 1: 10 on 2026-10-20 ref DN-1 by pat" in shown
+    report = capsys.readouterr().out
+    assert "rev 2 line 2 unit_price: 4500 -> 4750 by pat: Scope extended" in report
+    assert "line 1: 10 on 2026-10-20 ref DN-1 by pat" in report
 
     assert run("purchase-orders", "close", "PO-0012", "--user", "pat") == 0
     assert PurchaseOrder.objects.get().status == "closed"
 
 
-def test_approve_of_a_duplicate_exits_one_and_recheck_stays_held(capsys, tmp_path, buyer):
+def test_approve_duplicate_exits_one(capsys, tmp_path, buyer):
     create_json(tmp_path)
     create_json(tmp_path, {**ORDER_JSON, "number": "PO-0013"})
     assert run("purchase-orders", "approve", "PO-0012", "--user", "pat") == 0
@@ -193,7 +193,7 @@ def test_list_filters_by_vendor(capsys, tmp_path, buyer):
     assert "PO-0012" not in out
 
 
-def test_an_unknown_order_exits_two(capsys, buyer):
+def test_show_unknown_order_exits_two(capsys, buyer):
     assert run("purchase-orders", "show", "PO-404") == 2
     assert "purchase order 'PO-404' does not exist" in capsys.readouterr().err
 

@@ -169,7 +169,7 @@ def test_approve_clean_order_approves_it():
     assert AuditEntry.objects.filter(action="purchase_order.approve").count() == 1
 
 
-def test_a_draft_duplicate_does_not_hold_the_order_approved_first():
+def test_approve_ignores_draft_duplicate():
     make_order("PO-0002")
     first = make_order("PO-0001")
 
@@ -193,7 +193,7 @@ def test_approve_duplicate_holds_it_with_stored_findings():
     assert stored.currency == "EUR"
 
 
-def test_approve_refuses_an_order_that_is_not_a_draft():
+def test_approve_rejects_non_draft():
     order = make_order()
     purchase_order_approve(order=order)
 
@@ -201,7 +201,7 @@ def test_approve_refuses_an_order_that_is_not_a_draft():
         purchase_order_approve(order=order)
 
 
-def test_recheck_approves_a_held_order_once_the_duplicate_is_closed():
+def test_recheck_approves_after_fix():
     first = make_order("PO-0001")
     purchase_order_approve(order=first)
     second = make_order("PO-0002")
@@ -234,7 +234,7 @@ def test_recheck_refuses_an_order_that_is_not_held():
 # Context and close -------------------------------------------------------------------------
 
 
-def test_context_reads_onboarding_and_approved_orders_within_the_window():
+def test_context_loads_onboarding_and_window():
     vendor = make_vendor()
     near = make_order("PO-0001", vendor=vendor, ordered_on=dt.date(2026, 8, 1))
     far = make_order("PO-0002", vendor=vendor, ordered_on=dt.date(2026, 6, 1))

@@ -92,7 +92,7 @@ def test_bad_receipts_are_refused(quantity, received_on, line_number, error):
     assert not Receipt.objects.exists()
 
 
-def test_a_draft_order_takes_no_receipt():
+def test_receipt_on_draft_rejected():
     order = make_order()
 
     with pytest.raises(RuleViolation, match="approved orders only"):

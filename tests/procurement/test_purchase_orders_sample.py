@@ -21,7 +21,7 @@ from billguard.sample.company import generate_sample_company
 pytestmark = pytest.mark.django_db
 
 
-def test_sample_orders_have_receipts_a_tolerance_and_one_held_duplicate(tmp_path):
+def test_sample_orders_receipts_and_duplicate(tmp_path):
     generate_sample_company(customers=40, contracts=90, external_drafts_dir=tmp_path)
 
     lines = PurchaseOrderLine.objects.select_related("purchase_order")

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-def test_set_creates_then_replaces_the_row_of_a_scope():
+def test_set_replaces_row_of_scope():
     buyer = make_user("pat.procurement", "procurement")
     vendor = make_vendor()
 

@@ -64,8 +64,8 @@ def add_parsers(sub: Any) -> None:
     approve = actions.add_parser(
         "approve",
         help="run the purchase-order checks on a draft and approve it, or hold it",
-        description="Run every purchase-order check. A blocking finding holds the order and "
-        "the command exits 1; fix the cause and run `recheck`.",
+        description="Run every purchase-order check. A blocking finding puts the order on "
+        "hold and the command exits 1. Fix the cause, then run `recheck`.",
     )
     approve.add_argument("number", metavar="NUMBER")
     add_user_option(approve)
@@ -95,8 +95,8 @@ def add_parsers(sub: Any) -> None:
     receive = actions.add_parser(
         "receive",
         help="record goods or a service received on an order line",
-        description="Record a receipt. More than the open quantity of the line is refused; "
-        "the order becomes received when every line is fully received.",
+        description="Record a receipt. A quantity beyond the line's open quantity is "
+        "rejected. The order becomes received when every line is fully received.",
     )
     receive.add_argument("number", metavar="NUMBER")
     receive.add_argument("--line", required=True, type=positive_int, metavar="N")
@@ -343,7 +343,7 @@ def orders_close(args: argparse.Namespace) -> int:
 
 
 def order_report(order: PurchaseOrder) -> dict[str, Any]:
-    """An order with its lines, receipts, revisions and stored findings, as JSON values."""
+    """Build the report of an order: its lines, receipts, revisions and stored findings."""
     from django.db.models import Sum
 
     from billguard.procurement.models import PurchaseOrderLineChange
@@ -442,12 +442,12 @@ def _order(number: str) -> PurchaseOrder:
 
 
 def _price(value: Decimal) -> str:
-    """A unit price with at least two decimals: 120.00, 0.0125."""
+    """Format a unit price with at least two decimals: 120.00, 0.0125."""
     return f"{value:.2f}" if value == round(value, 2) else f"{value.normalize():f}"
 
 
 def _total(order: PurchaseOrder) -> Decimal:
-    """The order's net total, rounded to its currency's minor unit (ISO 4217)."""
+    """Sum the order's net total, rounded to its currency's minor unit (ISO 4217)."""
     from billguard.domain.money import Money
 
     net = sum((line.quantity * line.unit_price for line in order.lines.all()), Decimal(0))

@@ -1,9 +1,9 @@
 """Purchase orders from a JSON or CSV file, created as drafts all together or not at all.
 
-JSON: one order, or a list of orders, each an object with ``number``, ``vendor`` (the party
-code), ``seller_entity`` (the entity code), ``currency``, ``ordered_on`` and ``lines``; each
-line has ``description``, ``quantity``, ``unit_price``, ``gl_account`` and optionally
-``kind``, ``category``, ``unit_code`` and ``expected_on``.
+JSON: one order, or a list of orders. Each order is an object with ``number``, ``vendor``
+(the party code), ``seller_entity`` (the entity code), ``currency``, ``ordered_on`` and
+``lines``. Each line has ``description``, ``quantity``, ``unit_price``, ``gl_account`` and
+optionally ``kind``, ``category``, ``unit_code`` and ``expected_on``.
 
 CSV: one row per line, with a header naming the same fields; the order fields repeat on each
 line of an order and must agree between them. Several orders may share a file.

@@ -1,9 +1,10 @@
 """Purchase orders to vendors: create, approve (with the purchase-order checks), amend, close.
 
-An order is created as a draft. Approving it runs every check of the purchase-order subject;
-a blocking finding holds it, and once the cause is fixed (a missing onboarding item done, a
-duplicate closed) ``purchase_order_recheck`` runs the checks again. Amending a line's price or
-quantity raises the order's revision and keeps the old value in a PurchaseOrderLineChange.
+An order is created as a draft. Approving it runs every check of the purchase-order subject,
+and a blocking finding puts it on hold. Once the cause is fixed (a missing onboarding item
+done, a duplicate corrected), ``purchase_order_recheck`` runs the checks again. Amending a
+line's price or quantity raises the order's revision and keeps the old value in a
+PurchaseOrderLineChange.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def purchase_order_create(
 def purchase_order_approve(*, order: PurchaseOrder, by: User | None = None) -> list[Finding]:
     """Run the purchase-order checks on a draft order and approve it, or hold it.
 
-    Every finding is stored with the order; a blocking one (not observed) sets the status to
-    held, and the findings say what to fix before ``purchase_order_recheck``.
+    Every finding is stored with the order. A blocking one (not observed) sets the status to
+    held, and its message names what to fix before ``purchase_order_recheck``.
     """
     if by is not None:
         authorize(by, "purchase_order_manage")
@@ -333,13 +334,13 @@ def purchase_order_by_number(number: str) -> PurchaseOrder:
 
 
 def received_quantity(line: PurchaseOrderLine) -> Decimal:
-    """The quantity received to date on ``line``."""
+    """Sum the quantity received to date on ``line``."""
     total = Receipt.objects.filter(line=line).aggregate(total=Sum("quantity"))["total"]
     return Decimal(total or 0)
 
 
 def order_fully_received(order: PurchaseOrder) -> bool:
-    """Whether every line of ``order`` has received at least its ordered quantity."""
+    """Return True when every line of ``order`` has received at least its ordered quantity."""
     lines = list(order.lines.annotate(received=Sum("receipts__quantity")))
     return bool(lines) and all(Decimal(line.received or 0) >= line.quantity for line in lines)
 
@@ -351,6 +352,7 @@ def _check_and_decide(order: PurchaseOrder, *, action: str, by: User | None) -> 
     """Run the checks, replace the stored findings and set approved or held."""
     context = purchase_order_context(order)
     findings = run_subject_checks(PURCHASE_ORDER, order, context, modes=check_modes_load())
+
     before = _snapshot(order)
     ProcurementFinding.objects.filter(purchase_order=order).delete()
     ProcurementFinding.objects.bulk_create(
@@ -369,6 +371,7 @@ def _check_and_decide(order: PurchaseOrder, *, action: str, by: User | None) -> 
         )
         for finding in findings
     )
+
     blocking = [finding.code for finding in findings if finding.blocks]
     order.status = Status.HELD if blocking else Status.APPROVED
     order.save(update_fields=["status"])
@@ -391,10 +394,10 @@ def _check_and_decide(order: PurchaseOrder, *, action: str, by: User | None) -> 
 
 
 def _status_after_receipt_change(order: PurchaseOrder) -> str:
-    """The status once lines or receipts changed: received when every line is received.
+    """Compute the status after lines or receipts changed: received when every line is.
 
-    Draft, held and closed orders keep their status; a received order whose quantity was
-    raised goes back to approved, since more is expected.
+    Draft, held and closed orders keep their status. A received order whose quantity was
+    raised goes back to approved, because more is expected.
     """
     if order.status not in (Status.APPROVED, Status.SENT, Status.RECEIVED):
         return str(order.status)
@@ -490,8 +493,8 @@ def _validate_line(
 
 
 def _require_amount(value: Decimal, *, field: str, limit: Decimal) -> None:
-    """A positive number that the column holds without rounding (4 decimals for a quantity,
-    6 for a unit price, as ``limit`` has)."""
+    """Check for a positive number that fits its column without rounding: as many decimals
+    as ``limit`` has (4 for a quantity, 6 for a unit price)."""
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise InvalidInput(
             f"{field} must be a number more than zero, not {value}.",

@@ -150,7 +150,7 @@ def receipt_record(
 
 
 def receipts_of(order: PurchaseOrder) -> list[Receipt]:
-    """The receipts of ``order``, by line and date."""
+    """List the receipts of ``order``, by line and date."""
     return list(
         Receipt.objects.filter(line__purchase_order=order)
         .select_related("line")

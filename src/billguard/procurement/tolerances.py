@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def tolerance_rows() -> list[MatchTolerance]:
-    """Every tolerance row, loaded once for many order lines."""
+    """Load every tolerance row, once for many order lines."""
     return list(MatchTolerance.objects.all())
 
 
@@ -134,13 +134,13 @@ def match_tolerance_set(
 
 
 def match_tolerances_list() -> list[MatchTolerance]:
-    """Every tolerance, the default first, then by vendor code and category."""
+    """List every tolerance, the default first, then by vendor code and category."""
     rows = MatchTolerance.objects.select_related("vendor")
     return sorted(rows, key=lambda row: (row.vendor is not None, _vendor_code(row), row.category))
 
 
 def scope_label(row: MatchTolerance) -> str:
-    """Which order lines a row covers, in words: "vendor V-1, category hosting", "default"."""
+    """Name the order lines a row covers: "vendor V-1, category hosting", "default"."""
     parts = []
     if row.vendor_id is not None:
         parts.append(f"vendor {_vendor_code(row)}")

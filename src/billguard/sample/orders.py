@@ -1,4 +1,4 @@
-"""What the sample company's purchase orders have beyond their lines: the lines' categories,
+"""Details of the sample company's purchase orders beyond their lines: the lines' categories,
 kinds and expected dates, the receipts, a default match tolerance, and one order typed twice.
 
 Values come from ``random.Random`` seeded with each order's number, not from the book's
@@ -44,7 +44,7 @@ DEFAULT_QUANTITY_PERCENT = Decimal(0)
 DEFAULT_UNIT_PRICE_PERCENT = Decimal(1)
 DEFAULT_AMOUNT = Decimal("5.00")
 
-# About one line in six of an open order has no receipt yet.
+# Of the lines after the first on an open order, about one in six has no receipt yet.
 NOT_RECEIVED_SHARE = 1 / 6
 # The seeded duplicate is typed again this many days after its original.
 DUPLICATE_AFTER_DAYS = 21
@@ -102,9 +102,9 @@ def _describe(line: PurchaseOrderLine, order: PurchaseOrder) -> None:
 
 
 def _receipts(rng: random.Random, order: PurchaseOrder, line: PurchaseOrderLine) -> list[Receipt]:
-    """Receipts of one line: all of it on a received or closed order; on an open order most
-    lines are received in part or in full, but never every line in full, so that the order
-    stays open."""
+    """Plan the receipts of one line. A received or closed order has every line received in
+    full. On an open order most lines are received, but line 1 only in part at most, so that
+    the order stays open."""
     if order.status in FULLY_RECEIVED:
         quantity = line.quantity
     elif order.status not in (PurchaseOrder.Status.APPROVED, PurchaseOrder.Status.SENT):
@@ -135,7 +135,7 @@ def _receipts(rng: random.Random, order: PurchaseOrder, line: PurchaseOrderLine)
 
 def _seed_duplicate(orders: list[PurchaseOrder]) -> PurchaseOrder | None:
     """Type an open order again from the other seller entity, three weeks later, with its
-    descriptions in capitals, and approve it: PO_DUPLICATE_SUSPECTED holds it."""
+    descriptions in capitals, and approve it, so that PO_DUPLICATE_SUSPECTED puts it on hold."""
     latest_start = AS_OF - dt.timedelta(days=DUPLICATE_AFTER_DAYS)
     candidates = [
         order
@@ -151,6 +151,7 @@ def _seed_duplicate(orders: list[PurchaseOrder]) -> PurchaseOrder | None:
         or original.seller_entity
     )
     by = User.objects.filter(username=PROCUREMENT_USER).first()
+
     ordered_on = original.ordered_on + dt.timedelta(days=DUPLICATE_AFTER_DAYS)
     duplicate = purchase_order_create(
         number=f"BPO-{ordered_on.year}-{len(orders) + 1:04d}",

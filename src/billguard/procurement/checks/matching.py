@@ -1,9 +1,10 @@
 """The three-way match: each vendor invoice line against its order line and the receipts.
 
-A line is compared with the order line it names: its quantity, added to what earlier
-invoices that are not rejected billed on that order line, with the quantity received; its
-unit price with the order's. The tolerance that applies to the order line (see
-``billguard.procurement.tolerances``) allows a small difference before a check fires.
+Each invoice line is compared with the order line it names. Its quantity, added to what
+earlier invoices (not rejected) billed on that order line, is compared with the quantity
+received. Its unit price is compared with the order line's. The tolerance that applies to
+the order line (see ``billguard.procurement.tolerances``) allows a small difference before a
+check fires.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ BLOCK = Severity.BLOCK
 def quantity_exceeds_receipt(
     invoice: VendorInvoice, context: VendorInvoiceContext
 ) -> Iterator[Observation]:
-    """The quantity billed on an order line, this invoice included, exceeds the quantity
-    received by more than the tolerance's quantity percent of what was received."""
+    """Report a line when the quantity billed on its order line, this invoice included,
+    exceeds the quantity received by more than the tolerance's quantity percent."""
     # Lines of this invoice billed so far per order line, so that two lines of one invoice
     # on the same order line count together.
     billed_here: dict[int, Decimal] = {}
@@ -67,8 +68,8 @@ def quantity_exceeds_receipt(
 
 @check("MATCH_PRICE_VARIANCE", family=FAMILY, severity=BLOCK, subject=VENDOR_INVOICE)
 def price_variance(invoice: VendorInvoice, context: VendorInvoiceContext) -> Iterator[Observation]:
-    """The unit price differs from the order line's by more than the tolerance's unit price
-    percent, and the line amount by more than its absolute amount.
+    """Report a line whose unit price differs from the order line's by more than the
+    tolerance's unit price percent, and whose amount differs by more than its amount.
 
     Both limits must be passed, so that a small percentage on a large line and a large
     percentage on a cheap line are both tolerated. A lower price fires too: it usually means
@@ -117,7 +118,7 @@ def price_variance(invoice: VendorInvoice, context: VendorInvoiceContext) -> Ite
 def _matched_lines(
     context: VendorInvoiceContext,
 ) -> Iterator[tuple[VendorInvoiceLine, PurchaseOrderLine]]:
-    """The invoice lines that name an order line, with that line, in invoice line order."""
+    """Yield each invoice line that names a known order line, with that order line."""
     for line in sorted(context.lines, key=lambda item: item.line_number):
         if line.po_line_id is None:
             continue
@@ -141,13 +142,12 @@ def _evidence(po_line: PurchaseOrderLine, tolerance: Tolerance) -> dict[str, str
 
 
 def _q(value: Decimal) -> str:
-    """A quantity or percentage without trailing zeros: 10, 2.5."""
-    text = f"{Decimal(value).normalize():f}"
-    return text
+    """Format a quantity or percentage without trailing zeros: 10, 2.5."""
+    return f"{Decimal(value).normalize():f}"
 
 
 def _p(value: Decimal) -> str:
-    """A unit price with at least two decimals: 120.00, 0.0125."""
+    """Format a unit price with at least two decimals: 120.00, 0.0125."""
     normal = Decimal(value).normalize()
     exponent = normal.as_tuple().exponent
     places = max(2, -exponent) if isinstance(exponent, int) else 2

@@ -69,10 +69,8 @@ def normalized_description(text: str) -> str:
 
 
 def line_signature(lines: Sequence[PurchaseOrderLine]) -> Counter[LineKey]:
-    """The lines as a multiset, so that their order on the document does not matter.
-
-    Decimals are normalised, so that 10 and 10.0000 are the same quantity.
-    """
+    """Count the lines by (description, quantity, unit price), so that line order does not
+    matter. Decimals are normalised, so that 10 and 10.0000 are the same quantity."""
     return Counter(
         (
             normalized_description(line.description),
