@@ -189,6 +189,7 @@ def test_approve_duplicate_holds_it_with_stored_findings():
     assert stored.code == "PO_DUPLICATE_SUSPECTED"
     assert stored.severity == "block"
     assert stored.evidence["duplicate_of"] == "PO-0001"
+    assert stored.message.endswith("same 1 line(s) and total 1200.00 EUR.")
     assert stored.amount_at_stake == D("1200.000")
     assert stored.currency == "EUR"
 

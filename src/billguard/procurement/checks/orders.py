@@ -32,6 +32,7 @@ def duplicate_order(order: PurchaseOrder, context: PurchaseOrderContext) -> Iter
         return
     lines = line_signature(context.lines)
     total = order_total(context.lines)
+    at_stake = Money(total, order.currency).rounded()
     for other, other_lines in context.nearby_orders:
         if other.pk == order.pk or other.vendor_id != order.vendor_id:
             continue
@@ -45,11 +46,12 @@ def duplicate_order(order: PurchaseOrder, context: PurchaseOrderContext) -> Iter
             subject="order",
             message=(
                 f"order {other.number} of {other.ordered_on.isoformat()} to the same vendor "
-                f"has the same {len(context.lines)} line(s) and total {total} {order.currency}."
+                f"has the same {len(context.lines)} line(s) and total {at_stake.amount} "
+                f"{order.currency}."
             ),
             expected="no other order with these lines",
             actual=other.number,
-            amount_at_stake=Money(total, order.currency).rounded(),
+            amount_at_stake=at_stake,
             evidence={
                 "duplicate_of": other.number,
                 "duplicate_ordered_on": other.ordered_on.isoformat(),
