@@ -125,6 +125,18 @@ def test_create_needs_a_user(capsys, tmp_path, buyer):
     assert not PurchaseOrder.objects.exists()
 
 
+def test_create_by_sales_is_rejected(capsys, tmp_path, buyer):
+    make_user("sam", "sales")
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(ORDER_JSON))
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "sam")
+
+    assert status == 2
+    assert capsys.readouterr().err.startswith("error: user: sam (sales) may not create")
+    assert not PurchaseOrder.objects.exists()
+
+
 def test_approve_receive_amend_close(capsys, tmp_path, buyer):
     create_json(tmp_path)
 
@@ -150,7 +162,7 @@ def test_approve_receive_amend_close(capsys, tmp_path, buyer):
         "--reason", "Scope extended", "--user", "pat",
     )  # fmt: skip
     assert status == 0
-    assert "revision 2" in capsys.readouterr().out
+    assert "revision 2: line 2 quantity 1, unit price 4750.00 EUR" in capsys.readouterr().out
 
     assert run("purchase-orders", "show", "PO-0012") == 0
     report = capsys.readouterr().out

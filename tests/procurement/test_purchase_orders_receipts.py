@@ -66,8 +66,8 @@ def test_over_receipt_is_refused_with_the_open_quantity():
     with pytest.raises(RuleViolation) as refused:
         receipt_record(order=order, line_number=1, quantity=D(4), received_on=OCT_5)
 
-    assert "exceed the order by 1" in refused.value.message
-    assert "at most 3" in (refused.value.fix or "")
+    assert "exceed the order by 1." in refused.value.message
+    assert "at most 3," in (refused.value.fix or "")
     assert Receipt.objects.count() == 1
 
 

@@ -307,7 +307,8 @@ def orders_amend(args: argparse.Namespace) -> int:
     line = order.lines.get(line_number=args.line)
     print(
         f"purchase order {order.number} is at revision {order.revision}: line {args.line} "
-        f"quantity {line.quantity:f}, unit price {line.unit_price:f} {order.currency}"
+        f"quantity {line.quantity.normalize():f}, unit price {_price(line.unit_price)} "
+        f"{order.currency}"
     )
     return EXIT_OK
 
@@ -327,7 +328,7 @@ def orders_receive(args: argparse.Namespace) -> int:
     )
     order.refresh_from_db()
     print(
-        f"received {receipt.quantity:f} on line {args.line} of {order.number} on "
+        f"received {receipt.quantity.normalize():f} on line {args.line} of {order.number} on "
         f"{receipt.received_on.isoformat()} (receipt {receipt.pk}); the order is {order.status}"
     )
     return EXIT_OK

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from billguard.controls.roles import authorize
 from billguard.domain.errors import BillguardError, InvalidInput, NotFound
 from billguard.procurement.models import PurchaseOrder
 from billguard.procurement.purchase_orders import OrderLineInput, purchase_order_create
@@ -48,6 +49,8 @@ def purchase_orders_import(
     content: str, *, file_name: str, by: User | None = None
 ) -> list[PurchaseOrder]:
     """Create every order of the file as a draft; one bad value leaves nothing written."""
+    if by is not None:
+        authorize(by, "purchase_order_manage")
     requests = read_orders(content, file_name=file_name)
     created = []
     with transaction.atomic():

@@ -152,7 +152,7 @@ def purchase_order_approve(*, order: PurchaseOrder, by: User | None = None) -> l
         order = _locked(order)
         if order.status != Status.DRAFT:
             raise RuleViolation(
-                f"purchase order {order.number} is {order.get_status_display()}, not a draft.",
+                f"purchase order {order.number} is {order.status}, not a draft.",
                 place="number",
                 value=order.number,
                 fix="Only a draft is approved; a held order is checked again with recheck.",
@@ -171,7 +171,7 @@ def purchase_order_recheck(*, order: PurchaseOrder, by: User | None = None) -> l
         order = _locked(order)
         if order.status != Status.HELD:
             raise RuleViolation(
-                f"purchase order {order.number} is {order.get_status_display()}, not held.",
+                f"purchase order {order.number} is {order.status}, not held.",
                 place="number",
                 value=order.number,
                 fix="Only a held order is checked again; approve a draft with approve.",
@@ -224,11 +224,11 @@ def purchase_order_amend(
             received = received_quantity(line)
             if quantity < received:
                 raise RuleViolation(
-                    f"line {line_number} of {order.number} has {received} received already; "
-                    f"the quantity cannot drop to {quantity}.",
+                    f"line {line_number} of {order.number} has {plain(received)} received "
+                    f"already, so the quantity cannot drop to {plain(quantity)}.",
                     place="quantity",
                     value=quantity,
-                    fix=f"Give a quantity of at least {received}.",
+                    fix=f"Give a quantity of at least {plain(received)}.",
                 )
             changes.append(("quantity", line.quantity, quantity))
         if not changes:
@@ -346,6 +346,11 @@ def order_fully_received(order: PurchaseOrder) -> bool:
 
 
 # Helpers ----------------------------------------------------------------------------------
+
+
+def plain(value: Decimal) -> str:
+    """Format a quantity without trailing zeros: 10, 2.5."""
+    return f"{Decimal(value).normalize():f}"
 
 
 def _check_and_decide(order: PurchaseOrder, *, action: str, by: User | None) -> list[Finding]:

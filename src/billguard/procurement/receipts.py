@@ -21,6 +21,7 @@ from billguard.procurement.models import PurchaseOrder, PurchaseOrderLine, Recei
 from billguard.procurement.purchase_orders import (
     MAX_QUANTITY,
     order_fully_received,
+    plain,
     received_quantity,
 )
 
@@ -76,8 +77,8 @@ def receipt_record(
         order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
         if order.status not in RECEIVING_STATUSES:
             raise RuleViolation(
-                f"purchase order {order.number} is {order.get_status_display()}; receipts are "
-                "recorded on approved orders only.",
+                f"purchase order {order.number} is {order.status}, but receipts are recorded "
+                "on approved orders only.",
                 place="number",
                 value=order.number,
                 fix="Approve the order first; a fully received or closed order takes no more "
@@ -103,12 +104,12 @@ def receipt_record(
         open_quantity = found.quantity - received
         if quantity > open_quantity:
             raise RuleViolation(
-                f"line {line_number} of {order.number} ordered {found.quantity:f} and has "
-                f"{received:f} received; {quantity:f} more would exceed the order by "
-                f"{quantity - open_quantity:f}.",
+                f"line {line_number} of {order.number} ordered {plain(found.quantity)} and has "
+                f"{plain(received)} received, so {plain(quantity)} more would exceed the order "
+                f"by {plain(quantity - open_quantity)}.",
                 place="quantity",
                 value=quantity,
-                fix=f"Record at most {open_quantity:f}, or amend the order's quantity first.",
+                fix=f"Record at most {plain(open_quantity)}, or amend the order's quantity first.",
             )
         actor = by.get_username() if by is not None else DEFAULT_ACTOR
         receipt = Receipt.objects.create(
