@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from billguard.controls.models import AuditEntry
+from billguard.controls.models import AuditEntry, CheckMode, PolicySetting
 from billguard.domain.errors import InvalidInput, NotAllowed, RuleViolation
 from billguard.procurement.context import purchase_order_context
 from billguard.procurement.models import (
@@ -278,3 +278,26 @@ def test_close_closes_and_refuses_twice():
     assert order.status == PurchaseOrder.Status.CLOSED
     with pytest.raises(RuleViolation, match="closed already"):
         purchase_order_close(order=order)
+
+
+def test_duplicate_window_follows_policy():
+    PolicySetting.objects.create(key="procurement_duplicate_window_days", value=30)
+    purchase_order_approve(order=make_order("PO-0001"))
+    later = make_order("PO-0002", ordered_on=ORDERED_ON + dt.timedelta(days=31))
+    sooner = make_order("PO-0003", ordered_on=ORDERED_ON - dt.timedelta(days=30))
+
+    assert purchase_order_approve(order=later) == []
+    assert [f.code for f in purchase_order_approve(order=sooner)] == ["PO_DUPLICATE_SUSPECTED"]
+
+
+def test_observed_duplicate_does_not_hold():
+    CheckMode.objects.create(check_code="PO_DUPLICATE_SUSPECTED", mode="observe")
+    purchase_order_approve(order=make_order("PO-0001"))
+    second = make_order("PO-0002")
+
+    findings = purchase_order_approve(order=second)
+
+    second.refresh_from_db()
+    assert second.status == PurchaseOrder.Status.APPROVED
+    assert [f.observed for f in findings] == [True]
+    assert ProcurementFinding.objects.get(purchase_order=second).observed
