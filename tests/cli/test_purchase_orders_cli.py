@@ -110,6 +110,19 @@ def test_create_bad_row_writes_nothing(capsys, tmp_path, buyer):
     assert not PurchaseOrder.objects.exists()
 
 
+def test_create_row_with_extra_values_rejected(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDER_CSV.replace("Cluster setup,", "Cluster setup, phase 1,"))
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    assert status == 2
+    assert "orders.csv row 3: the row has 14 values, but the header names 13" in (
+        capsys.readouterr().err
+    )
+    assert not PurchaseOrder.objects.exists()
+
+
 def test_create_with_an_unknown_vendor_exits_two(capsys, tmp_path, buyer):
     status = create_json(tmp_path, {**ORDER_JSON, "vendor": "V-404"})
 

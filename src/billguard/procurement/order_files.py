@@ -121,8 +121,16 @@ def _read_csv(text: str, *, file_name: str) -> list[OrderRequest]:
         )
     by_number: dict[str, OrderRequest] = {}
     for row_number, raw in enumerate(reader, 2):
-        row = {(key or "").strip(): (value or "").strip() for key, value in raw.items()}
         place = f"{file_name} row {row_number}"
+        if None in raw:
+            # DictReader puts the values beyond the header's columns under the key None.
+            raise InvalidInput(
+                f"the row has {len(header) + len(raw[None])} values, but the header names "
+                f"{len(header)} columns.",
+                place=place,
+                fix="Quote values that contain a comma, or remove the extra values.",
+            )
+        row = {key.strip(): (value or "").strip() for key, value in raw.items()}
         values = {name: row[name] for name in ORDER_FIELDS}
         request = by_number.get(values["number"])
         if request is None:
