@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 FILE_FORMAT = """\
 JSON: one order or a list of orders:
-  {"number": "PO-0012", "vendor": "V-HETZNER", "seller_entity": "sample-de",
+  {"number": "PO-0012", "vendor": "VEND-001", "seller_entity": "sample-de",
    "currency": "EUR", "ordered_on": "2026-10-01",
    "lines": [{"description": "Hosting capacity, October", "quantity": "10",
               "unit_price": "120.00", "gl_account": "5100", "kind": "service",
