@@ -24,7 +24,13 @@ from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
-from billguard.procurement.models import MatchTolerance, PurchaseOrder, Receipt
+from billguard.procurement.models import (
+    MatchTolerance,
+    OnboardingItem,
+    PurchaseOrder,
+    Receipt,
+    VendorScore,
+)
 from billguard.procurement.purchase_orders import (
     purchase_order_amend,
     purchase_order_approve,
@@ -33,6 +39,7 @@ from billguard.procurement.purchase_orders import (
     purchase_order_recheck,
 )
 from billguard.procurement.receipts import receipt_record
+from billguard.procurement.scorecards import vendor_scores_compute
 from billguard.procurement.tolerances import match_tolerance_set
 from billguard.registry.models import (
     Amendment,
@@ -95,6 +102,7 @@ purchase_order_amend          no    yes         no      no               yes    
 purchase_order_close          no    yes         no      no               yes           no
 receipt_record                no    yes         yes     no               yes           no
 match_tolerance_set           no    yes         no      no               yes           no
+vendor_scores_compute         no    yes         yes     no               yes           no
 """
 
 
@@ -271,6 +279,16 @@ def order_parts() -> Party:
     make_cost_accounts()
     make_seller()
     return make_vendor()
+
+
+def vendor_with_documents() -> Party:
+    vendor = Party.objects.create(code="VEND-M", kind="vendor", name="Contoso Ltd", country="GB")
+    OnboardingItem.objects.create(
+        vendor=vendor,
+        requirement=OnboardingItem.Requirement.LEGAL_REVIEW,
+        status=OnboardingItem.Status.DONE,
+    )
+    return vendor
 
 
 SERVICES: dict[str, ServiceCase] = {
@@ -471,6 +489,11 @@ SERVICES: dict[str, ServiceCase] = {
         prepare=lambda: None,
         call=lambda _, by: match_tolerance_set(unit_price_percent=D(2), by=by),
         observe=lambda _: MatchTolerance.objects.count(),
+    ),
+    "vendor_scores_compute": ServiceCase(
+        prepare=vendor_with_documents,
+        call=lambda vendor, by: vendor_scores_compute(period="2026-11", vendor=vendor, by=by),
+        observe=lambda _: VendorScore.objects.count(),
     ),
 }
 
