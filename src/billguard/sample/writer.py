@@ -39,6 +39,7 @@ from billguard.registry.services.schedules import (
 )
 from billguard.registry.validation import require_positive, require_text
 from billguard.sample.onboarding import onboard_sample_vendors
+from billguard.sample.orders import write_order_details
 from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
@@ -80,6 +81,7 @@ def write_book(book: Book) -> WrittenCompany:
     write_activity(book, company)
     write_vendors_and_orders(book, company)
     onboard_sample_vendors(book)
+    write_order_details()
     return company
 
 
