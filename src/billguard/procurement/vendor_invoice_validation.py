@@ -78,7 +78,12 @@ def vendor_invoice_problems(
     order = _order(entry, vendor, problems)
     seller_entity = _seller_entity(entry, order, problems)
     _dates(entry, problems)
-    payee_iban = payee_account(entry.payee_iban, place=entry.place("payee_iban"), problems=problems)
+    payee_iban = payee_account(
+        entry.payee_iban,
+        place=entry.place("payee_iban"),
+        problems=problems,
+        check_iban=entry.source != "ubl",
+    )
     order_lines = _lines(entry, order, currency_ok, problems)
     if currency_ok:
         _totals(entry, problems)
@@ -104,12 +109,15 @@ def compact_account(value: str) -> str:
     return re.sub(r"[\s-]+", "", value).upper()
 
 
-def payee_account(value: str, *, place: str, problems: list[BillguardError]) -> str:
+def payee_account(
+    value: str, *, place: str, problems: list[BillguardError], check_iban: bool = True
+) -> str:
     """Return the payee account in compact form, adding a problem when it is malformed.
 
-    An IBAN-shaped value must have valid ISO 13616 check digits. EN 16931 also allows a
-    national account number (BT-84), which is kept as given when it has only letters and
-    digits.
+    With ``check_iban``, an IBAN-shaped value must have valid ISO 13616 check digits. A UBL
+    invoice's payment account identifier (EN 16931 BT-84) need not be an IBAN, so it is kept
+    as the vendor wrote it, and the bank account check holds it unless it is approved. A
+    national account number with only letters and digits is kept as given.
     """
     account = compact_account(value)
     if not account:
@@ -124,7 +132,7 @@ def payee_account(value: str, *, place: str, problems: list[BillguardError]) -> 
             )
         )
         return ""
-    if _IBAN_SHAPE.fullmatch(account) and not iban_number.is_valid(account):
+    if check_iban and _IBAN_SHAPE.fullmatch(account) and not iban_number.is_valid(account):
         problems.append(
             InvalidInput(
                 f"the IBAN {value!r} has wrong check digits (ISO 13616).",
