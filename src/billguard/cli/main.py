@@ -164,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     exceptions = sub.add_parser("exceptions", help="list or resolve held drafts")
     exceptions.set_defaults(handler=commands.exceptions_list)
     exc_sub = exceptions.add_subparsers(dest="action", metavar="ACTION")
+    exc_list = exc_sub.add_parser(
+        "list",
+        help="list the held drafts, and the held vendor invoices and purchase orders "
+        "(the default action)",
+    )
+    exc_list.set_defaults(handler=commands.exceptions_list)
     resolve = exc_sub.add_parser(
         "resolve", help="draft a held invoice again from its fixed source and issue it if clean"
     )
@@ -220,10 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.documents as documents_commands
+    import billguard.cli.vendor_invoices as vendor_invoice_commands
 
     documents_commands.add_parsers(sub)
     amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
+    vendor_invoice_commands.add_parsers(sub)
     return parser
 
 
