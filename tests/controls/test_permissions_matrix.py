@@ -24,6 +24,14 @@ from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
+from billguard.procurement.models import VendorInvoice
+from billguard.procurement.vendor_invoice_import import vendor_invoices_import
+from billguard.procurement.vendor_invoices import (
+    vendor_invoice_approve,
+    vendor_invoice_recheck,
+    vendor_invoice_record,
+    vendor_invoice_reject,
+)
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -53,6 +61,7 @@ from billguard.registry.services.schedules import (
 from billguard.registry.services.sources import milestone_accept, timesheet_add, usage_record_add
 from billguard.registry.terms import LineTerms, VersionTerms, terms_from_version
 from tests.factories import make_contract, make_customer, make_gl_accounts, make_seller, make_sow
+from tests.procurement.invoicing import OTHER_IBAN, invoice_input, make_order, make_vendor
 
 D = Decimal
 
@@ -77,6 +86,11 @@ amendment_sign                yes   yes         no      no               yes    
 billing_run_execute           no    no          yes     yes              yes           no
 credit_note_issue             no    no          yes     yes              yes           no
 exception_resolve             no    no          yes     yes              yes           no
+vendor_invoice_record         no    yes         yes     no               yes           no
+vendor_invoices_import        no    yes         yes     no               yes           no
+vendor_invoice_recheck        no    yes         yes     no               yes           no
+vendor_invoice_approve        no    no          no      yes              yes           no
+vendor_invoice_reject         no    no          no      yes              yes           no
 """
 
 
@@ -226,6 +240,38 @@ def held_invoice() -> Invoice:
 
 def credit_notes() -> int:
     return Invoice.objects.filter(document_type=Invoice.DocumentType.CREDIT_NOTE).count()
+
+
+# Procurement inputs ---------------------------------------------------------------------------
+
+VENDOR_INVOICE_CSV = (
+    "vendor,purchase_order,invoice_number,issue_date,currency,net_total,tax_total,gross_total,"
+    "order_line,quantity,unit_price,line_net\n"
+    "V-HOST,PO-1001,INV-77,2026-10-01,EUR,120.00,0,120.00,1,1,120.00,120.00\n"
+)
+
+
+def vendor_order() -> None:
+    make_order(make_vendor())
+
+
+def held_vendor_invoice() -> VendorInvoice:
+    """A vendor invoice held by its payee account, recorded by the system, not a person."""
+    make_order(make_vendor())
+    return vendor_invoice_record(invoice_input(payee_iban=OTHER_IBAN), by=None)
+
+
+def vendor_invoice_state(invoice: VendorInvoice) -> tuple[str, str]:
+    stored = VendorInvoice.objects.get(pk=invoice.pk)
+    return stored.status, stored.decided_by
+
+
+def vendor_invoice_checks(invoice: VendorInvoice) -> int:
+    from billguard.controls.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        action="vendor_invoice.check", record_id=str(invoice.pk)
+    ).count()
 
 
 SERVICES: dict[str, ServiceCase] = {
@@ -379,6 +425,37 @@ SERVICES: dict[str, ServiceCase] = {
         call=lambda held, by: exception_resolve(invoice_id=held.pk, note="Tried again", by=by),
         observe=lambda _: ExceptionResolution.objects.count(),
         transactional=True,
+    ),
+    "vendor_invoice_record": ServiceCase(
+        prepare=vendor_order,
+        call=lambda _, by: vendor_invoice_record(invoice_input(), by=by),
+        observe=lambda _: VendorInvoice.objects.count(),
+    ),
+    "vendor_invoices_import": ServiceCase(
+        prepare=vendor_order,
+        call=lambda _, by: vendor_invoices_import(
+            content=VENDOR_INVOICE_CSV.encode(), source="matrix.csv", by=by
+        ),
+        observe=lambda _: VendorInvoice.objects.count(),
+    ),
+    "vendor_invoice_recheck": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda invoice, by: vendor_invoice_recheck(invoice_id=invoice.pk, by=by),
+        observe=vendor_invoice_checks,
+    ),
+    "vendor_invoice_approve": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda invoice, by: vendor_invoice_approve(
+            invoice_id=invoice.pk, reason="Account confirmed with the vendor", by=by
+        ),
+        observe=vendor_invoice_state,
+    ),
+    "vendor_invoice_reject": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda invoice, by: vendor_invoice_reject(
+            invoice_id=invoice.pk, reason="Account not confirmed", by=by
+        ),
+        observe=vendor_invoice_state,
     ),
 }
 
