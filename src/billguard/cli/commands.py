@@ -38,6 +38,7 @@ def demo(args: argparse.Namespace) -> int:
     from billguard.controls.policy_yaml import policy_seed
     from billguard.domain.periods import parse_period
     from billguard.integrations.drafts import read_drafts
+    from billguard.procurement.overview import format_procurement, procurement_overview
     from billguard.sample.company import (
         AS_OF,
         PERIOD,
@@ -71,6 +72,8 @@ def demo(args: argparse.Namespace) -> int:
     print(format_report(report))
     print()
     print(format_controls(controls_overview()))
+    print()
+    print(format_procurement(procurement_overview()))
     path = write_json(report, _report_path(period.label, result.billing_run_id))
     print(f"\nreport written to {path}")
     print(f"invoices written under {Path(settings.VAR_DIR) / 'invoices'}")

@@ -42,6 +42,7 @@ from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
 from billguard.sample.templates import with_standard_clauses, write_templates
+from billguard.sample.vendor_invoices import write_vendor_invoices
 
 SELLER_CODES = {"de": "sample-de", "us": "sample-us"}
 
@@ -78,6 +79,7 @@ def write_book(book: Book) -> WrittenCompany:
         company.contracts[plan.number] = write_contract(plan, company, price_lists)
     write_activity(book, company)
     write_vendors_and_orders(book, company)
+    write_vendor_invoices()
     return company
 
 
