@@ -101,7 +101,7 @@ def test_csv_dry_run_writes_nothing():
     assert VendorInvoice.objects.count() == 0
 
 
-def test_one_bad_row_writes_nothing_and_names_every_row():
+def test_bad_rows_all_reported():
     make_order(make_vendor(), lines=(("20", "120.00"), ("5", "80.00")))
     text = GOOD_CSV.replace("Backup,5,80.00", "Backup,five,80.00").replace(
         "INV-502,2026-10-05,,EUR,", "INV-502,2026-10-05,,EUR,"
@@ -178,8 +178,8 @@ def seller_order(vendor: Party, number: str, lines: tuple[tuple[str, str], ...])
 
 
 def test_ubl_import_finds_vendor_by_tax_id(einvoice_examples):
-    # The TC434 worked example 5: seller VAT NL16356706, order PO4711, lines 1 and 2 reference
-    # order lines, line 3 does not; line 1 has an allowance and a charge of 100.00 each.
+    # The TC434 worked example 5 has seller VAT NL16356706 and order PO4711. Lines 1 and 2
+    # reference order lines and line 3 does not. Line 1 has an allowance and a charge of 100.00.
     vendor = make_vendor("V-SELCO", tax_id="NL16356706", country="NL", iban=None)
     seller_order(vendor, "PO4711", (("1000", "1.00"), ("100", "5.00"), ("500", "5.00")))
 

@@ -29,7 +29,7 @@ from billguard.procurement.vendor_invoice_input import (
 )
 from billguard.registry.models import Party
 
-# Where each invoice field is in the document, for error messages.
+# The element path of each invoice field, for error messages.
 INVOICE_PATHS = {
     "vendor": "cac:AccountingSupplierParty (BT-29, BT-31)",
     "purchase_order": "cac:OrderReference/cbc:ID (BT-13)",
@@ -204,8 +204,8 @@ def _line(
 
 
 def _payee_account(root: etree._Element) -> str:
-    # NOTE: only the first payee account is kept and checked; an invoice offering several
-    # (Swedish invoices list bankgiro and plusgiro too) is paid to that one.
+    # NOTE: only the first payee account is kept and checked. An invoice that offers several
+    # (Swedish invoices often list bankgiro and plusgiro accounts too) is paid to that one.
     for account in root.findall("cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID", NAMESPACES):
         text = (account.text or "").strip()
         if text:

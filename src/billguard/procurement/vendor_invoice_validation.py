@@ -1,11 +1,11 @@
 """Validation of a vendor invoice before it is stored: every value, all problems at once.
 
-The rules: the vendor is a party of kind vendor, active and not merged into another party;
-the currency is an ISO 4217 code; the purchase order exists, is to that vendor and, when a
-seller entity is named, was placed by it; each order line named exists on that order; each
-line's net amount is its quantity times its unit price to the cent (EN 16931 BT-131); the
-line amounts add up to the net total and net plus tax to the gross total (EN 16931 BR-CO-13,
-BR-CO-15); the due date is not before the issue date, which is not in the future.
+The vendor is a party of kind vendor, active and not merged into another party. The currency
+is an ISO 4217 code. The purchase order exists and is to that vendor, and a seller entity
+that is named must have placed it. Each order line named exists on that order. Each line's
+net amount is its quantity times its unit price to the cent (EN 16931 BT-131). The line
+amounts add up to the net total, and net plus tax is the gross total (EN 16931 BR-CO-13,
+BR-CO-15). The due date is not before the issue date, which is not in the future.
 """
 
 from __future__ import annotations

@@ -183,7 +183,8 @@ def _record(
 
 
 def _whole(order: PurchaseOrder) -> list[tuple[PurchaseOrderLine, Decimal, Decimal]]:
-    """Every line of ``order`` billed in full at its price, received in full if not yet."""
+    """Return every line of ``order`` billed in full at its price, and receive the lines that
+    have no receipt yet in full."""
     lines = sorted(order.lines.all(), key=lambda line: line.line_number)
     for line in lines:
         _receive(line, line.quantity)
@@ -204,7 +205,8 @@ def _receive(line: PurchaseOrderLine, quantity: Decimal) -> None:
 
 
 def _half_line(order: PurchaseOrder) -> PurchaseOrderLine | None:
-    """The first line of at least 2 units without receipts, so half of it can be billed."""
+    """Return the first line of at least 2 units without receipts, so that half of it can be
+    billed."""
     for line in sorted(order.lines.all(), key=lambda line: line.line_number):
         if line.quantity >= 2 and not line.receipts.exists():
             return line
