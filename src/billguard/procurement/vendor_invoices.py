@@ -164,7 +164,7 @@ def vendor_invoice_check(
     actor = by.get_username() if by is not None else DEFAULT_ACTOR
     with transaction.atomic():
         locked = (
-            VendorInvoice.objects.select_for_update()
+            VendorInvoice.objects.select_for_update(of=("self",))
             .select_related("vendor", "seller_entity", "purchase_order")
             .get(pk=invoice.pk)
         )
@@ -271,7 +271,7 @@ def _decide(
 def _invoice(invoice_id: int, *, lock: bool = False) -> VendorInvoice:
     invoices = VendorInvoice.objects.select_related("vendor", "seller_entity", "purchase_order")
     if lock:
-        invoices = invoices.select_for_update()
+        invoices = invoices.select_for_update(of=("self",))
     invoice = invoices.filter(pk=invoice_id).first()
     if invoice is None:
         raise NotFound(
