@@ -161,7 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=commands.check)
 
-    exceptions = sub.add_parser("exceptions", help="list or resolve held drafts")
+    exceptions = sub.add_parser(
+        "exceptions",
+        help="list the exception queue (held drafts, vendor invoices, purchase orders) or "
+        "resolve held drafts",
+    )
     exceptions.set_defaults(handler=commands.exceptions_list)
     exc_sub = exceptions.add_subparsers(dest="action", metavar="ACTION")
     exc_list = exc_sub.add_parser(

@@ -58,6 +58,7 @@ from billguard.domain.errors import BillguardError, InvalidInput
 from billguard.einvoice.errors import UnreadableDocument
 from billguard.procurement.vendor_invoice_input import (
     VendorInvoiceInput,
+    VendorInvoiceInvalid,
     VendorInvoiceLineInput,
 )
 
@@ -264,13 +265,11 @@ def read_vendor_invoices_csv(
 
 
 def read_vendor_invoice_json(content: bytes, *, source: str) -> VendorInvoiceInput:
-    """Read one vendor invoice from a JSON object; raise VendorInvoiceInvalid-style errors.
+    """Read one vendor invoice from a JSON object in the layout above.
 
-    Raises UnreadableDocument when the file is not JSON, and InvalidInput listing every bad
-    value otherwise.
+    Raises UnreadableDocument when the file is not UTF-8 JSON, and VendorInvoiceInvalid
+    listing every value that could not be read.
     """
-    from billguard.procurement.vendor_invoice_input import VendorInvoiceInvalid
-
     text = _decode(content, source)
 
     def reject_constant(name: str) -> NoReturn:
@@ -518,8 +517,6 @@ def _check_header(header: list[str], source: str) -> None:
             )
         )
     if problems:
-        from billguard.procurement.vendor_invoice_input import VendorInvoiceInvalid
-
         raise VendorInvoiceInvalid(source, problems)
 
 
