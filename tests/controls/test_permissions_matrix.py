@@ -24,7 +24,8 @@ from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
-from billguard.procurement.models import VendorInvoice
+from billguard.procurement.models import OnboardingItem, VendorInvoice, VendorScore
+from billguard.procurement.scorecards import vendor_scores_compute
 from billguard.procurement.vendor_invoice_import import vendor_invoices_import
 from billguard.procurement.vendor_invoices import (
     vendor_invoice_approve,
@@ -91,6 +92,7 @@ vendor_invoices_import        no    yes         yes     no               yes    
 vendor_invoice_recheck        no    yes         yes     no               yes           no
 vendor_invoice_approve        no    no          no      yes              yes           no
 vendor_invoice_reject         no    no          no      yes              yes           no
+vendor_scores_compute         no    yes         yes     no               yes           no
 """
 
 
@@ -272,6 +274,16 @@ def vendor_invoice_checks(invoice: VendorInvoice) -> int:
     return AuditEntry.objects.filter(
         action="vendor_invoice.check", record_id=str(invoice.pk)
     ).count()
+
+
+def vendor_with_documents() -> Party:
+    vendor = Party.objects.create(code="VEND-M", kind="vendor", name="Contoso Ltd", country="GB")
+    OnboardingItem.objects.create(
+        vendor=vendor,
+        requirement=OnboardingItem.Requirement.LEGAL_REVIEW,
+        status=OnboardingItem.Status.DONE,
+    )
+    return vendor
 
 
 SERVICES: dict[str, ServiceCase] = {
@@ -456,6 +468,11 @@ SERVICES: dict[str, ServiceCase] = {
             invoice_id=invoice.pk, reason="Account not confirmed", by=by
         ),
         observe=vendor_invoice_state,
+    ),
+    "vendor_scores_compute": ServiceCase(
+        prepare=vendor_with_documents,
+        call=lambda vendor, by: vendor_scores_compute(period="2026-11", vendor=vendor, by=by),
+        observe=lambda _: VendorScore.objects.count(),
     ),
 }
 

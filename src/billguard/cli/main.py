@@ -230,12 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.documents as documents_commands
+    import billguard.cli.scorecards as scorecards_commands
     import billguard.cli.vendor_invoices as vendor_invoice_commands
 
     documents_commands.add_parsers(sub)
     amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
     vendor_invoice_commands.add_parsers(sub)
+    scorecards_commands.add_parsers(sub)
     return parser
 
 

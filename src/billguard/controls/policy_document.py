@@ -17,6 +17,7 @@ from billguard.controls.actions import CRITICAL_FIELDS
 from billguard.controls.models.policy import Mode, Scope, Target
 from billguard.controls.models.roles import Role
 from billguard.controls.policy import SETTING_DEFAULTS
+from billguard.controls.policy_scorecard import ScorecardPolicy, scorecard_policy_from_data
 from billguard.domain.errors import InvalidInput
 
 FORMAT_VERSION = 1
@@ -58,6 +59,7 @@ _SECTIONS = (
     "check_modes",
     "mandatory_fields",
     "contract_templates",
+    "scorecard",
 )
 
 
@@ -109,6 +111,8 @@ class PolicyDocument:
     check_modes: tuple[CheckModeEntry, ...] = ()
     mandatory_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     contract_templates: tuple[ContractTemplateEntry, ...] = ()
+    # None when the policy has no scorecard section, which then scores with the defaults.
+    scorecard: ScorecardPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,7 @@ class _Reader:
             check_modes=self.check_modes(data.get("check_modes")),
             mandatory_fields=self.mandatory_fields(data.get("mandatory_fields")),
             contract_templates=self.contract_templates(data.get("contract_templates")),
+            scorecard=scorecard_policy_from_data(data.get("scorecard"), self.problem),
         )
 
     def critical_fields(self, data: object) -> tuple[CriticalFieldEntry, ...]:

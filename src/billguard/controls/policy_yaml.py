@@ -36,8 +36,16 @@ from billguard.controls.policy_document import (
     ContractTemplateEntry,
     CriticalFieldEntry,
     PolicyDocument,
+    PolicyInvalid,
+    PolicyProblem,
     known_contract_types,
     policy_document_from_data,
+)
+from billguard.controls.policy_scorecard import (
+    SCORECARD_SETTING_KEY,
+    ScorecardPolicy,
+    scorecard_policy_data,
+    scorecard_policy_from_data,
 )
 from billguard.controls.services import DEFAULT_ACTOR, AuditItem, audit_record_batch
 from billguard.domain.errors import InvalidInput
@@ -110,6 +118,8 @@ def policy_dump_yaml(document: PolicyDocument) -> str:
     data["contract_templates"] = {
         template.contract_type: _template_data(template) for template in document.contract_templates
     }
+    if document.scorecard is not None:
+        data["scorecard"] = scorecard_policy_data(document.scorecard)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -136,9 +146,11 @@ def policy_document_load() -> PolicyDocument:
     settings = {
         row.key: row.value
         for row in sorted(
-            PolicySetting.objects.all(), key=lambda row: (setting_order.get(row.key, 99), row.key)
+            PolicySetting.objects.exclude(key=SCORECARD_SETTING_KEY),
+            key=lambda row: (setting_order.get(row.key, 99), row.key),
         )
     }
+    scorecard_row = PolicySetting.objects.filter(key=SCORECARD_SETTING_KEY).first()
     templates = sorted(
         ContractTemplate.objects.all(),
         key=lambda row: type_order.get(row.contract_type, len(type_order)),
@@ -155,6 +167,7 @@ def policy_document_load() -> PolicyDocument:
         ),
         mandatory_fields={k: tuple(v) for k, v in mandatory.items()},
         contract_templates=tuple(_template_entry(row) for row in templates),
+        scorecard=_scorecard_entry(scorecard_row),
     )
 
 
@@ -253,6 +266,10 @@ def _rows_insert(document: PolicyDocument) -> None:
     PolicySetting.objects.bulk_create(
         PolicySetting(key=key, value=value) for key, value in document.settings.items()
     )
+    if document.scorecard is not None:
+        PolicySetting.objects.create(
+            key=SCORECARD_SETTING_KEY, value=scorecard_policy_data(document.scorecard)
+        )
     CheckMode.objects.bulk_create(
         CheckMode(check_code=e.check_code, scope=e.scope, scope_value=e.scope_value, mode=e.mode)
         for e in document.check_modes
@@ -284,7 +301,21 @@ def _counts(document: PolicyDocument) -> dict[str, int]:
         "check_modes": len(document.check_modes),
         "mandatory_fields": sum(len(v) for v in document.mandatory_fields.values()),
         "contract_templates": len(document.contract_templates),
+        "scorecard": int(document.scorecard is not None),
     }
+
+
+def _scorecard_entry(row: PolicySetting | None) -> ScorecardPolicy | None:
+    if row is None:
+        return None
+    problems: list[PolicyProblem] = []
+    policy = scorecard_policy_from_data(
+        row.value, lambda *problem: problems.append(PolicyProblem(*problem))
+    )
+    if problems:
+        # Only a row edited outside Billguard gets here, because imports are validated.
+        raise PolicyInvalid("the scorecard policy in the database", problems)
+    return policy
 
 
 def _rule_entry(row: ApprovalRule) -> ApprovalRuleEntry:
