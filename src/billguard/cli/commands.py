@@ -246,7 +246,7 @@ def _procurement_exceptions() -> list[tuple[str, int, str, str, str, str]]:
                 invoice.pk,
                 invoice.vendor.code,
                 invoice.number,
-                f"{invoice.gross_amount} {invoice.currency}",
+                str(Money.of(invoice.gross_amount, invoice.currency).rounded()),
                 ", ".join(blocking_codes(list(invoice.findings.all()))),
             )
         )

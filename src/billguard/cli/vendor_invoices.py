@@ -183,8 +183,9 @@ def vendor_invoices_show(args: argparse.Namespace) -> int:
     for line in invoice.lines.select_related("po_line").order_by("line_number"):
         order_line = f"order line {line.po_line.line_number}" if line.po_line else "no order line"
         print(
-            f"  {line.line_number:>3}  {line.quantity.normalize():f} x {line.unit_price} = "
-            f"{line.net_amount}  {order_line}  {line.description}"
+            f"  {line.line_number:>3}  {line.quantity.normalize():f} x "
+            f"{_unit_price(line.unit_price)} = {_money(line.net_amount, invoice.currency)}  "
+            f"{order_line}  {line.description}"
         )
     findings = sorted(invoice.findings.all(), key=lambda finding: (finding.code, finding.pk))
     print(f"findings: {len(findings) or 'none'}")
@@ -292,6 +293,14 @@ def _money(amount: Decimal, currency: str) -> str:
     from billguard.domain.money import Money
 
     return str(Money.of(amount, currency).rounded())
+
+
+def _unit_price(price: Decimal) -> str:
+    """Return a unit price with at least two decimals and no trailing zeros beyond: 120.00,
+    0.0125."""
+    exponent = price.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{price:.{places}f}"
 
 
 def _read(path: Path) -> bytes:

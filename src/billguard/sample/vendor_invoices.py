@@ -177,7 +177,6 @@ def _record(
         tax_amount=tax,
         gross_amount=net + tax,
         payee_iban=payee if payee is not None else accounts.get(order.vendor.pk, ""),
-        source_file="sample",
     )
     vendor_invoice_record(entry, by=by)
 
