@@ -219,3 +219,21 @@ def test_exceptions_empty_queue(sample_users, capsys):
 
     assert status == EXIT_OK
     assert "the exception queue is empty" in capsys.readouterr().out
+
+
+def test_import_ubl_file_by_content(sample_users, einvoice_examples, tmp_path, capsys):
+    vendor = make_vendor("V-SELCO", tax_id="NL16356706", country="NL", iban=None)
+    make_order(
+        vendor, "PO4711", lines=(("1000", "1.00"), ("100", "5.00"), ("500", "5.00")), currency="DKK"
+    )
+    # The extension says nothing: the content decides that the file is UBL.
+    path = tmp_path / "from-selco.dat"
+    path.write_bytes((einvoice_examples / "en16931-examples/ubl-tc434-example5.xml").read_bytes())
+
+    status = main(["vendor-invoices", "import", str(path), "--user", "pat.procurement"])
+
+    out = capsys.readouterr().out
+    assert status == EXIT_OK
+    assert "1 vendor invoices from from-selco.dat (UBL): 1 matched, 0 held" in out
+    assert "TOSL110" in out
+    assert VendorInvoice.objects.get().source == "ubl"
