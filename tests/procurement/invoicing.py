@@ -33,7 +33,7 @@ def make_vendor(
     country: str = "DE",
     iban: str | None = VENDOR_IBAN,
 ) -> Party:
-    """A vendor whose onboarding checklist is complete, with one approved bank account."""
+    """Create a vendor whose onboarding checklist is complete, with one approved bank account."""
     vendor = Party.objects.create(
         code=code, kind=Party.Kind.VENDOR, name=f"{code} GmbH", country=country, tax_id=tax_id
     )
@@ -55,7 +55,8 @@ def make_order(
     received: bool = True,
     ordered_on: dt.date = dt.date(2026, 9, 1),
 ) -> PurchaseOrder:
-    """An approved order with one line per (quantity, unit price); ``received`` receives all."""
+    """Create an approved order with one line per (quantity, unit price), and receive every
+    line in full when ``received``."""
     order = PurchaseOrder.objects.create(
         number=number,
         vendor=vendor,
@@ -89,7 +90,7 @@ def invoice_input(
     number: str = "INV-000123",
     **changes: object,
 ) -> VendorInvoiceInput:
-    """A clean invoice of the whole of ``make_order``'s default order: 1600.00 EUR net."""
+    """Return a clean invoice of the whole of ``make_order``'s default order: 1600.00 EUR net."""
     lines = [
         VendorInvoiceLineInput(
             line_number=1,
@@ -133,7 +134,7 @@ def one_line_input(
     tax_rate: str = "0.19",
     **changes: object,
 ) -> VendorInvoiceInput:
-    """A one-line invoice whose totals add up, with 19 % tax by default."""
+    """Return a one-line invoice whose totals add up, with 19 % tax by default."""
     net = (D(quantity) * D(unit_price)).quantize(D("0.01"))
     tax = (net * D(tax_rate)).quantize(D("0.01"))
     line = VendorInvoiceLineInput(

@@ -1,7 +1,7 @@
 """Two people importing one file, or deciding one invoice, at the same moment, on PostgreSQL.
 
 An import locks the vendors' rows before it looks for invoices already imported from the
-file, and a decision locks the invoice's row, so the second one waits and then sees the
+file, and a decision locks the invoice's row, so the second one waits and then reads the
 first one's result. SQLite has no row locks and serializes all writers, so these tests need
 PostgreSQL.
 """

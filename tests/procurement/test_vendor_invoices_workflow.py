@@ -23,7 +23,13 @@ from billguard.procurement.vendor_invoices import (
 )
 from billguard.registry.models import VendorBankAccount
 from tests.acting_users import make_user
-from tests.procurement.invoicing import OTHER_IBAN, invoice_input, make_order, make_vendor
+from tests.procurement.invoicing import (
+    OTHER_IBAN,
+    invoice_input,
+    make_order,
+    make_vendor,
+    one_line_input,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -169,10 +175,14 @@ def test_payable_lists_matched_and_approved(people):
         by=people["procurement"],
     )  # fmt: skip
     vendor_invoice_approve(invoice_id=approved.pk, reason="Confirmed", by=people["approver"])
+    without_due_date = vendor_invoice_record(
+        one_line_input(quantity="1", unit_price="120.00", number="N-1", due_date=None),
+        by=people["procurement"],
+    )
 
     payable = list(vendor_invoices_payable())
 
-    assert [invoice.pk for invoice in payable] == [approved.pk, matched.pk]
+    assert [invoice.pk for invoice in payable] == [approved.pk, matched.pk, without_due_date.pk]
     assert [invoice.pk for invoice in vendor_invoices_held()] == [held.pk]
     assert [i.pk for i in vendor_invoices_list(status="held", vendor="V-HOST")] == [held.pk]
     assert list(vendor_invoices_list(vendor="V-NONE")) == []

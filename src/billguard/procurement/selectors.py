@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from billguard.procurement.models import ProcurementFinding, PurchaseOrder, VendorInvoice
 
@@ -11,7 +11,8 @@ PAYABLE_STATUSES = (VendorInvoice.Status.MATCHED, VendorInvoice.Status.APPROVED)
 
 
 def vendor_invoices_list(*, status: str = "", vendor: str = "") -> QuerySet[VendorInvoice]:
-    """Vendor invoices, oldest first, optionally of one status and one vendor (party code)."""
+    """Return vendor invoices, oldest first, optionally of one status and one vendor (party
+    code)."""
     invoices = VendorInvoice.objects.select_related(
         "vendor", "seller_entity", "purchase_order"
     ).prefetch_related("findings")
@@ -23,16 +24,16 @@ def vendor_invoices_list(*, status: str = "", vendor: str = "") -> QuerySet[Vend
 
 
 def vendor_invoices_payable() -> QuerySet[VendorInvoice]:
-    """Matched and approved vendor invoices, by due date (those without one last)."""
+    """Return the matched and approved vendor invoices by due date, those without one last."""
     return (
         VendorInvoice.objects.filter(status__in=PAYABLE_STATUSES)
         .select_related("vendor", "seller_entity", "purchase_order")
-        .order_by("due_date", "issue_date", "pk")
+        .order_by(F("due_date").asc(nulls_last=True), "issue_date", "pk")
     )
 
 
 def vendor_invoices_held() -> QuerySet[VendorInvoice]:
-    """Held vendor invoices, oldest first, with their findings."""
+    """Return the held vendor invoices, oldest first, with their findings."""
     return (
         VendorInvoice.objects.filter(status=VendorInvoice.Status.HELD)
         .select_related("vendor", "purchase_order")
@@ -42,7 +43,7 @@ def vendor_invoices_held() -> QuerySet[VendorInvoice]:
 
 
 def purchase_orders_held() -> QuerySet[PurchaseOrder]:
-    """Held purchase orders, oldest first, with their findings."""
+    """Return the held purchase orders, oldest first, with their findings."""
     return (
         PurchaseOrder.objects.filter(status=PurchaseOrder.Status.HELD)
         .select_related("vendor")
