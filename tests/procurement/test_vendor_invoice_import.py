@@ -117,6 +117,20 @@ def test_bad_rows_all_reported():
     )
 
 
+def test_unreadable_value_still_checks_lines():
+    make_order(make_vendor(), lines=(("20", "120.00"), ("5", "80.00")))
+    text = GOOD_CSV.replace("INV-501,2026-10-01", "INV-501,2026-13-01").replace(
+        "Backup,5,80.00,400.00", "Backup,5,80.00,400.50"
+    )
+
+    problems = problems_of(text)
+
+    assert len(problems) == 3
+    assert problems[0].startswith("october.csv, row 2, column issue_date: '2026-13-01' is not")
+    assert problems[1].startswith("october.csv, row 3, column line_net: the line net amount 400.50")
+    assert problems[2].startswith("october.csv, row 2, column net_total: the net total 1600.00")
+
+
 def test_line_total_error_names_row_and_column():
     make_order(make_vendor(), lines=(("20", "120.00"), ("5", "80.00")))
 

@@ -61,6 +61,7 @@ from billguard.procurement.vendor_invoice_input import (
     VendorInvoiceInvalid,
     VendorInvoiceLineInput,
 )
+from billguard.procurement.vendor_invoice_validation import arithmetic_problems
 
 INVOICE_COLUMNS = (
     "vendor",
@@ -425,29 +426,33 @@ def _build(
         line = _line(cells, position, row, columns)
         if line is not None:
             line_inputs.append(line)
-    if len(problems) > before or issue_date is None:
-        return None
-    if net is None or tax is None or gross is None:
-        return None
-    return VendorInvoiceInput(
+    entry = VendorInvoiceInput(
         vendor=vendor,
         purchase_order=order,
         number=number,
-        issue_date=issue_date,
+        issue_date=issue_date or dt.date.min,
         due_date=due_date,
         currency=currency,
         seller_entity=header.text("seller_entity"),
         payee_iban=header.text("payee_iban"),
         lines=line_inputs,
-        net_amount=net,
-        tax_amount=tax,
-        gross_amount=gross,
+        net_amount=net if net is not None else Decimal(0),
+        tax_amount=tax if tax is not None else Decimal(0),
+        gross_amount=gross if gross is not None else Decimal(0),
         source=source_kind,
         source_file=source,
         source_row=source_row,
         source_sha256=sha256,
         columns={FIELD_OF_COLUMN.get(name, name): label(name) for name in INVOICE_COLUMNS},
     )
+    if len(problems) == before and issue_date is not None:
+        return entry
+    # A value could not be read, so the invoice is not validated as a whole. Its lines still
+    # are, so that one report lists the arithmetic errors of the rows too.
+    if len(line_inputs) == len(lines):
+        totals_read = net is not None and tax is not None and gross is not None
+        problems.extend(arithmetic_problems(entry, totals=totals_read))
+    return None
 
 
 def _line(

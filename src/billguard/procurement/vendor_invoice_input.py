@@ -104,6 +104,11 @@ class VendorInvoiceInvalid(InvalidInput):
         )
         self.problems = list(problems)
 
+    def __str__(self) -> str:
+        # One problem a line, and the advice on a line of its own after them.
+        head = f"{self.place}: {self.message}" if self.place else self.message
+        return f"{head}\n{self.fix}" if self.fix else head
+
 
 def normalize_invoice_number(number: str) -> str:
     """Return the vendor invoice number in the form used to find duplicates.

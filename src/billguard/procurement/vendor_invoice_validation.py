@@ -104,6 +104,24 @@ def vendor_invoice_problems(
     )
 
 
+def arithmetic_problems(entry: VendorInvoiceInput, *, totals: bool) -> list[BillguardError]:
+    """Return the problems of ``entry``'s lines (and of its totals with ``totals``) that need
+    no database: quantities, prices, line amounts, and how they add up.
+
+    Used for an invoice whose other values could not be read, so that its rows are still
+    reported. Returns nothing when the currency is unknown, because amounts depend on it.
+    """
+    problems: list[BillguardError] = []
+    if not is_currency(entry.currency):
+        return problems
+    for line in entry.lines:
+        _line_values(entry, line, problems)
+        _line_net(entry, line, problems)
+    if totals:
+        _totals(entry, problems)
+    return problems
+
+
 def compact_account(value: str) -> str:
     """Return a bank account identifier without spaces or hyphens, in upper case."""
     return re.sub(r"[\s-]+", "", value).upper()
@@ -518,13 +536,13 @@ def _totals(entry: VendorInvoiceInput, problems: list[BillguardError]) -> None:
         adjustments = ""
         if entry.allowance_total or entry.charge_total:
             adjustments = (
-                f" less allowances {entry.allowance_total} plus charges {entry.charge_total}"
+                f" {line_sum} less allowances {entry.allowance_total} plus charges "
+                f"{entry.charge_total}"
             )
         problems.append(
             InvalidInput(
-                f"the net total {entry.net_amount} is not the sum of the line amounts "
-                f"{line_sum}{adjustments}, which is {expected_net} {entry.currency} "
-                "(EN 16931 BR-CO-13).",
+                f"the net total {entry.net_amount} is not {expected_net} {entry.currency}, the "
+                f"sum of the line amounts{adjustments} (EN 16931 BR-CO-13).",
                 place=entry.place("net_amount"),
                 value=entry.net_amount,
                 fix="Correct the net total or the line amounts.",
