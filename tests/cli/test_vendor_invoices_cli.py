@@ -9,6 +9,7 @@ import pytest
 
 from billguard.cli.main import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, main
 from billguard.procurement.models import PurchaseOrder, VendorInvoice
+from billguard.registry.models import VendorBankAccount
 from tests.procurement.invoicing import OTHER_IBAN, VENDOR_IBAN, make_order, make_vendor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -237,3 +238,17 @@ def test_import_ubl_file_by_content(sample_users, einvoice_examples, tmp_path, c
     assert "1 vendor invoices from from-selco.dat (UBL): 1 matched, 0 held" in out
     assert "TOSL110" in out
     assert VendorInvoice.objects.get().source == "ubl"
+
+
+def test_recheck_held_after_account_approved(tmp_path, order, capsys):
+    record(tmp_path, {**INVOICE, "payee_iban": OTHER_IBAN})
+    before = main(["vendor-invoices", "recheck", "--held", "--user", "fran.finance"])
+    VendorBankAccount.objects.create(party=order.vendor, iban=OTHER_IBAN, is_primary=False)
+    capsys.readouterr()
+
+    after = main(["vendor-invoices", "recheck", "--held", "--user", "fran.finance"])
+
+    out = capsys.readouterr().out
+    assert before == EXIT_BLOCKED
+    assert after == EXIT_OK
+    assert "1 held vendor invoices checked again: 1 matched, 0 still held" in out

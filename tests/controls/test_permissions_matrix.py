@@ -32,6 +32,7 @@ from billguard.procurement.vendor_invoices import (
     vendor_invoice_recheck,
     vendor_invoice_record,
     vendor_invoice_reject,
+    vendor_invoices_recheck_held,
 )
 from billguard.registry.models import (
     Amendment,
@@ -90,6 +91,7 @@ exception_resolve             no    no          yes     yes              yes    
 vendor_invoice_record         no    yes         yes     no               yes           no
 vendor_invoices_import        no    yes         yes     no               yes           no
 vendor_invoice_recheck        no    yes         yes     no               yes           no
+vendor_invoices_recheck_held  no    yes         yes     no               yes           no
 vendor_invoice_approve        no    no          no      yes              yes           no
 vendor_invoice_reject         no    no          no      yes              yes           no
 vendor_scores_compute         no    yes         yes     no               yes           no
@@ -453,6 +455,11 @@ SERVICES: dict[str, ServiceCase] = {
     "vendor_invoice_recheck": ServiceCase(
         prepare=held_vendor_invoice,
         call=lambda invoice, by: vendor_invoice_recheck(invoice_id=invoice.pk, by=by),
+        observe=vendor_invoice_checks,
+    ),
+    "vendor_invoices_recheck_held": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda _, by: vendor_invoices_recheck_held(by=by),
         observe=vendor_invoice_checks,
     ),
     "vendor_invoice_approve": ServiceCase(

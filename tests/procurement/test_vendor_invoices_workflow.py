@@ -20,6 +20,7 @@ from billguard.procurement.vendor_invoices import (
     vendor_invoice_recheck,
     vendor_invoice_record,
     vendor_invoice_reject,
+    vendor_invoices_recheck_held,
 )
 from billguard.registry.models import VendorBankAccount
 from tests.acting_users import make_user
@@ -196,3 +197,23 @@ def test_held_orders_selector_lists_held_only():
     make_order(vendor, "PO-OK")
 
     assert [order.number for order in purchase_orders_held()] == ["PO-HELD"]
+
+
+def test_recheck_held_checks_every_held_invoice(people):
+    vendor = make_vendor()
+    make_order(vendor, lines=(("40", "120.00"), ("20", "80.00")))
+    first = vendor_invoice_record(invoice_input(number="H-1", payee_iban=OTHER_IBAN), by=None)
+    second = vendor_invoice_record(
+        one_line_input(quantity="1", unit_price="120.00", number="H-2", payee_iban=OTHER_IBAN),
+        by=None,
+    )
+    matched = vendor_invoice_record(
+        one_line_input(quantity="2", unit_price="120.00", number="M-1"), by=None
+    )
+    VendorBankAccount.objects.create(party=vendor, iban=OTHER_IBAN, is_primary=False)
+
+    results = vendor_invoices_recheck_held(by=people["procurement"])
+
+    assert [result.invoice.pk for result in results] == [first.pk, second.pk]
+    assert all(result.invoice.status == Status.MATCHED for result in results)
+    assert VendorInvoice.objects.get(pk=matched.pk).status == Status.MATCHED

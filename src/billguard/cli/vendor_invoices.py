@@ -86,7 +86,9 @@ def add_parsers(sub: Any) -> None:
         "recheck",
         help="check an invoice again after its cause was fixed (a receipt, a tolerance)",
     )
-    recheck.add_argument("id", type=positive_int, metavar="ID")
+    target = recheck.add_mutually_exclusive_group(required=True)
+    target.add_argument("id", type=positive_int, metavar="ID", nargs="?")
+    target.add_argument("--held", action="store_true", help="check every held invoice again")
     add_user_option(recheck)
     recheck.set_defaults(handler=vendor_invoices_recheck)
 
@@ -218,8 +220,26 @@ def vendor_invoices_reject(args: argparse.Namespace) -> int:
 
 def vendor_invoices_recheck(args: argparse.Namespace) -> int:
     from billguard.controls.services import audit_checkpoint
-    from billguard.procurement.vendor_invoices import vendor_invoice_recheck
+    from billguard.procurement.vendor_invoices import (
+        vendor_invoice_recheck,
+        vendor_invoices_recheck_held,
+    )
 
+    if args.held:
+        results = vendor_invoices_recheck_held(by=acting_user(args))
+        audit_checkpoint()
+        still_held = [result for result in results if result.held]
+        for result in results:
+            codes = ", ".join(result.blocking_codes) or "-"
+            print(
+                f"{result.invoice.pk:>6}  {result.invoice.number[:19]:<20}"
+                f"{result.invoice.status:<9}{codes}"
+            )
+        print(
+            f"{len(results)} held vendor invoices checked again: "
+            f"{len(results) - len(still_held)} matched, {len(still_held)} still held"
+        )
+        return EXIT_BLOCKED if still_held else EXIT_OK
     result = vendor_invoice_recheck(invoice_id=args.id, by=acting_user(args))
     audit_checkpoint()
     print(f"vendor invoice {result.invoice.pk} is {result.invoice.get_status_display()}")

@@ -49,6 +49,7 @@ __all__ = [
     "vendor_invoice_recheck",
     "vendor_invoice_record",
     "vendor_invoice_reject",
+    "vendor_invoices_recheck_held",
 ]
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,18 @@ def vendor_invoice_recheck(*, invoice_id: int, by: User | None) -> VendorInvoice
         authorize(by, "vendor_invoice_record")
     invoice = _invoice(invoice_id)
     return vendor_invoice_check(invoice, by=by)
+
+
+def vendor_invoices_recheck_held(*, by: User | None) -> list[VendorInvoiceCheck]:
+    """Check every held invoice again, oldest first, each in its own transaction.
+
+    For a cause that touches many invoices, such as a match tolerance set for a vendor.
+    """
+    if by is not None:
+        authorize(by, "vendor_invoice_record")
+    modes = check_modes_load()
+    held = VendorInvoice.objects.filter(status=Status.HELD).order_by("pk")
+    return [vendor_invoice_check(invoice, by=by, modes=modes) for invoice in held]
 
 
 def vendor_invoice_approve(*, invoice_id: int, reason: str, by: User | None) -> VendorInvoice:
