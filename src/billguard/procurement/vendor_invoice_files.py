@@ -161,7 +161,7 @@ class _Cells:
             if required:
                 self._missing(name)
             return None
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             self.problems.append(
                 InvalidInput(
                     f"{text!r} is not a whole number of 1 or more.",

@@ -172,7 +172,7 @@ def _line(
     reference = element.find("cac:OrderLineReference/cbc:LineID", NAMESPACES)
     text = (reference.text or "").strip() if reference is not None else ""
     if reference is not None and text:
-        if text.isdigit() and int(text) >= 1:
+        if text.isascii() and text.isdigit() and int(text) >= 1:
             order_line = int(text)
         else:
             problems.append(
