@@ -300,3 +300,26 @@ def test_ubl_credit_note_is_refused(einvoice_examples):
         vendor_invoices_import(content=content, source="credit.xml", by=None)
 
     assert "is a credit note, not an invoice" in str(raised.value)
+
+
+def test_ubl_seller_of_merged_vendors_is_survivor(einvoice_examples):
+    survivor = make_vendor("V-SELCO", tax_id="NL16356706", country="NL", iban=None)
+    make_vendor("V-SELCO-OLD", tax_id="NL16356706", country="NL", iban=None)
+    Party.objects.filter(code="V-SELCO-OLD").update(merged_into=survivor)
+    seller_order(survivor, "PO4711", (("1000", "1.00"), ("100", "5.00"), ("500", "5.00")))
+    content = ubl_bytes(einvoice_examples, "en16931-examples/ubl-tc434-example5.xml")
+
+    outcome = vendor_invoices_import(content=content, source="example5.xml", by=None)
+
+    assert outcome.recorded[0].vendor == "V-SELCO"
+
+
+def test_ubl_seller_matching_two_vendors_is_ambiguous(einvoice_examples):
+    make_vendor("V-SELCO", tax_id="NL16356706", country="NL", iban=None)
+    make_vendor("V-SELCO-2", tax_id="NL16356706", country="NL", iban=None)
+    content = ubl_bytes(einvoice_examples, "en16931-examples/ubl-tc434-example5.xml")
+
+    with pytest.raises(VendorInvoiceInvalid) as raised:
+        vendor_invoices_import(content=content, source="example5.xml", by=None)
+
+    assert "several vendors (V-SELCO, V-SELCO-2) have the seller's tax ID" in str(raised.value)

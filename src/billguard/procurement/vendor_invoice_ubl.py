@@ -147,6 +147,10 @@ def _vendor(seller: PartyInfo, source: str, problems: list[BillguardError]) -> P
         )
         return None
     if len(found) > 1:
+        # A vendor merged into another keeps its tax ID; the party it was merged into wins.
+        surviving = [party for party in found if party.merged_into_id is None]
+        if len(surviving) == 1:
+            return surviving[0]
         codes = ", ".join(party.code for party in found)
         problems.append(
             InvalidInput(
