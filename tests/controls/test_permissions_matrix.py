@@ -31,6 +31,7 @@ from billguard.procurement.models import (
     PurchaseOrder,
     Receipt,
     VendorCertification,
+    VendorInvoice,
     VendorProfile,
     VendorScore,
 )
@@ -45,6 +46,14 @@ from billguard.procurement.purchase_orders import (
 from billguard.procurement.receipts import receipt_record
 from billguard.procurement.scorecards import vendor_scores_compute
 from billguard.procurement.tolerances import match_tolerance_set
+from billguard.procurement.vendor_invoice_import import vendor_invoices_import
+from billguard.procurement.vendor_invoices import (
+    vendor_invoice_approve,
+    vendor_invoice_recheck,
+    vendor_invoice_record,
+    vendor_invoice_reject,
+    vendor_invoices_recheck_held,
+)
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -74,6 +83,7 @@ from billguard.registry.services.schedules import (
 from billguard.registry.services.sources import milestone_accept, timesheet_add, usage_record_add
 from billguard.registry.terms import LineTerms, VersionTerms, terms_from_version
 from tests.factories import make_contract, make_customer, make_gl_accounts, make_seller, make_sow
+from tests.procurement import invoicing
 from tests.procurement.ordering import hosting_line, make_cost_accounts, make_order, make_vendor
 
 D = Decimal
@@ -106,6 +116,12 @@ purchase_order_amend          no    yes         no      no               yes    
 purchase_order_close          no    yes         no      no               yes           no
 receipt_record                no    yes         yes     no               yes           no
 match_tolerance_set           no    yes         no      no               yes           no
+vendor_invoice_record         no    yes         yes     no               yes           no
+vendor_invoices_import        no    yes         yes     no               yes           no
+vendor_invoice_recheck        no    yes         yes     no               yes           no
+vendor_invoices_recheck_held  no    yes         yes     no               yes           no
+vendor_invoice_approve        no    no          no      yes              yes           no
+vendor_invoice_reject         no    no          no      yes              yes           no
 vendor_scores_compute         no    yes         yes     no               yes           no
 vendor_profile_set            no    yes         no      no               yes           no
 vendor_item_record            no    yes         no      no               yes           no
@@ -265,7 +281,36 @@ def credit_notes() -> int:
     return Invoice.objects.filter(document_type=Invoice.DocumentType.CREDIT_NOTE).count()
 
 
-# Procurement inputs -----------------------------------------------------------------------
+# Procurement inputs ---------------------------------------------------------------------------
+
+VENDOR_INVOICE_CSV = (
+    "vendor,purchase_order,invoice_number,issue_date,currency,net_total,tax_total,gross_total,"
+    "order_line,quantity,unit_price,line_net\n"
+    "V-HOST,PO-1001,INV-77,2026-10-01,EUR,120.00,0,120.00,1,1,120.00,120.00\n"
+)
+
+
+def vendor_order() -> None:
+    invoicing.make_order(invoicing.make_vendor())
+
+
+def held_vendor_invoice() -> VendorInvoice:
+    """A vendor invoice held by its payee account, recorded by the system, not a person."""
+    invoicing.make_order(invoicing.make_vendor())
+    return vendor_invoice_record(invoicing.invoice_input(payee_iban=invoicing.OTHER_IBAN), by=None)
+
+
+def vendor_invoice_state(invoice: VendorInvoice) -> tuple[str, str]:
+    stored = VendorInvoice.objects.get(pk=invoice.pk)
+    return stored.status, stored.decided_by
+
+
+def vendor_invoice_checks(invoice: VendorInvoice) -> int:
+    from billguard.controls.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        action="vendor_invoice.check", record_id=str(invoice.pk)
+    ).count()
 
 
 def approved_order() -> PurchaseOrder:
@@ -500,6 +545,42 @@ SERVICES: dict[str, ServiceCase] = {
         prepare=lambda: None,
         call=lambda _, by: match_tolerance_set(unit_price_percent=D(2), by=by),
         observe=lambda _: MatchTolerance.objects.count(),
+    ),
+    "vendor_invoice_record": ServiceCase(
+        prepare=vendor_order,
+        call=lambda _, by: vendor_invoice_record(invoicing.invoice_input(), by=by),
+        observe=lambda _: VendorInvoice.objects.count(),
+    ),
+    "vendor_invoices_import": ServiceCase(
+        prepare=vendor_order,
+        call=lambda _, by: vendor_invoices_import(
+            content=VENDOR_INVOICE_CSV.encode(), source="matrix.csv", by=by
+        ),
+        observe=lambda _: VendorInvoice.objects.count(),
+    ),
+    "vendor_invoice_recheck": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda invoice, by: vendor_invoice_recheck(invoice_id=invoice.pk, by=by),
+        observe=vendor_invoice_checks,
+    ),
+    "vendor_invoices_recheck_held": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda _, by: vendor_invoices_recheck_held(by=by),
+        observe=vendor_invoice_checks,
+    ),
+    "vendor_invoice_approve": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda invoice, by: vendor_invoice_approve(
+            invoice_id=invoice.pk, reason="Account confirmed with the vendor", by=by
+        ),
+        observe=vendor_invoice_state,
+    ),
+    "vendor_invoice_reject": ServiceCase(
+        prepare=held_vendor_invoice,
+        call=lambda invoice, by: vendor_invoice_reject(
+            invoice_id=invoice.pk, reason="Account not confirmed", by=by
+        ),
+        observe=vendor_invoice_state,
     ),
     "vendor_scores_compute": ServiceCase(
         prepare=vendor_with_documents,

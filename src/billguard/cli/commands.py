@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -38,6 +39,7 @@ def demo(args: argparse.Namespace) -> int:
     from billguard.controls.policy_yaml import policy_seed
     from billguard.domain.periods import parse_period
     from billguard.integrations.drafts import read_drafts
+    from billguard.procurement.overview import format_procurement, procurement_overview
     from billguard.sample.company import (
         AS_OF,
         PERIOD,
@@ -72,6 +74,8 @@ def demo(args: argparse.Namespace) -> int:
     print(format_report(report))
     print()
     print(format_controls(controls_overview()))
+    print()
+    print(format_procurement(procurement_overview()))
     print()
     print(format_run(sample_scorecards_compute()))
     path = write_json(report, _report_path(period.label, result.billing_run_id))
@@ -204,19 +208,80 @@ def exceptions_list(args: argparse.Namespace) -> int:
     from billguard.domain.money import Money
 
     held = list(exceptions_open())
-    if not held:
+    procurement_held = _procurement_exceptions()
+    if not held and not procurement_held:
         print("the exception queue is empty")
         return EXIT_OK
-    print(f"{'ID':>6}  {'contract':<12}{'period':<24}{'amount':>14}  blocking findings")
-    for invoice in held:
-        findings = invoice.findings.all()
-        codes = sorted({f.code for f in findings if f.severity == "block" and not f.observed})
-        period = f"{invoice.period_start} to {invoice.period_end}"
-        amount = str(Money.of(invoice.payable, invoice.currency).rounded())
-        contract = invoice.contract.number if invoice.contract else "-"
-        print(f"{invoice.pk:>6}  {contract:<12}{period:<24}{amount:>14}  {', '.join(codes)}")
-    print(f"\n{len(held)} held; resolve one with: billguard exceptions resolve ID --note TEXT")
+    if held:
+        print(f"{'ID':>6}  {'contract':<12}{'period':<24}{'amount':>14}  blocking findings")
+        for invoice in held:
+            findings = invoice.findings.all()
+            codes = sorted({f.code for f in findings if f.severity == "block" and not f.observed})
+            period = f"{invoice.period_start} to {invoice.period_end}"
+            amount = str(Money.of(invoice.payable, invoice.currency).rounded())
+            contract = invoice.contract.number if invoice.contract else "-"
+            print(f"{invoice.pk:>6}  {contract:<12}{period:<24}{amount:>14}  {', '.join(codes)}")
+        print(f"\n{len(held)} held; resolve one with: billguard exceptions resolve ID --note TEXT")
+    if procurement_held:
+        if held:
+            print()
+        _print_procurement_exceptions(procurement_held)
     return EXIT_BLOCKED
+
+
+def _procurement_exceptions() -> list[tuple[str, int, str, str, str, str]]:
+    """Held vendor invoices and purchase orders: (kind, id, vendor, reference, amount, codes)."""
+    from billguard.domain.money import Money
+    from billguard.procurement.selectors import (
+        blocking_codes,
+        purchase_orders_held,
+        vendor_invoices_held,
+    )
+
+    rows = []
+    for invoice in vendor_invoices_held():
+        rows.append(
+            (
+                "vendor invoice",
+                invoice.pk,
+                invoice.vendor.code,
+                invoice.number,
+                str(Money.of(invoice.gross_amount, invoice.currency).rounded()),
+                ", ".join(blocking_codes(list(invoice.findings.all()))),
+            )
+        )
+    for order in purchase_orders_held():
+        total = Money.of(
+            sum((line.quantity * line.unit_price for line in order.lines.all()), start=Decimal(0)),
+            order.currency,
+        ).rounded()
+        rows.append(
+            (
+                "purchase order",
+                order.pk,
+                order.vendor.code,
+                order.number,
+                str(total),
+                ", ".join(blocking_codes(list(order.findings.all()))),
+            )
+        )
+    return rows
+
+
+def _print_procurement_exceptions(rows: list[tuple[str, int, str, str, str, str]]) -> None:
+    print("procurement")
+    print(
+        f"{'ID':>6}  {'record':<16}{'vendor':<14}{'reference':<20}{'amount':>18}  blocking findings"
+    )
+    for kind, pk, vendor, reference, amount, codes in rows:
+        print(
+            f"{pk:>6}  {kind:<16}{vendor[:13]:<14}{reference[:19]:<20}{amount:>18}  {codes or '-'}"
+        )
+    invoices = sum(1 for row in rows if row[0] == "vendor invoice")
+    print(
+        f"\n{invoices} vendor invoices and {len(rows) - invoices} purchase orders held; decide "
+        "an invoice with: billguard vendor-invoices approve ID --reason TEXT (or reject)"
+    )
 
 
 def exceptions_resolve(args: argparse.Namespace) -> int:

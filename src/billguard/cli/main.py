@@ -161,9 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=commands.check)
 
-    exceptions = sub.add_parser("exceptions", help="list or resolve held drafts")
+    exceptions = sub.add_parser(
+        "exceptions",
+        help="list the exception queue (held drafts, vendor invoices, purchase orders) or "
+        "resolve held drafts",
+    )
     exceptions.set_defaults(handler=commands.exceptions_list)
     exc_sub = exceptions.add_subparsers(dest="action", metavar="ACTION")
+    exc_list = exc_sub.add_parser(
+        "list",
+        help="list the held drafts, and the held vendor invoices and purchase orders "
+        "(the default action)",
+    )
+    exc_list.set_defaults(handler=commands.exceptions_list)
     resolve = exc_sub.add_parser(
         "resolve", help="draft a held invoice again from its fixed source and issue it if clean"
     )
@@ -222,12 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.documents as documents_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.scorecards as scorecards_commands
+    import billguard.cli.vendor_invoices as vendor_invoice_commands
     import billguard.cli.vendors as vendors_commands
 
     documents_commands.add_parsers(sub)
     amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
     purchase_orders_commands.add_parsers(sub)
+    vendor_invoice_commands.add_parsers(sub)
     scorecards_commands.add_parsers(sub)
     vendors_commands.add_parsers(sub)
     return parser

@@ -44,6 +44,7 @@ from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
 from billguard.sample.templates import with_standard_clauses, write_templates
+from billguard.sample.vendor_invoices import write_vendor_invoices
 
 SELLER_CODES = {"de": "sample-de", "us": "sample-us"}
 
@@ -82,6 +83,7 @@ def write_book(book: Book) -> WrittenCompany:
     write_vendors_and_orders(book, company)
     onboard_sample_vendors(book)
     write_order_details()
+    write_vendor_invoices()
     return company
 
 

@@ -44,6 +44,11 @@ class VendorInvoice(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ENTERED)
     source_file = models.CharField(max_length=300, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)
+    source_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the imported file, so that importing it again records nothing.",
+    )
     recorded_by = models.CharField(max_length=150, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)
     decision_note = models.CharField(max_length=500, blank=True)

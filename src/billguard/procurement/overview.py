@@ -1,0 +1,83 @@
+"""The demo's "Procurement" section: vendor invoices by status and their findings by code."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count
+
+from billguard.domain.money import Money
+from billguard.procurement.models import ProcurementFinding, VendorInvoice
+
+
+@dataclass(frozen=True)
+class FindingCount:
+    code: str
+    invoices: int
+    # Money at stake per currency, rounded to its minor unit.
+    at_stake: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProcurementOverview:
+    by_status: dict[str, int]
+    findings: list[FindingCount]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+def procurement_overview() -> ProcurementOverview:
+    """Count vendor invoices per status and the findings on them per check code."""
+    by_status = Counter(
+        {
+            row["status"]: row["count"]
+            for row in VendorInvoice.objects.values("status").annotate(count=Count("pk"))
+        }
+    )
+    invoices: dict[str, set[int]] = {}
+    at_stake: dict[str, dict[str, Decimal]] = {}
+    findings = ProcurementFinding.objects.filter(vendor_invoice__isnull=False).values_list(
+        "code", "vendor_invoice_id", "amount_at_stake", "currency"
+    )
+    for code, invoice_id, amount, currency in findings:
+        invoices.setdefault(code, set()).add(invoice_id)
+        if amount is not None and currency:
+            stakes = at_stake.setdefault(code, {})
+            stakes[currency] = stakes.get(currency, Decimal(0)) + amount
+    counts = [
+        FindingCount(
+            code=code,
+            invoices=len(invoices[code]),
+            at_stake={
+                currency: Money.of(amount, currency).rounded().amount
+                for currency, amount in sorted(at_stake.get(code, {}).items())
+            },
+        )
+        for code in sorted(invoices)
+    ]
+    return ProcurementOverview(by_status=dict(by_status), findings=counts)
+
+
+def format_procurement(overview: ProcurementOverview) -> str:
+    """Return the overview as the indented text section that the demo prints."""
+    lines = ["Procurement"]
+    for status, label in (
+        (VendorInvoice.Status.MATCHED, "vendor invoices matched"),
+        (VendorInvoice.Status.HELD, "vendor invoices held"),
+        (VendorInvoice.Status.APPROVED, "vendor invoices approved"),
+        (VendorInvoice.Status.REJECTED, "vendor invoices rejected"),
+    ):
+        count = overview.by_status.get(status, 0)
+        if count or status in (VendorInvoice.Status.MATCHED, VendorInvoice.Status.HELD):
+            lines.append(f"  {label:<36}{count:>5}")
+    if overview.findings:
+        lines.append(f"  {'findings by code':<36}{'invoices':>8}  at stake")
+    for finding in overview.findings:
+        stake = ", ".join(f"{amount} {currency}" for currency, amount in finding.at_stake.items())
+        lines.append(f"    {finding.code:<34}{finding.invoices:>8}  {stake or '-'}")
+    lines.append("  decide held ones with `billguard vendor-invoices list --status held`")
+    return "\n".join(lines)
