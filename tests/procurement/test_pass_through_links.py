@@ -268,7 +268,11 @@ def test_milestone_link_needs_milestone_lines():
 
     with pytest.raises(InvalidInput) as refused:
         cost_link_create(
-            contract=contract, line_code="M1", basis="milestone", vendor=vendor, po_line=service_line
+            contract=contract,
+            line_code="M1",
+            basis="milestone",
+            vendor=vendor,
+            po_line=service_line,
         )
     link = cost_link_create(
         contract=contract, line_code="M1", basis="milestone", vendor=vendor, po_line=milestone_line
