@@ -219,11 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_approvals_parser(sub)
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
+    import billguard.cli.cost_links as cost_links_commands
     import billguard.cli.documents as documents_commands
 
     documents_commands.add_parsers(sub)
     amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
+    cost_links_commands.add_parsers(sub)
     return parser
 
 
