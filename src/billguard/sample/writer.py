@@ -38,6 +38,7 @@ from billguard.registry.services.schedules import (
     schedule_create_from_version,
 )
 from billguard.registry.validation import require_positive, require_text
+from billguard.sample.pass_through import write_cost_links
 from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
@@ -78,6 +79,7 @@ def write_book(book: Book) -> WrittenCompany:
         company.contracts[plan.number] = write_contract(plan, company, price_lists)
     write_activity(book, company)
     write_vendors_and_orders(book, company)
+    write_cost_links(book, company)
     return company
 
 
