@@ -1,14 +1,14 @@
 """Pass-through and cost-plus lines whose vendor cost changed after the customer terms were set.
 
 A customer line linked to a vendor cost (procurement.models.CostLink) is held while the link has
-an open cost change: the vendor now charges another price, and neither an amendment of the
-customer terms nor an approval of the difference has followed. The money at stake is what the
-draft would under-bill or over-bill, as a positive amount:
+an open cost change. The vendor now charges another price, and the customer terms were neither
+amended nor the difference approved. The money at stake is what the draft would under-bill or
+over-bill, as a positive amount:
 
 - at cost and milestone links: (new cost - old cost) x quantity;
 - cost plus: (price the new cost implies - billed price) x quantity, the margin lost.
 
-A negative difference (the cost went down) is over-billing; the message says which.
+A negative difference (the cost went down) is over-billing, and the message says so.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from billguard.procurement.models import CostChange
     subject=INVOICE,
 )
 def pass_through_cost_changed(draft: Draft, context: CheckContext) -> Iterator[Observation]:
-    """A draft line whose contract line is priced from a vendor cost that changed."""
+    """Report each draft line whose contract line has an open vendor cost change."""
     if not context.cost_changes:
         return
     by_line: dict[str, list[CostChange]] = defaultdict(list)

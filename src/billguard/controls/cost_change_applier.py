@@ -24,7 +24,7 @@ from billguard.domain.errors import InvalidInput, NotFound
 from billguard.procurement.cost_pricing import price_text
 from billguard.procurement.models import CostChange
 
-# What a request of this target may set: only the approval of the difference.
+# The only change a request of this target makes: the approval of the difference.
 APPROVED = CostChange.Status.APPROVED.value
 PRICE = "price"
 

@@ -124,8 +124,8 @@ def cost_changes_settle(
 
 
 def cost_changes_settle_contract(contract_id: int, *, actor: str, reason: str) -> int:
-    """Settle the open changes of one contract against its versions; return how many were
-    amended."""
+    """Settle the open changes of one contract against its versions, and return how many
+    were amended."""
     changes = list(
         CostChange.objects.filter(link__contract_id=contract_id, status=CostChange.Status.OPEN)
         .select_related("link")
@@ -145,8 +145,8 @@ def cost_change_approve_difference(*, change_id: int, reason: str, by: User) -> 
     """Request the approval of a vendor cost difference without amending the customer terms.
 
     The request has target ``cost_change`` and field category price, so the policy's price
-    rules name its approvers; once approved, the change becomes ``approved`` with the names of
-    its approvers. Raises RuleViolation when the change is not open or already waits.
+    rules name its approvers. Once it is approved, the change becomes ``approved`` with the
+    names of its approvers. Raises RuleViolation when the change is not open or already waits.
     """
     from billguard.controls.requests import change_request_create
 

@@ -38,7 +38,7 @@ BASES = tuple(CostLink.Basis.values)
 
 @dataclass(frozen=True)
 class CostSource:
-    """Where a new vendor cost comes from: the kind of source and its reference."""
+    """The origin of a new vendor cost: the kind of source and its reference."""
 
     source: str
     reference: str
@@ -61,10 +61,10 @@ def cost_link_create(
     """Link ``line_code`` of ``contract`` to the vendor cost it is priced from.
 
     The cost is the order line's unit price, or ``agreed_cost`` for a vendor agreement. The
-    contract line of the latest version must be priced by the basis: at cost, the unit price
-    equals the cost; cost plus, the unit price equals cost x (1 + margin / 100) with 4
-    decimals (rounded half up, as contract prices are); milestone, a milestone line mirrors a
-    milestone order line. Raises InvalidInput or RuleViolation naming the field otherwise.
+    contract line of the latest version must follow the basis. At cost, its unit price equals
+    the cost. Cost plus, it equals cost x (1 + margin / 100) with 4 decimals, rounded half up
+    as contract prices are. A milestone link needs a milestone line and a milestone order
+    line. Otherwise it raises InvalidInput or RuleViolation naming the field.
     """
     if by is not None:
         authorize(by, "cost_link_manage")
@@ -161,9 +161,9 @@ def cost_changes_open(
 ) -> list[CostChange]:
     """Open a cost change on each of ``links`` whose current cost is not ``new_cost``.
 
-    A link that already knows this cost (from an earlier change, whatever its status, or as
-    its agreed cost) gets no second change. Each change raises a cost.changed alert and an
-    audit entry; the caller holds the transaction.
+    The current cost is the new cost of the link's latest change, whatever its status, or its
+    agreed cost, so the same cost never opens a second change. Each change raises a
+    cost.changed alert and an audit entry. The caller holds the transaction.
     """
     opened = []
     for link in links:
