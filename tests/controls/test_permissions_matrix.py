@@ -20,15 +20,20 @@ from billguard.billing.credit import credit_note_issue, invoice_by_number
 from billguard.billing.exceptions import exception_resolve, exceptions_open
 from billguard.billing.models import BillingRun, ExceptionResolution, Invoice
 from billguard.billing.run import billing_run_execute
+from billguard.controls.models import ChangeRequest
 from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
 from billguard.procurement.certifications import vendor_certification_record
+from billguard.procurement.cost_resolution import cost_change_approve_difference
 from billguard.procurement.models import (
+    CostChange,
+    CostLink,
     MatchTolerance,
     OnboardingItem,
     PurchaseOrder,
+    PurchaseOrderLine,
     Receipt,
     VendorCertification,
     VendorInvoice,
@@ -36,6 +41,7 @@ from billguard.procurement.models import (
     VendorScore,
 )
 from billguard.procurement.onboarding import vendor_item_record, vendor_profile_set
+from billguard.procurement.passthrough import cost_link_agreement_revision, cost_link_create
 from billguard.procurement.purchase_orders import (
     purchase_order_amend,
     purchase_order_approve,
@@ -126,6 +132,9 @@ vendor_scores_compute         no    yes         yes     no               yes    
 vendor_profile_set            no    yes         no      no               yes           no
 vendor_item_record            no    yes         no      no               yes           no
 vendor_certification_record   no    yes         no      no               yes           no
+cost_link_create              no    yes         yes     no               yes           no
+cost_link_agreement_revision  no    yes         yes     no               yes           no
+cost_change_approve_difference no   yes         yes     no               yes           no
 """
 
 
@@ -154,6 +163,8 @@ class ServiceCase:
     call: Callable[[Any, User | None], object]
     observe: Callable[[Any], object]
     transactional: bool = False
+    # A service that makes a change request needs its requester, so it has no call without one.
+    needs_user: bool = False
 
 
 # Registry inputs --------------------------------------------------------------------------
@@ -275,6 +286,63 @@ def held_invoice() -> Invoice:
     make_contract(sow_document_id=None)
     billing_run_execute(period=parse_period("2026-11"))
     return exceptions_open().get()
+
+
+# Pass-through inputs ----------------------------------------------------------------------
+
+
+def unlinked_contract() -> tuple[Contract, PurchaseOrderLine]:
+    contract = make_contract("C-PT").contract
+    vendor = party_create(code="VEND-PT", kind="vendor", name="Ops Vendor GmbH", country="DE")
+    order = PurchaseOrder.objects.create(
+        number="PO-PT",
+        vendor=vendor,
+        seller_entity=SellerEntity.objects.get(),
+        currency="EUR",
+        ordered_on=dt.date(2026, 1, 5),
+    )
+    line = PurchaseOrderLine.objects.create(
+        purchase_order=order,
+        line_number=1,
+        description="Operations, monthly",
+        quantity=D("12"),
+        unit_price=D("1000.00"),
+    )
+    return contract, line
+
+
+def agreement_link() -> str:
+    contract = make_contract("C-VA").contract
+    vendor = party_create(code="VEND-VA", kind="vendor", name="Rates Vendor GmbH", country="DE")
+    for revision in (1, 2):
+        document_store(
+            content=f"Vendor agreement revision {revision}".encode(),
+            kind="vendor_agreement",
+            family="VA-M",
+            title="Vendor agreement",
+        )
+    cost_link_create(
+        contract=contract,
+        line_code="L1",
+        basis="at_cost",
+        vendor=vendor,
+        vendor_document_family="VA-M",
+        vendor_document_revision=1,
+        agreed_cost=D("1000.00"),
+    )
+    return "VA-M"
+
+
+def open_cost_change() -> CostChange:
+    contract, line = unlinked_contract()
+    link = cost_link_create(
+        contract=contract, line_code="L1", basis="at_cost", vendor=line.purchase_order.vendor,
+        po_line=line,
+    )  # fmt: skip
+    return CostChange.objects.create(
+        link=link, source="po_amendment", reference="PO-PT rev 2", old_cost=D("1000.00"),
+        new_cost=D("1080.00"),
+    )  # fmt: skip
 
 
 def credit_notes() -> int:
@@ -606,6 +674,33 @@ SERVICES: dict[str, ServiceCase] = {
         ),
         observe=lambda _: VendorCertification.objects.count(),
     ),
+    "cost_link_create": ServiceCase(
+        prepare=unlinked_contract,
+        call=lambda pair, by: cost_link_create(
+            contract=pair[0],
+            line_code="L1",
+            basis="at_cost",
+            vendor=pair[1].purchase_order.vendor,
+            po_line=pair[1],
+            by=by,
+        ),
+        observe=lambda _: CostLink.objects.count(),
+    ),
+    "cost_link_agreement_revision": ServiceCase(
+        prepare=agreement_link,
+        call=lambda family, by: cost_link_agreement_revision(
+            family=family, unit_cost=D("1040.00"), by=by
+        ),
+        observe=lambda _: CostChange.objects.count(),
+    ),
+    "cost_change_approve_difference": ServiceCase(
+        prepare=open_cost_change,
+        call=lambda change, by: cost_change_approve_difference(
+            change_id=change.pk, reason="Difference absorbed", by=by
+        ),
+        observe=lambda _: ChangeRequest.objects.count(),
+        needs_user=True,
+    ),
 }
 
 CELLS = [(service, role) for service in EXPECTED for role in TABLE_ROLES]
@@ -684,7 +779,10 @@ def test_inactive_administrator_is_refused(service):
     assert_refused(service, user_with("former.admin", Role.ADMINISTRATOR, active=False))
 
 
-@pytest.mark.parametrize("service", service_params())
+@pytest.mark.parametrize(
+    "service",
+    [param for param in service_params() if not SERVICES[param.values[0]].needs_user],
+)
 def test_service_without_user_still_writes(service):
     case = SERVICES[service]
     subject = case.prepare()

@@ -58,6 +58,7 @@ REQUIRED_CODES = frozenset(
     MILESTONE_ALREADY_BILLED TAX_RATE_MISMATCH TAX_EXEMPTION_REASON_MISSING GL_ACCOUNT_MISSING
     CURRENCY_MISMATCH ALREADY_INVOICED DUPLICATE_INVOICE_SUSPECTED BILLING_PERIOD_MISSED
     TOTALS_INCONSISTENT CONTRACT_NOT_FOUND EMERGENCY_CHANGE_UNREVIEWED
+    PASS_THROUGH_COST_CHANGED
     """.split()
 )
 
@@ -145,6 +146,7 @@ def test_clean_external_draft_has_no_findings(tmp_path):
         "milestone_billed_twice",
         "external_totals_inconsistent",
         "emergency_change_unreviewed",
+        "pass_through_cost_changed",
     ],
 )
 def test_leaving_a_fault_out_removes_only_its_findings(tmp_path, left_out):

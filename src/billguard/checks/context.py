@@ -13,6 +13,7 @@ from billguard.billing.models import Invoice
 from billguard.controls.models import ChangeRequest
 from billguard.domain.invoice import InvoiceDocument, InvoiceLine
 from billguard.domain.periods import BillingPeriod
+from billguard.procurement.models import CostChange
 from billguard.registry.mandatory import MandatoryFields
 from billguard.registry.models import (
     Amendment,
@@ -96,6 +97,8 @@ class CheckContext:
     emergency_changes: list[ChangeRequest] = field(default_factory=list)
     # The policy's mandatory fields per contract type; None: CONTRACT_FIELD_MISSING loads them.
     mandatory_fields: MandatoryFields | None = None
+    # Open vendor cost changes of the contract's cost links, link loaded, oldest first.
+    cost_changes: list[CostChange] = field(default_factory=list)
 
     def version_on(self, day: dt.date | None) -> ContractVersion | None:
         if day is None:

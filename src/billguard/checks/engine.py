@@ -185,6 +185,7 @@ def _load_families() -> None:
         coverage,
         emergency,
         parties,
+        passthrough,
         pricing,
         tax,
     )

@@ -15,6 +15,8 @@ from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
+from billguard.procurement.cost_resolution import cost_changes_settle
+from billguard.procurement.models import CostChange
 from billguard.registry.duplicates import DeterministicMatcher, DuplicateMatcher, PartyRecord
 from billguard.registry.mandatory import MandatoryFields, mandatory_fields_load
 from billguard.registry.models import (
@@ -176,6 +178,7 @@ def load_contexts(
     emergency = _emergency_changes_unreviewed(
         contract_ids, bill_to_ids, {s.pk for s in schedule_list}
     )
+    cost_changes = _open_cost_changes(contract_ids, versions)
     if shared is not None:
         gl_accounts = shared.gl_accounts
         duplicates = shared.duplicate_parties
@@ -221,6 +224,7 @@ def load_contexts(
                     schedules.get(cid) if cid else None,
                 ),
                 mandatory_fields=mandatory_fields,
+                cost_changes=cost_changes.get(cid, []) if cid else [],
             )
         )
     return contexts
@@ -258,6 +262,29 @@ def duplicate_parties_of(
     for own, other, reason in found:
         result[own].append((others[other], reason))
     return result
+
+
+def _open_cost_changes(
+    contract_ids: set[int], versions: dict[int, list[ContractVersion]]
+) -> dict[int, list[CostChange]]:
+    """Load, in one query, the open vendor cost changes of the contracts' cost links.
+
+    A change that the contract's latest version already prices is marked amended here, so a
+    check run notices an amendment however it was made, and is left out.
+    """
+    if not contract_ids:
+        return {}
+    changes = list(
+        CostChange.objects.filter(link__contract_id__in=contract_ids, status=CostChange.Status.OPEN)
+        .select_related("link")
+        .order_by("link__contract_id", "detected_at", "pk")
+    )
+    if not changes:
+        return {}
+    grouped: dict[int, list[CostChange]] = defaultdict(list)
+    for change in cost_changes_settle(changes, versions):
+        grouped[change.link.contract_id].append(change)
+    return grouped
 
 
 def _emergency_changes_unreviewed(

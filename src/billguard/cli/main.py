@@ -229,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_approvals_parser(sub)
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
+    import billguard.cli.cost_links as cost_links_commands
     import billguard.cli.documents as documents_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.scorecards as scorecards_commands
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     vendor_invoice_commands.add_parsers(sub)
     scorecards_commands.add_parsers(sub)
     vendors_commands.add_parsers(sub)
+    cost_links_commands.add_parsers(sub)
     return parser
 
 

@@ -13,3 +13,5 @@ class ProcurementConfig(AppConfig):
         post_save.connect(
             bank_account_saved, sender=VendorBankAccount, dispatch_uid="procurement.bank_account"
         )
+        # Importing the module connects the receivers that follow vendor cost changes.
+        from billguard.procurement import passthrough_receivers  # noqa: F401

@@ -65,9 +65,14 @@ def discount_request_create(book: Book, *, by: User) -> ChangeRequest:
 
 
 def _discount_contract(book: Book) -> ContractPlan:
-    """Return the regular contract, lowest number first, with a seat line and no discount."""
+    """Return the regular contract, lowest number first, with a seat line, no discount and no
+    amendment, so that the request is the only change waiting on its terms."""
     regular = sorted(
-        (plan for plan in book.contracts if not plan.role and not plan.terms.discounts),
+        (
+            plan
+            for plan in book.contracts
+            if not plan.role and not plan.terms.discounts and not plan.amendments
+        ),
         key=lambda plan: plan.number,
     )
     with_seats = set(

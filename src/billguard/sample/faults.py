@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from billguard.sample import fault_carriers as carriers
 from billguard.sample import fault_changes as changes
+from billguard.sample import pass_through
 from billguard.sample.plans import Book, ContractPlan
 
 # External draft files that another billing system wrote for November.
@@ -213,6 +214,15 @@ FAULTS: tuple[FaultSpec, ...] = (
         "Milestone M1, invoiced in September, was put on the schedule again for November.",
         carriers.plan_milestone_billed_twice,
         change=changes.reschedule_billed_milestone,
+    ),
+    FaultSpec(
+        pass_through.FAULT_NAME,
+        frozenset({"PASS_THROUGH_COST_CHANGED"}),
+        "The licence is resold at cost plus 25 %, and the vendor's order was amended to a "
+        "6 % higher price after the customer terms were set; neither the customer price nor "
+        "the difference was approved.",
+        pass_through.plan_pass_through,
+        change=pass_through.raise_vendor_price,
     ),
     FaultSpec(
         "wrong_tax_rate",

@@ -96,9 +96,9 @@ def write_vendor_invoices() -> SampleVendorInvoices:
         _record(_whole(bank_order), bank_order, number, accounts, by, payee=FOREIGN_IBAN)
         result.faults[BANK_ACCOUNT] = number
 
-    quantity_order = _take(remaining, lambda order: _half_line(order) is not None)
+    quantity_order = _take(remaining, lambda order: _short_line(order) is not None)
     if quantity_order is not None:
-        line = _half_line(quantity_order)
+        line = _short_line(quantity_order)
         assert line is not None
         _receive(line, line.quantity // 2)
         number = numbers.next(quantity_order.vendor)
@@ -226,6 +226,16 @@ def _half_line(order: PurchaseOrder) -> PurchaseOrderLine | None:
     billed."""
     for line in sorted(order.lines.all(), key=lambda line: line.line_number):
         if line.quantity >= 2 and not line.receipts.exists():
+            return line
+    return None
+
+
+def _short_line(order: PurchaseOrder) -> PurchaseOrderLine | None:
+    """Return the first line of at least 2 units that is not received in full, so that
+    billing all of it bills more than was received."""
+    for line in sorted(order.lines.all(), key=lambda line: line.line_number):
+        received = sum((r.quantity for r in line.receipts.all()), Decimal(0))
+        if line.quantity >= 2 and received < line.quantity:
             return line
     return None
 

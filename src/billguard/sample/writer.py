@@ -40,6 +40,7 @@ from billguard.registry.services.schedules import (
 from billguard.registry.validation import require_positive, require_text
 from billguard.sample.onboarding import onboard_sample_vendors
 from billguard.sample.orders import write_order_details
+from billguard.sample.pass_through import write_cost_links
 from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
@@ -84,6 +85,7 @@ def write_book(book: Book) -> WrittenCompany:
     onboard_sample_vendors(book)
     write_order_details()
     write_vendor_invoices()
+    write_cost_links(book, company)
     return company
 
 

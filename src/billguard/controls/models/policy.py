@@ -28,6 +28,7 @@ class Target(models.TextChoices):
     POLICY = "policy", "control policy"
     INVOICE_OVERRIDE = "invoice_override", "override of a held invoice"
     CONTRACT_ACTIVATION = "contract_activation", "activation of a bespoke contract"
+    COST_CHANGE = "cost_change", "vendor cost difference kept off the customer price"
 
 
 class CriticalField(models.Model):
