@@ -9,6 +9,7 @@ class ControlsConfig(AppConfig):
         # Importing an applier module registers the change-request appliers it defines.
         from billguard.controls import (  # noqa: F401
             contract_applier,
+            merge_applier,
             override,
             party_appliers,
             policy_appliers,

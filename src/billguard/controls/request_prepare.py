@@ -22,12 +22,14 @@ from billguard.domain.errors import InvalidInput
 TARGET_ACTIONS: dict[str, str] = {
     Target.POLICY: "policy_change",
     Target.INVOICE_OVERRIDE: "exception_override",
+    Target.PARTY_MERGE: "party_dedupe",
 }
 
 # Policy subjects that a target always carries, whichever channel makes the request.
 TARGET_SUBJECTS: dict[str, tuple[str, ...]] = {
     Target.POLICY: ("policy",),
     Target.INVOICE_OVERRIDE: ("override",),
+    Target.PARTY_MERGE: ("party_identity",),
 }
 
 
