@@ -30,6 +30,7 @@ from billguard.registry.models import (
     VendorBankAccount,
 )
 from billguard.registry.services.parties import party_create
+from billguard.registry.terms import LineTerms
 from tests.acting_users import make_user
 from tests.factories import make_contract, make_seller
 
@@ -62,7 +63,19 @@ class Customers:
 def duplicate_customers() -> Customers:
     """Two customer records of one company, each with an active contract billed monthly."""
     kept = make_contract("C-100", customer_code="CUST-100")
-    duplicate = make_contract("C-200", customer_code="CUST-200")
+    # Another PO and price, so that the two contracts' invoices are no duplicates once
+    # they belong to one party.
+    other_service = LineTerms(
+        line_code="L1",
+        kind="recurring_fixed",
+        description="Support desk, monthly fee",
+        unit_price=D("1500.00"),
+        quantity=D("1"),
+        gl_account="4000",
+    )
+    duplicate = make_contract(
+        "C-200", customer_code="CUST-200", customer_po="PO-9902", lines=[other_service]
+    )
     return Customers(
         survivor=kept.party,
         merged=duplicate.party,
