@@ -35,10 +35,12 @@ from billguard.registry.models import (
     GLAccount,
     MilestoneAcceptance,
     Party,
+    PartyMerge,
     SellerEntity,
     Timesheet,
     UsageRecord,
 )
+from billguard.registry.party_merge import party_merge_undo
 from billguard.registry.services.amendments import amendment_draft, amendment_sign
 from billguard.registry.services.contracts import contract_create, contract_version_create
 from billguard.registry.services.documents import document_store
@@ -80,6 +82,7 @@ billing_run_execute           no    no          yes     yes              yes    
 credit_note_issue             no    no          yes     yes              yes           no
 exception_resolve             no    no          yes     yes              yes           no
 vendor_scores_compute         no    yes         yes     no               yes           no
+party_merge_undo              no    no          no      yes              yes           no
 """
 
 
@@ -225,6 +228,21 @@ def held_invoice() -> Invoice:
     make_contract(sow_document_id=None)
     billing_run_execute(period=parse_period("2026-11"))
     return exceptions_open().get()
+
+
+def applied_merge() -> PartyMerge:
+    """A merge of two customers, requested and approved by users outside the table."""
+    from billguard.controls.policy_yaml import policy_seed
+    from tests.acting_users import make_user
+    from tests.registry.merge_setup import Actors, duplicate_customers, merge_approved
+
+    policy_seed()
+    customers = duplicate_customers()
+    people = Actors(
+        maker=make_user("merge.maker", Role.FINANCE),
+        checker=make_user("merge.checker", Role.FINANCE_APPROVER),
+    )
+    return merge_approved(customers.survivor, customers.merged, people)
 
 
 def credit_notes() -> int:
@@ -400,6 +418,13 @@ SERVICES: dict[str, ServiceCase] = {
         prepare=vendor_with_documents,
         call=lambda vendor, by: vendor_scores_compute(period="2026-11", vendor=vendor, by=by),
         observe=lambda _: VendorScore.objects.count(),
+    ),
+    "party_merge_undo": ServiceCase(
+        prepare=applied_merge,
+        call=lambda merge, by: party_merge_undo(
+            merge_id=merge.pk, by=by, reason="Two entities of one group"
+        ),
+        observe=lambda merge: PartyMerge.objects.get(pk=merge.pk).undone_at is None,
     ),
 }
 

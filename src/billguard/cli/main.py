@@ -220,12 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.documents as documents_commands
+    import billguard.cli.party_merges as party_merge_commands
     import billguard.cli.scorecards as scorecards_commands
 
     documents_commands.add_parsers(sub)
     amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
     scorecards_commands.add_parsers(sub)
+    party_merge_commands.add_parsers(sub)
     return parser
 
 

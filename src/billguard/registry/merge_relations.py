@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.db import models
 
@@ -63,7 +64,8 @@ def party_relations() -> list[Relation]:
     for related in Party._meta.get_fields(include_hidden=True):
         if not (related.auto_created and not related.concrete and related.is_relation):
             continue
-        model = related.related_model
+        # Once the app registry is ready, every reverse relation names its model class.
+        model = cast(type[models.Model], related.related_model)
         field_name = related.field.name  # type: ignore[union-attr]
         relations.append(Relation(f"{model._meta.label_lower}.{field_name}", model, field_name))
     return sorted(relations, key=lambda relation: relation.label)
@@ -100,24 +102,22 @@ def relation_kept(relation: Relation, survivor: Party, merged: Party) -> list[in
 
 def _onboarding_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
     taken = OnboardingItem.objects.filter(vendor=survivor).values("requirement")
-    return OnboardingItem.objects.filter(vendor=merged, requirement__in=taken)  # type: ignore[return-value]
+    return OnboardingItem.objects.filter(vendor=merged, requirement__in=taken)
 
 
 def _tolerance_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
     taken = MatchTolerance.objects.filter(vendor=survivor).values("category")
-    return MatchTolerance.objects.filter(vendor=merged, category__in=taken)  # type: ignore[return-value]
+    return MatchTolerance.objects.filter(vendor=merged, category__in=taken)
 
 
 def _profile_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
     if VendorProfile.objects.filter(vendor=survivor).exists():
-        return VendorProfile.objects.filter(vendor=merged)  # type: ignore[return-value]
-    return VendorProfile.objects.none()  # type: ignore[return-value]
+        return VendorProfile.objects.filter(vendor=merged)
+    return VendorProfile.objects.none()
 
 
 def _paid_vendor_invoices(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
-    return VendorInvoice.objects.filter(  # type: ignore[return-value]
-        vendor=merged, status__in=VENDOR_INVOICE_PAID_STATUSES
-    )
+    return VendorInvoice.objects.filter(vendor=merged, status__in=VENDOR_INVOICE_PAID_STATUSES)
 
 
 def _candidate_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
@@ -129,7 +129,7 @@ def _candidate_conflicts(survivor: Party, merged: Party) -> models.QuerySet[mode
         DuplicateCandidate.objects.filter(other_party=survivor).values_list("party_id", flat=True)
     )
     with_survivor.add(survivor.pk)
-    return DuplicateCandidate.objects.filter(  # type: ignore[return-value]
+    return DuplicateCandidate.objects.filter(
         models.Q(party=merged, other_party__in=with_survivor)
         | models.Q(other_party=merged, party__in=with_survivor)
     )

@@ -134,9 +134,9 @@ def party_merge_execute(
     demoted = bank_accounts_to_demote(survivor, repointed.get(BANK_ACCOUNTS, []))
 
     for relation in relations:
-        ids = repointed.get(relation.label)
-        if ids and relation.label not in CANDIDATE_FIELDS:
-            rows = relation.model._default_manager.filter(pk__in=ids)
+        moving = repointed.get(relation.label, [])
+        if moving and relation.label not in CANDIDATE_FIELDS:
+            rows = relation.model._default_manager.filter(pk__in=moving)
             rows.update(**{relation.field_name: survivor})
     _candidates_repoint(repointed, survivor, merged)
     _candidate_mark_merged(repointed, survivor, merged, by)
