@@ -237,7 +237,7 @@ def test_vendor_profile_moves_when_survivor_has_none():
     assert "registry.vendorbankaccount.is_primary" not in merge.repointed
 
 
-def test_rows_left_on_merged_party_are_the_kept_ones():
+def test_rows_left_are_kept_ones():
     policy_seed()
     people = actors()
     contract = make_contract("C-300", customer_code="CUST-300").contract
@@ -437,7 +437,7 @@ def test_unknown_change_and_survivor_are_refused():
     assert not_an_id.value.place == "changes.merge_into"
 
 
-def test_merge_made_stale_by_another_merge_is_not_applied():
+def test_merge_stale_after_other_merge():
     policy_seed()
     people = actors()
     customers = duplicate_customers()

@@ -135,13 +135,21 @@ def party_merges_list_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{'ID':>5}  {'merged':<16}{'into':<16}{'request':>8}  {'merged at':<18}undone")
     for merge in merges:
-        undone = f"{merge['undone_at'][:16]} by {merge['undone_by']}" if merge["undone_at"] else "-"
+        undone = "-"
+        if merge["undone_at"]:
+            undone = f"{_minute(merge['undone_at'])} by {merge['undone_by']}"
         request = merge["change_request"] if merge["change_request"] is not None else "-"
         print(
             f"{merge['id']:>5}  {merge['merged']:<16}{merge['survivor']:<16}{request:>8}  "
-            f"{merge['merged_at'][:16]:<18}{undone}"
+            f"{_minute(merge['merged_at']):<18}{undone}"
         )
         moved = ", ".join(f"{label} {count}" for label, count in merge["repointed"].items())
         print(f"       moved: {moved or 'nothing'}")
-    print(f"\n{len(merges)} merges; undo one with: billguard parties merge undo ID --reason TEXT")
+    noun = "merge" if len(merges) == 1 else "merges"
+    print(f"\n{len(merges)} {noun}; undo one with: billguard parties merge undo ID --reason TEXT")
     return EXIT_OK
+
+
+def _minute(timestamp: str) -> str:
+    """Return an ISO 8601 timestamp as ``YYYY-MM-DD HH:MM`` for the table."""
+    return timestamp[:16].replace("T", " ")

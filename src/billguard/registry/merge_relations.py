@@ -1,4 +1,4 @@
-"""What a merge of two parties does with each foreign key that points at a party.
+"""The rules a party merge applies to each foreign key that points at a party.
 
 Every relation to :class:`Party` is found by introspection, hidden ones (``related_name="+"``)
 included, and each must have a rule here: re-point its rows from the merged party to the
@@ -50,7 +50,8 @@ class RelationRule:
 
     ``repoint`` is False for a relation kept whole on the merged party. ``exclude`` returns
     the rows of the merged party that stay where they are although the relation is
-    re-pointed (a conflict with the survivor's own row), and ``reason`` says why rows stay.
+    re-pointed (a conflict with the survivor's own row), and ``reason`` gives the reason
+    that rows stay.
     """
 
     repoint: bool
@@ -121,8 +122,8 @@ def _paid_vendor_invoices(survivor: Party, merged: Party) -> models.QuerySet[mod
 
 
 def _candidate_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
-    """The merged party's candidates that cannot move: the pair with the survivor itself, and
-    those whose other party already has a candidate with the survivor."""
+    """Select the merged party's candidates that cannot move: the pair with the survivor
+    itself, and those whose other party already has a candidate with the survivor."""
     with_survivor = set(
         DuplicateCandidate.objects.filter(party=survivor).values_list("other_party_id", flat=True)
     ) | set(

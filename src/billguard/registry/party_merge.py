@@ -109,7 +109,7 @@ def party_merge_execute(
     unruled = relations_unruled()
     if unruled:
         raise RuleViolation(
-            f"no merge rule says what to do with {', '.join(unruled)}, so no party is merged.",
+            f"no merge rule covers {', '.join(unruled)}, so no party is merged.",
             place="registry.merge_relations.RELATION_RULES",
             value=unruled,
             fix="Add a rule for each relation: re-point its rows or keep them, with the reason.",
@@ -126,7 +126,7 @@ def party_merge_execute(
     )
     merge_validate(survivor, merged, across_countries=across_countries)
 
-    # Every row is chosen before any moves, so that no rule sees the result of another.
+    # Every row is chosen before any moves, so that no rule reads the result of another.
     relations = party_relations()
     chosen = {r.label: relation_rows(r, survivor, merged) for r in relations}
     kept = {r.label: len(ids) for r in relations if (ids := relation_kept(r, survivor, merged))}
@@ -339,17 +339,18 @@ def _require_undoable(merge: PartyMerge, survivor: Party, merged: Party) -> None
         )
     issued = issued_since_merge(merge)
     if issued:
-        shown = ", ".join(issued[:10]) + (
-            f" and {len(issued) - 10} more" if len(issued) > 10 else ""
-        )
+        shown = ", ".join(issued[:10])
+        if len(issued) > 10:
+            shown += f" and {len(issued) - 10} more"
+        documents = f"invoice {shown} was" if len(issued) == 1 else f"invoices {shown} were"
         raise RuleViolation(
-            f"merge {merge.pk} cannot be undone: invoice {shown} was issued since the merge "
-            f"to {survivor.code} for a contract or bill-to entity that the merge moved from "
+            f"merge {merge.pk} cannot be undone: {documents} issued since the merge to "
+            f"{survivor.code} for a contract or bill-to entity that the merge moved from "
             f"{merged.code}.",
             place="MERGE_ID",
             value=merge.pk,
-            fix="Correct the issued invoice with a credit note first, or keep the merge and "
-            "fix the records of the survivor.",
+            fix="The merge stays, because documents went out under the moved records. Correct "
+            "the survivor's records instead, and credit an invoice that was addressed wrongly.",
         )
 
 
