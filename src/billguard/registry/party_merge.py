@@ -196,8 +196,8 @@ def party_merge_undo(*, merge_id: int, by: User | None, reason: str) -> PartyMer
     """Put back exactly the rows that merge ``merge_id`` re-pointed, and make the merged party
     active again.
 
-    Refused once an invoice was issued after the merge for a contract or bill-to entity it
-    moved, because that invoice was issued to the survivor. A row moved elsewhere since the
+    Raises RuleViolation once an invoice was issued after the merge for a contract or bill-to
+    entity it moved, because that invoice was issued to the survivor. A row moved elsewhere since the
     merge, or deleted, stays as it is and is named in the audit entry.
     """
     if by is not None:
