@@ -197,8 +197,8 @@ def party_merge_undo(*, merge_id: int, by: User | None, reason: str) -> PartyMer
     active again.
 
     Raises RuleViolation once an invoice was issued after the merge for a contract or bill-to
-    entity it moved, because that invoice was issued to the survivor. A row moved elsewhere since the
-    merge, or deleted, stays as it is and is named in the audit entry.
+    entity it moved, because that invoice was issued to the survivor. A row moved elsewhere
+    since the merge, or deleted, stays as it is and is named in the audit entry.
     """
     if by is not None:
         authorize(by, "change_approve")
