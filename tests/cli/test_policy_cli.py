@@ -27,7 +27,7 @@ def test_migrate_seeds_policy_once(capsys):
 
     assert first == 0
     assert "default control policy loaded" in first_out
-    assert rules == 10
+    assert rules == 11
     assert second == 0
     assert "default control policy loaded" not in second_out
     assert ApprovalRule.objects.count() == rules

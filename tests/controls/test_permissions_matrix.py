@@ -69,10 +69,12 @@ from billguard.registry.models import (
     GLAccount,
     MilestoneAcceptance,
     Party,
+    PartyMerge,
     SellerEntity,
     Timesheet,
     UsageRecord,
 )
+from billguard.registry.party_merge import party_merge_undo
 from billguard.registry.services.amendments import amendment_draft, amendment_sign
 from billguard.registry.services.contracts import contract_create, contract_version_create
 from billguard.registry.services.documents import document_store
@@ -135,6 +137,7 @@ vendor_certification_record   no    yes         no      no               yes    
 cost_link_create              no    yes         yes     no               yes           no
 cost_link_agreement_revision  no    yes         yes     no               yes           no
 cost_change_approve_difference no   yes         yes     no               yes           no
+party_merge_undo              no    no          no      yes              yes           no
 """
 
 
@@ -343,6 +346,21 @@ def open_cost_change() -> CostChange:
         link=link, source="po_amendment", reference="PO-PT rev 2", old_cost=D("1000.00"),
         new_cost=D("1080.00"),
     )  # fmt: skip
+
+
+def applied_merge() -> PartyMerge:
+    """A merge of two customers, requested and approved by users outside the table."""
+    from billguard.controls.policy_yaml import policy_seed
+    from tests.acting_users import make_user
+    from tests.registry.merge_setup import Actors, duplicate_customers, merge_approved
+
+    policy_seed()
+    customers = duplicate_customers()
+    people = Actors(
+        maker=make_user("merge.maker", Role.FINANCE),
+        checker=make_user("merge.checker", Role.FINANCE_APPROVER),
+    )
+    return merge_approved(customers.survivor, customers.merged, people)
 
 
 def credit_notes() -> int:
@@ -700,6 +718,13 @@ SERVICES: dict[str, ServiceCase] = {
         ),
         observe=lambda _: ChangeRequest.objects.count(),
         needs_user=True,
+    ),
+    "party_merge_undo": ServiceCase(
+        prepare=applied_merge,
+        call=lambda merge, by: party_merge_undo(
+            merge_id=merge.pk, by=by, reason="Two entities of one group"
+        ),
+        observe=lambda merge: PartyMerge.objects.get(pk=merge.pk).undone_at is None,
     ),
 }
 

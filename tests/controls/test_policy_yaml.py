@@ -79,6 +79,8 @@ def test_default_policy_has_the_standard_rules():
     assert rules["policy change"].role == "administrator"
     assert rules["bespoke escalation clause"].role == "administrator"
     assert rules["bespoke payment terms"].role == "finance_approver"
+    assert rules["party merge"].subject == "party_identity"
+    assert rules["party merge"].role == "any_approver"
     assert document.settings["document_max_bytes"] == 26214400
     assert [(m.check_code, m.scope, m.mode) for m in document.check_modes] == [
         ("*", "all", "enforce")
@@ -116,7 +118,7 @@ def test_seed_fills_empty_tables_once():
     assert seeded is True
     assert again is False
     assert _row_counts() == counts
-    assert counts["rules"] == 10
+    assert counts["rules"] == 11
     assert counts["templates"] == 4
     assert policy_setting("request_expiry_days") == 14
 

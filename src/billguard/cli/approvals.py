@@ -174,7 +174,7 @@ def approvals_show(args: argparse.Namespace) -> int:
         print("  none")
     for rule in request.required:
         name = f" (rule {rule['rule']})" if rule.get("rule") else ""
-        print(f"  {rule.get('approvals', 1)} x {rule.get('role', '-')}{name}")
+        print(f"  {rule.get('approvals', 1)} x {rule.get('role') or 'any approver'}{name}")
 
     print("\napprovals so far:")
     decisions = sorted(request.approvals.all(), key=lambda a: (a.decided_at, a.pk))

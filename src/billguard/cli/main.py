@@ -231,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.cost_links as cost_links_commands
     import billguard.cli.documents as documents_commands
+    import billguard.cli.party_merges as party_merge_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.scorecards as scorecards_commands
     import billguard.cli.vendor_invoices as vendor_invoice_commands
@@ -244,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     scorecards_commands.add_parsers(sub)
     vendors_commands.add_parsers(sub)
     cost_links_commands.add_parsers(sub)
+    party_merge_commands.add_parsers(sub)
     return parser
 
 

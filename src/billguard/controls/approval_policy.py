@@ -14,15 +14,18 @@ from typing import Any
 
 from billguard.controls.actions import CRITICAL_FIELDS
 from billguard.controls.models import ApprovalRule
-from billguard.controls.models.policy import Mode, Scope
+from billguard.controls.models.policy import ANY_APPROVER, Mode, Scope
 
 # Subjects whose size the requests compute from the changes when the caller gives none.
 DISCOUNT = "discount"
 PRICE = "price"
 # "*" stands for any billing-critical field category, not for the other subjects (a policy
-# change, an override, a bespoke term), which have rules of their own.
+# change, an override, a bespoke term), which have rules of their own. A merge of two parties
+# (party_identity) has its own rule too: any approver may approve it, not only the role that
+# "*" names.
 ANY_SUBJECT = "*"
-CRITICAL = frozenset(CRITICAL_FIELDS)
+PARTY_IDENTITY = "party_identity"
+CRITICAL = frozenset(CRITICAL_FIELDS) - {PARTY_IDENTITY}
 
 
 def policy_verdict(
@@ -46,7 +49,9 @@ def policy_verdict(
     if not matched:
         return [_requirement("", "", "", 1, Mode.ENFORCE)], Mode.ENFORCE.value
     required = [
-        _requirement(rule.name, rule.subject, rule.role, rule.approvals, rule.mode)
+        _requirement(
+            rule.name, rule.subject, _requirement_role(rule.role), rule.approvals, rule.mode
+        )
         for rule in matched
     ]
     if all(rule.mode == Mode.OBSERVE for rule in matched):
@@ -132,6 +137,11 @@ def _requirement(rule: str, subject: str, role: str, approvals: int, mode: str) 
         "mode": str(mode),
         "approved_by": [],
     }
+
+
+def _requirement_role(role: str) -> str:
+    # A requirement with an empty role is met by anyone who may approve changes.
+    return "" if role == ANY_APPROVER else role
 
 
 def _in_scope(rule: ApprovalRule, customer_group: str, contract_type: str) -> bool:

@@ -10,6 +10,7 @@ class ControlsConfig(AppConfig):
         from billguard.controls import (  # noqa: F401
             contract_applier,
             cost_change_applier,
+            merge_applier,
             override,
             party_appliers,
             policy_appliers,

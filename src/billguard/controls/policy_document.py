@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billguard.controls.actions import CRITICAL_FIELDS
-from billguard.controls.models.policy import Mode, Scope, Target
+from billguard.controls.models.policy import ANY_APPROVER, Mode, Scope, Target
 from billguard.controls.models.roles import Role
 from billguard.controls.policy import SETTING_DEFAULTS
 from billguard.controls.policy_scorecard import ScorecardPolicy, scorecard_policy_from_data
@@ -296,9 +296,12 @@ class _Reader:
             if not self.subject_known(f"{path}.subject", subject):
                 ok = False
             role = row["role"]
-            if role not in Role.values:
+            if role not in Role.values and role != ANY_APPROVER:
                 self.problem(
-                    f"{path}.role", "unknown role", role, f"Use one of: {', '.join(Role.values)}."
+                    f"{path}.role",
+                    "unknown role",
+                    role,
+                    f"Use one of: {', '.join(Role.values)}, {ANY_APPROVER}.",
                 )
                 ok = False
             approvals = row.get("approvals", 1)

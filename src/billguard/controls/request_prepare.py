@@ -23,6 +23,7 @@ TARGET_ACTIONS: dict[str, str] = {
     Target.POLICY: "policy_change",
     Target.INVOICE_OVERRIDE: "exception_override",
     Target.COST_CHANGE: "cost_link_manage",
+    Target.PARTY_MERGE: "party_dedupe",
 }
 
 # Policy subjects that a target always carries, whichever channel makes the request.
@@ -30,6 +31,7 @@ TARGET_SUBJECTS: dict[str, tuple[str, ...]] = {
     Target.POLICY: ("policy",),
     Target.INVOICE_OVERRIDE: ("override",),
     Target.COST_CHANGE: ("price",),
+    Target.PARTY_MERGE: ("party_identity",),
 }
 
 

@@ -29,6 +29,7 @@ class Target(models.TextChoices):
     INVOICE_OVERRIDE = "invoice_override", "override of a held invoice"
     CONTRACT_ACTIVATION = "contract_activation", "activation of a bespoke contract"
     COST_CHANGE = "cost_change", "vendor cost difference kept off the customer price"
+    PARTY_MERGE = "party_merge", "merge of two parties"
 
 
 class CriticalField(models.Model):
@@ -47,8 +48,13 @@ class CriticalField(models.Model):
         return f"{self.target}.{self.attribute} ({self.category})"
 
 
+# The role of an approval rule that anyone who may approve changes meets: a finance approver
+# or an administrator, as billguard.controls.roles installs the roles.
+ANY_APPROVER = "any_approver"
+
+
 class ApprovalRule(models.Model):
-    """``approvals`` distinct people holding ``role`` must approve a matching change.
+    """``approvals`` distinct people holding ``role`` (or any approver) must approve a change.
 
     ``subject`` is a field category (``discount``), ``bespoke:<field>`` for a deviation from
     the contract template, ``override`` for a held invoice, ``policy`` or ``*`` for any.
