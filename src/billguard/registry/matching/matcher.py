@@ -1,0 +1,103 @@
+"""The duplicate matcher of the registry: the company model, and tax IDs that decide alone."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+from billguard.registry.duplicates import DuplicatePair, PartyRecord
+from billguard.registry.matching.frames import company_frame
+from billguard.registry.matching.linkage import COMPANY_MODEL, DEFAULT_THRESHOLD, score
+from billguard.registry.matching.normalise import normalise_tax_id
+from billguard.registry.tax_ids import normalize_tax_id
+
+logger = logging.getLogger(__name__)
+
+# The field names that reasons use, by comparison.
+_FIELD_NAMES = {
+    "name": "name",
+    "street": "street",
+    "city": "city",
+    "postcode": "postcode",
+    "tax_id": "tax ID",
+    "country": "country",
+}
+
+
+class ProbabilisticMatcher:
+    """Two parties are likely duplicates when the company model gives their pair a match
+    probability of at least ``threshold``, or when their normalised tax IDs are equal.
+
+    The model's m and u probabilities are fixed (billguard/registry/matching/
+    company_model.json), so the same parties give the same pairs on every run.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, threads: int | None = None) -> None:
+        self.threshold = threshold
+        # DuckDB's worker threads; None leaves DuckDB's default (one per core).
+        self.threads = threads
+
+    def find_pairs(self, records: Iterable[PartyRecord]) -> list[DuplicatePair]:
+        records = list(records)
+        pairs: dict[tuple[int, int], DuplicatePair] = {}
+        for pair in _same_tax_id(records):
+            pairs[(pair.party_id, pair.other_party_id)] = pair
+        frame = company_frame(
+            (r.party_id, r.name, r.street, r.city, r.postcode, r.tax_id, r.country)
+            for r in records
+        )
+        for scored in score(
+            [frame], model_file=COMPANY_MODEL, threshold=self.threshold, threads=self.threads
+        ):
+            key = (min(scored.left_id, scored.right_id), max(scored.left_id, scored.right_id))
+            if key in pairs:
+                continue
+            pairs[key] = DuplicatePair(
+                key[0], key[1], _reason(scored.probability, scored.weights), scored.probability
+            )
+        logger.info("matched %d parties: %d likely duplicate pairs", len(records), len(pairs))
+        return [pairs[key] for key in sorted(pairs)]
+
+
+def _same_tax_id(records: list[PartyRecord]) -> list[DuplicatePair]:
+    """Pairs with the same tax ID after normalisation: one legal entity has one tax ID, so
+    the pair is a duplicate whatever its names and addresses say."""
+    groups: dict[tuple[str, str], list[PartyRecord]] = defaultdict(list)
+    for record in records:
+        country = record.country.strip().upper()
+        tax_id = normalise_tax_id(record.tax_id, country)
+        # A tax ID of one character is a placeholder ("0", "-"), not an identifier.
+        if len(tax_id) > 1:
+            groups[(country, tax_id)].append(record)
+    pairs = []
+    for members in groups.values():
+        members.sort(key=lambda record: record.party_id)
+        shown = normalize_tax_id(members[0].tax_id)
+        for index, first in enumerate(members):
+            for second in members[index + 1 :]:
+                if first.party_id != second.party_id:
+                    reason = f"same tax ID ({shown})"
+                    pairs.append(DuplicatePair(first.party_id, second.party_id, reason, 1.0))
+    return pairs
+
+
+def _reason(probability: float, weights: tuple[tuple[str, float], ...]) -> str:
+    """'match probability 0.981: name, street and postcode agree; city differs; tax ID
+    missing'."""
+    groups: dict[str, list[str]] = {"agree": [], "differ": [], "missing": []}
+    for name, weight in weights:
+        label = _FIELD_NAMES.get(name, name)
+        groups["agree" if weight > 0 else "differ" if weight < 0 else "missing"].append(label)
+    parts = []
+    for verb_plural, verb_single, key in (
+        ("agree", "agrees", "agree"),
+        ("differ", "differs", "differ"),
+        ("missing", "missing", "missing"),
+    ):
+        fields = groups[key]
+        if fields:
+            listed = fields[0] if len(fields) == 1 else ", ".join(fields[:-1]) + " and " + fields[-1]
+            verb = verb_single if len(fields) == 1 else verb_plural
+            parts.append(f"{listed} {verb}")
+    return f"match probability {probability:.3f}: " + "; ".join(parts)
