@@ -19,7 +19,15 @@ import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
 # The columns of a company record, after billguard.registry.matching.normalise.
-COMPANY_COLUMNS = ("name", "street", "city", "postcode", "tax_id", "country")
+COMPANY_COLUMNS = (
+    "name",
+    "street",
+    "house_number",
+    "city",
+    "postcode",
+    "tax_id",
+    "country",
+)
 
 # The columns of a person record: the fields of the FEBRL data sets (Christen, "Febrl: a
 # freely available record linkage system", 2008).
@@ -42,16 +50,70 @@ def company_settings(link_type: str = "dedupe_only") -> SettingsCreator:
     return SettingsCreator(
         link_type=link_type,  # type: ignore[arg-type]
         comparisons=[
-            cl.JaroWinklerAtThresholds("name", [0.95, 0.88, 0.75]),
-            cl.JaroWinklerAtThresholds("street", [0.9, 0.75]),
-            cl.JaroWinklerAtThresholds("city", [0.9]),
-            cl.LevenshteinAtThresholds("postcode", [1]),
+            _company_name_comparison(),
+            _address_comparison(),
             cl.LevenshteinAtThresholds("tax_id", [1]),
             cl.ExactMatch("country"),
         ],
         blocking_rules_to_generate_predictions=company_blocking_rules(),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
+    )
+
+
+def _company_name_comparison() -> Any:
+    """Names the same, or one to three typos apart ("Pero Laboratories" and "Pero
+    Laboratories Gk", a legal form mistyped). Names that share only their first word
+    ("Saffron Robotics" and "Saffron Packaging") are different: a group often names its
+    companies so, which is why no level looks at the start of the name alone."""
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.NullLevel("name"),
+            cll.ExactMatchLevel("name"),
+            cll.DamerauLevenshteinLevel("name", 1),
+            cll.DamerauLevenshteinLevel("name", 2),
+            cll.DamerauLevenshteinLevel("name", 3),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _address_comparison() -> Any:
+    """Street, house number, postcode and city compared as one address. They are not
+    independent (a street lies in one city and postcode), so weighing each of them apart
+    would count one shared address three times, and neighbours would look like duplicates."""
+    same_number = "coalesce(house_number_l, '') = coalesce(house_number_r, '')"
+    street_alike = "jaro_winkler_similarity(street_l, street_r) >= 0.9"
+    same_place = "(postcode_l = postcode_r or city_l = city_r)"
+    city_alike = "jaro_winkler_similarity(city_l, city_r) >= 0.9"
+    levels = [
+        (
+            "(street_l is null and postcode_l is null and city_l is null) or "
+            "(street_r is null and postcode_r is null and city_r is null)",
+            "no address",
+        ),
+        (
+            f"street_l = street_r and {same_number} and postcode_l = postcode_r",
+            "same address",
+        ),
+        (f"{street_alike} and {same_number} and {same_place}", "address alike"),
+        (f"{street_alike} and {same_place}", "same street, other house number"),
+        ("postcode_l = postcode_r", "same postcode, other street"),
+        (city_alike, "same city, other street and postcode"),
+    ]
+    comparison_levels: list[Any] = [
+        cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
+        for sql, label in levels
+    ]
+    comparison_levels[0] = {
+        "sql_condition": levels[0][0],
+        "label_for_charts": levels[0][1],
+        "is_null_level": True,
+    }
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[*comparison_levels, cll.ElseLevel()],
     )
 
 
@@ -63,7 +125,7 @@ def company_blocking_rules() -> list[Any]:
         block_on("tax_id"),
         block_on("name"),
         block_on("postcode", "substr(name, 1, 3)"),
-        block_on("city", "street"),
+        block_on("city", "street", "house_number"),
         block_on("postcode", "street"),
         block_on("city", "substr(name, 1, 4)"),
     ]
@@ -113,14 +175,18 @@ def person_blocking_rules() -> list[Any]:
 def _name_comparison(column: str, other: str) -> Any:
     """A name compared with the same field, and with the other name field of the other
     record: a given name entered as the surname still tells who the person is."""
-    reversed_sql = f'jaro_winkler_similarity("{column}_l", "{other}_r") >= 0.9'
+    reversed_sql = f"jaro_winkler_similarity({column}_l, {other}_r) >= 0.9"
     return cl.CustomComparison(
         output_column_name=column,
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column),
             cll.JaroWinklerLevel(column, 0.92),
-            cll.CustomLevel(reversed_sql, label_for_charts=f"{column} in the {other} field"),
+            cll.CustomLevel(
+                reversed_sql,
+                label_for_charts=f"{column} in the {other} field",
+                base_dialect_str="duckdb",
+            ),
             cll.JaroWinklerLevel(column, 0.88),
             cll.JaroWinklerLevel(column, 0.7),
             cll.ElseLevel(),

@@ -26,6 +26,7 @@ def company_frame(rows: Iterable[CompanyRow]) -> pd.DataFrame:
                 record_id,
                 columns.name or None,
                 columns.street or None,
+                columns.house_number or None,
                 columns.city or None,
                 columns.postcode or None,
                 columns.tax_id or None,

@@ -51,6 +51,9 @@ _ABBREVIATIONS = {
     "Laboratories": "Labs",
 }
 _COUNTRIES = ("US", "GB", "DE", "FR")
+# The share of companies at the address of another: in the same building or business park,
+# often a company of the same group, named after it.
+NEIGHBOUR_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ def generate_companies(
     records: list[CompanyRecord] = []
     for entity_id in range(1, entities + 1):
         original = _company(rng, entity_id, len(records) + first_id, cities)
+        if records and rng.random() < NEIGHBOUR_SHARE:
+            original = _neighbour(rng, original, rng.choice(records))
         records.append(original)
         if rng.random() < duplicate_share:
             for _ in range(rng.choice((1, 1, 1, 2, 3))):
@@ -99,7 +104,7 @@ def _company(
     rng: random.Random, entity_id: int, record_id: int, cities: list[tuple[str, str, str]]
 ) -> CompanyRecord:
     country, city, postcode_prefix = rng.choice(cities)
-    words = [_word(rng).title()]
+    words = [_word(rng, 3).title()]
     if rng.random() < 0.3:
         words.append(rng.choice(("&", "and")) + " " + _word(rng).title())
     words.append(rng.choice(_INDUSTRY))
@@ -126,6 +131,33 @@ def _company(
         postcode=_postcode(rng, country, postcode_prefix),
         tax_id=_tax_id(entity_id, country) if rng.random() < 0.8 else "",
         country=country,
+    )
+
+
+def _neighbour(
+    rng: random.Random, company: CompanyRecord, other: CompanyRecord
+) -> CompanyRecord:
+    """``company`` moved to the street and postcode of ``other``, and half the time named
+    after it: "Saffron Robotics" next to "Saffron Packaging"."""
+    street = other.street
+    if rng.random() < 0.5:
+        number = str(rng.randint(1, 250))
+        street = " ".join(number if word.isdigit() else word for word in street.split())
+    name = company.name
+    if rng.random() < 0.5:
+        # A company of the same group: the group's first word and a line of business of its
+        # own ("Saffron Robotics" next to "Saffron Packaging").
+        taken = set(other.name.split())
+        business = rng.choice([word for word in _INDUSTRY if word not in taken])
+        name = f"{other.name.split()[0]} {business} {company.name.split()[-1]}"
+    return replace(
+        company,
+        name=name,
+        street=street,
+        city=other.city,
+        postcode=other.postcode,
+        country=other.country,
+        tax_id=_tax_id(company.entity_id, other.country) if company.tax_id else "",
     )
 
 
@@ -241,8 +273,9 @@ _REFORMATTING = (
 )
 
 
-def _word(rng: random.Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((2, 3, 3, 4))))
+def _word(rng: random.Random, least: int = 2) -> str:
+    """A made-up word of ``least`` to four syllables."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(least, 4)))
 
 
 def _city(rng: random.Random, country: str) -> tuple[str, str, str]:

@@ -17,9 +17,7 @@ logger = logging.getLogger(__name__)
 # The field names that reasons use, by comparison.
 _FIELD_NAMES = {
     "name": "name",
-    "street": "street",
-    "city": "city",
-    "postcode": "postcode",
+    "address": "address",
     "tax_id": "tax ID",
     "country": "country",
 }

@@ -107,6 +107,7 @@ class CompanyColumns:
 
     name: str
     street: str
+    house_number: str
     city: str
     postcode: str
     tax_id: str
@@ -117,9 +118,11 @@ def company_columns(
     *, name: str, street: str, city: str, postcode: str, tax_id: str, country: str
 ) -> CompanyColumns:
     country_code = country.strip().upper()[:2]
+    words = [_STREET_WORDS.get(word, word) for word in _words(street)]
     return CompanyColumns(
         name=normalise_company_name(name),
-        street=normalise_street(street),
+        street=" ".join(sorted(word for word in words if not _has_digit(word))),
+        house_number=" ".join(sorted(word for word in words if _has_digit(word))),
         city=" ".join(_words(city)),
         postcode=normalise_postcode(postcode),
         tax_id=normalise_tax_id(tax_id, country_code),
@@ -133,14 +136,21 @@ def normalise_company_name(name: str) -> str:
     # Dots go first, so that "S.A.R.L." is the word "sarl" and "Intl." is "intl".
     spaced = name.replace(".", "").replace("&", " and ")
     words = [_NAME_WORDS.get(word, word) for word in _words(spaced)]
+    # A legal form mistyped at the end of the name ("Incorpoiated", "GmH") is dropped too.
+    if len(words) > 1 and len(words[-1]) >= 3 and _near_legal_form(words[-1]):
+        words = words[:-1]
     kept = [word for word in words if word not in _LEGAL_FORMS and word != "the"]
+    # "and" left at an end by a removed legal form ("Ember GmbH & Co. KG") says nothing.
+    while kept and kept[-1] == "and":
+        kept.pop()
     # A name that is only a legal form ("Co.") keeps it rather than become empty.
     return " ".join(kept or words)
 
 
 def normalise_street(street: str) -> str:
     """The street's words in sorted order, abbreviations written out, so that "12 Main St"
-    and "Main Street 12" are the same: '12 main street'."""
+    and "Main Street 12" are the same: '12 main street'. The matcher compares the house
+    number apart (CompanyColumns.house_number)."""
     return " ".join(sorted(_STREET_WORDS.get(word, word) for word in _words(street)))
 
 
@@ -157,6 +167,29 @@ def normalise_tax_id(tax_id: str, country: str) -> str:
         if prefix and compact.startswith(prefix) and len(compact) > len(prefix) + 1:
             return compact[len(prefix) :]
     return compact
+
+
+def _near_legal_form(word: str) -> bool:
+    return any(_one_edit_apart(word, form) for form in _LEGAL_FORMS if len(form) > 2)
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when one insertion, deletion, substitution or swap of neighbours turns ``a``
+    into ``b`` (Damerau-Levenshtein distance 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        first, second = diffs[0], diffs[-1]
+        return len(diffs) == 2 and second == first + 1 and a[first] == b[second] and a[second] == b[first]
+    shorter, longer = (a, b) if len(a) < len(b) else (b, a)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def _has_digit(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
 
 
 def _words(text: str) -> list[str]:
