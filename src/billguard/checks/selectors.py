@@ -16,8 +16,8 @@ from billguard.controls.models.policy import Target
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.duplicates import DuplicateMatcher, default_matcher
-from billguard.registry.matching.records import dismissed_pairs, party_records
 from billguard.registry.mandatory import MandatoryFields, mandatory_fields_load
+from billguard.registry.matching.records import dismissed_pairs, party_records
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.commands as commands
     import billguard.cli.contracts as contracts
     from billguard.cli.approvals import add_approvals_parser
+    from billguard.cli.parties import add_parties_parser
     from billguard.cli.policy import add_policy_parser
     from billguard.cli.users import add_user_option, add_users_parser
 
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     contracts.add_parsers(sub)
     add_users_parser(sub)
     add_approvals_parser(sub)
+    add_parties_parser(sub)
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.documents as documents_commands

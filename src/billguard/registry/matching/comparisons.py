@@ -119,8 +119,9 @@ def _address_comparison() -> Any:
 
 def company_blocking_rules() -> list[Any]:
     """Pairs that share a tax ID, a name, a postcode or a city and the name's first letters,
-    or a street and its city or postcode. A true duplicate with a typo in its name and a new address, and no tax ID,
-    is not compared: the price of keeping a million parties tractable."""
+    or a street and its city or postcode. A true duplicate with a typo in its name, a new
+    address and no tax ID is not compared: the price of keeping a million parties
+    tractable."""
     return [
         block_on("tax_id"),
         block_on("name"),

@@ -134,9 +134,7 @@ def _company(
     )
 
 
-def _neighbour(
-    rng: random.Random, company: CompanyRecord, other: CompanyRecord
-) -> CompanyRecord:
+def _neighbour(rng: random.Random, company: CompanyRecord, other: CompanyRecord) -> CompanyRecord:
     """``company`` moved to the street and postcode of ``other``, and half the time named
     after it: "Saffron Robotics" next to "Saffron Packaging"."""
     street = other.street

@@ -94,9 +94,7 @@ def _pairs(result: pd.DataFrame, settings: dict[str, Any]) -> list[ScoredPair]:
     names = [comparison["output_column_name"] for comparison in settings["comparisons"]]
     pairs = []
     for row in result.to_dict("records"):
-        weights = tuple(
-            (name, float(row[f"mw_{name}"])) for name in names if f"mw_{name}" in row
-        )
+        weights = tuple((name, float(row[f"mw_{name}"])) for name in names if f"mw_{name}" in row)
         pairs.append(
             ScoredPair(
                 int(row["unique_id_l"]),

@@ -42,8 +42,7 @@ class ProbabilisticMatcher:
         for pair in _same_tax_id(records):
             pairs[(pair.party_id, pair.other_party_id)] = pair
         frame = company_frame(
-            (r.party_id, r.name, r.street, r.city, r.postcode, r.tax_id, r.country)
-            for r in records
+            (r.party_id, r.name, r.street, r.city, r.postcode, r.tax_id, r.country) for r in records
         )
         for scored in score(
             [frame], model_file=COMPANY_MODEL, threshold=self.threshold, threads=self.threads
@@ -95,7 +94,9 @@ def _reason(probability: float, weights: tuple[tuple[str, float], ...]) -> str:
     ):
         fields = groups[key]
         if fields:
-            listed = fields[0] if len(fields) == 1 else ", ".join(fields[:-1]) + " and " + fields[-1]
-            verb = verb_single if len(fields) == 1 else verb_plural
+            if len(fields) == 1:
+                listed, verb = fields[0], verb_single
+            else:
+                listed, verb = ", ".join(fields[:-1]) + " and " + fields[-1], verb_plural
             parts.append(f"{listed} {verb}")
     return f"match probability {probability:.3f}: " + "; ".join(parts)

@@ -183,7 +183,8 @@ def _one_edit_apart(a: str, b: str) -> bool:
         if len(diffs) == 1:
             return True
         first, second = diffs[0], diffs[-1]
-        return len(diffs) == 2 and second == first + 1 and a[first] == b[second] and a[second] == b[first]
+        swapped = a[first] == b[second] and a[second] == b[first]
+        return len(diffs) == 2 and second == first + 1 and swapped
     shorter, longer = (a, b) if len(a) < len(b) else (b, a)
     return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 

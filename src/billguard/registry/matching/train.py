@@ -49,18 +49,13 @@ def train_company_model() -> dict[str, Any]:
 
     records = generate_companies(TRAINING_COMPANIES, seed=TRAINING_SEED)
     frame = company_frame(
-        [
-            (r.record_id, r.name, r.street, r.city, r.postcode, r.tax_id, r.country)
-            for r in records
-        ]
+        [(r.record_id, r.name, r.street, r.city, r.postcode, r.tax_id, r.country) for r in records]
     )
     frame["entity_id"] = [r.entity_id for r in records]
     db_api = DuckDBAPI(connection=duckdb.connect(":memory:"))
     linker = Linker(db_api.register(frame), company_settings(), log_level=None)
     pairs = len(frame) * (len(frame) - 1) / 2
-    linker._settings_obj._probability_two_random_records_match = (
-        len(true_pairs(records)) / pairs
-    )
+    linker._settings_obj._probability_two_random_records_match = len(true_pairs(records)) / pairs
     linker.training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=1)
     linker.training.estimate_m_from_label_column("entity_id")
     return _model(linker)
