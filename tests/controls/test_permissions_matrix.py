@@ -30,6 +30,7 @@ from billguard.registry.models import (
     BillToEntity,
     Contract,
     Document,
+    DuplicateCandidate,
     GLAccount,
     MilestoneAcceptance,
     Party,
@@ -40,6 +41,7 @@ from billguard.registry.models import (
 from billguard.registry.services.amendments import amendment_draft, amendment_sign
 from billguard.registry.services.contracts import contract_create, contract_version_create
 from billguard.registry.services.documents import document_store
+from billguard.registry.services.duplicates import duplicate_candidate_dismiss, duplicates_scan
 from billguard.registry.services.entities import (
     chart_of_accounts_import,
     gl_account_create,
@@ -77,6 +79,8 @@ amendment_sign                yes   yes         no      no               yes    
 billing_run_execute           no    no          yes     yes              yes           no
 credit_note_issue             no    no          yes     yes              yes           no
 exception_resolve             no    no          yes     yes              yes           no
+duplicates_scan               no    yes         yes     no               yes           no
+duplicate_candidate_dismiss   no    yes         yes     no               yes           no
 """
 
 
@@ -222,6 +226,14 @@ def held_invoice() -> Invoice:
     make_contract(sow_document_id=None)
     billing_run_execute(period=parse_period("2026-11"))
     return exceptions_open().get()
+
+
+def open_candidate() -> DuplicateCandidate:
+    first, _ = make_customer("CUST-D1")
+    second, _ = make_customer("CUST-D2")
+    return DuplicateCandidate.objects.create(
+        party=first, other_party=second, match_probability=Decimal("0.95"), reason="same name"
+    )
 
 
 def credit_notes() -> int:
@@ -379,6 +391,18 @@ SERVICES: dict[str, ServiceCase] = {
         call=lambda held, by: exception_resolve(invoice_id=held.pk, note="Tried again", by=by),
         observe=lambda _: ExceptionResolution.objects.count(),
         transactional=True,
+    ),
+    "duplicates_scan": ServiceCase(
+        prepare=lambda: (make_customer("CUST-D1"), make_customer("CUST-D2")),
+        call=lambda _, by: duplicates_scan(kind="customer", by=by),
+        observe=lambda _: DuplicateCandidate.objects.count(),
+    ),
+    "duplicate_candidate_dismiss": ServiceCase(
+        prepare=open_candidate,
+        call=lambda candidate, by: duplicate_candidate_dismiss(
+            candidate_id=candidate.pk, reason="Two companies of one group", by=by
+        ),
+        observe=lambda candidate: DuplicateCandidate.objects.get(pk=candidate.pk).status,
     ),
 }
 

@@ -23,6 +23,9 @@ PERSON_MODEL = "person_model.json"
 DEFAULT_THRESHOLD = 0.7
 
 
+_BELOW_ONE = 0.999999
+
+
 @dataclass(frozen=True)
 class ScoredPair:
     left_id: int
@@ -74,10 +77,13 @@ def score(
             for index, frame in enumerate(frames)
         ]
         linker = Linker(tables if len(tables) > 1 else tables[0], settings, log_level=None)
+        # splink turns the probability into a match weight, which is infinite at 1: below 1
+        # it filters in the database, and the exact threshold is applied here.
         predictions = linker.inference.predict(
-            threshold_match_probability=threshold, warning_mode="never"
+            threshold_match_probability=min(threshold, _BELOW_ONE), warning_mode="never"
         )
         result = predictions.as_pandas_dataframe()
+        result = result[result["match_probability"] >= threshold]
     finally:
         connection.close()
     logger.info(

@@ -41,7 +41,7 @@ class ScanResult:
 
 
 def duplicates_scan(
-    *, by: User, kind: str | None = None, threshold: float = DEFAULT_THRESHOLD
+    *, kind: str | None = None, threshold: float = DEFAULT_THRESHOLD, by: User | None = None
 ) -> ScanResult:
     """Match the parties of ``kind`` (None: customers, then vendors) and store the likely
     duplicates as open candidates.
@@ -50,7 +50,8 @@ def duplicates_scan(
     pair not found again is removed. Customers are compared with customers and vendors with
     vendors: a company that is both is not a duplicate.
     """
-    authorize(by, "party_dedupe")
+    if by is not None:
+        authorize(by, "party_dedupe")
     kinds = _kinds(kind)
     if not 0 < threshold <= 1:
         raise InvalidInput(
@@ -71,7 +72,7 @@ def duplicates_scan(
             counts[key] += value
     logger.info(
         "duplicate scan by %s of %s at threshold %s: %s",
-        by.get_username(),
+        _actor(by) or "-",
         ",".join(kinds),
         threshold,
         counts,
@@ -87,10 +88,13 @@ def duplicates_scan(
     )
 
 
-def duplicate_candidate_dismiss(*, by: User, candidate_id: int, reason: str) -> DuplicateCandidate:
+def duplicate_candidate_dismiss(
+    *, candidate_id: int, reason: str, by: User | None = None
+) -> DuplicateCandidate:
     """Mark an open candidate as two different entities; the duplicate check and later scans
     no longer report the pair."""
-    authorize(by, "party_dedupe")
+    if by is not None:
+        authorize(by, "party_dedupe")
     reason = reason.strip()
     if not reason:
         raise InvalidInput(
@@ -116,11 +120,11 @@ def duplicate_candidate_dismiss(*, by: User, candidate_id: int, reason: str) -> 
             )
         before = {"status": candidate.status}
         candidate.status = DuplicateCandidate.Status.DISMISSED
-        candidate.decided_by = by.get_username()
+        candidate.decided_by = _actor(by)
         candidate.decided_at = timezone.now()
         candidate.save(update_fields=["status", "decided_by", "decided_at"])
         audit_record(
-            actor=by.get_username(),
+            actor=_actor(by),
             action="duplicate_candidate.dismiss",
             record=candidate,
             before=before,
@@ -128,6 +132,10 @@ def duplicate_candidate_dismiss(*, by: User, candidate_id: int, reason: str) -> 
             reason=reason,
         )
     return candidate
+
+
+def _actor(by: User | None) -> str:
+    return by.get_username() if by is not None else ""
 
 
 def _kinds(kind: str | None) -> tuple[str, ...]:
@@ -187,7 +195,7 @@ def _store(by: User, kind: str, pairs: list[DuplicatePair], threshold: float) ->
         ).filter(pk__in=_created_ids(kind, {(c.party_id, c.other_party_id) for c in new}))
         items.extend(_item("duplicate_candidate.create", c, threshold) for c in created)
         counts["created"] = len(new)
-        audit_record_batch(actor=by.get_username(), items=items)
+        audit_record_batch(actor=_actor(by), items=items)
     return counts
 
 
