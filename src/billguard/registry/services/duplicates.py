@@ -151,7 +151,9 @@ def _kinds(kind: str | None) -> tuple[str, ...]:
     return (kind,)
 
 
-def _store(by: User, kind: str, pairs: list[DuplicatePair], threshold: float) -> dict[str, int]:
+def _store(
+    by: User | None, kind: str, pairs: list[DuplicatePair], threshold: float
+) -> dict[str, int]:
     """Write the pairs of one kind in one transaction, with one audit entry per change."""
     found = {(pair.party_id, pair.other_party_id): pair for pair in pairs}
     counts = {"created": 0, "refreshed": 0, "removed": 0, "kept": 0}
