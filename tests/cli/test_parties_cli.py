@@ -27,7 +27,9 @@ def test_scan_then_list_shows_the_pair(capsys, sample_users):
 
     out = capsys.readouterr().out
     assert (scanned, listed) == (0, 0)
-    assert "scanned 3 parties (customer) at match probability >= 0.7: 1 likely duplicate" in out
+    assert (
+        "scanned 3 parties (customer) at match probability >= 0.7: 1 likely duplicate pair\n" in out
+    )
     assert "CUST-1 Contoso Incorporated" in out
     assert "CUST-2 CONTOSO, Inc." in out
     assert "1 open candidates" in out

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from billguard.registry.duplicates import PartyRecord
-from billguard.registry.matching.linkage import DEFAULT_THRESHOLD
+from billguard.registry.matching.linkage import (
+    COMPANY_MODEL,
+    DEFAULT_THRESHOLD,
+    model_for_dialect,
+    model_settings,
+)
 from billguard.registry.matching.matcher import ProbabilisticMatcher
 
 # Two companies that share nothing, added to every set so that the model scores pairs that
@@ -186,3 +191,25 @@ def test_threshold_of_one_keeps_only_certain_pairs():
 
 def test_no_records_give_no_pairs():
     assert ProbabilisticMatcher().find_pairs([]) == []
+
+
+def test_model_for_spark_keeps_the_shipped_probabilities():
+    shipped = model_settings(COMPANY_MODEL)
+
+    spark = model_for_dialect(COMPANY_MODEL, "spark")
+
+    assert spark["sql_dialect"] == "spark"
+    for ours, theirs in zip(spark["comparisons"], shipped["comparisons"], strict=True):
+        assert [level.get("m_probability") for level in ours["comparison_levels"]] == [
+            level.get("m_probability") for level in theirs["comparison_levels"]
+        ]
+
+
+def test_model_for_duckdb_rebuilds_the_shipped_comparisons():
+    rebuilt = model_for_dialect(COMPANY_MODEL, "duckdb")
+
+    assert rebuilt["comparisons"] == model_settings(COMPANY_MODEL)["comparisons"]
+    assert (
+        rebuilt["blocking_rules_to_generate_predictions"]
+        == (model_settings(COMPANY_MODEL)["blocking_rules_to_generate_predictions"])
+    )

@@ -78,7 +78,7 @@ def duplicates_scan(args: argparse.Namespace) -> int:
     result = scan(by=acting_user(args), kind=args.kind, threshold=threshold)
     print(
         f"scanned {result.parties} parties ({', '.join(result.kinds)}) at match probability "
-        f">= {threshold}: {result.found} likely duplicate pairs"
+        f">= {threshold}: {_count(result.found, 'likely duplicate pair')}"
     )
     print(
         f"  {result.created} new, {result.refreshed} refreshed, {result.still_dismissed} "
@@ -110,7 +110,7 @@ def duplicates_list(args: argparse.Namespace) -> int:
             f"{c.pk:>6}  {c.status:<10}{c.match_probability:>12.6f}  {party[:35]:<36}"
             f"{other[:35]:<36}{c.reason}"
         )
-    print(f"\n{len(rows)} {description}; dismiss a false one with: ")
+    print(f"\n{len(rows)} {description}; dismiss a false match with:")
     print('  billguard parties duplicates dismiss ID --reason "TEXT"')
     return EXIT_OK
 
@@ -126,6 +126,10 @@ def duplicates_dismiss(args: argparse.Namespace) -> int:
         f"{candidate.other_party_id} are different entities"
     )
     return EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def candidate_json(candidate: DuplicateCandidate) -> dict[str, Any]:

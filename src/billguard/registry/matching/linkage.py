@@ -110,3 +110,28 @@ def _pairs(result: pd.DataFrame, settings: dict[str, Any]) -> list[ScoredPair]:
             )
         )
     return pairs
+
+
+def model_for_dialect(model_file: str, dialect: str) -> dict[str, Any]:
+    """The shipped model as splink settings for another SQL backend (``"spark"``): the
+    comparison set written in that backend's SQL, with the shipped m and u probabilities.
+
+    The model files hold DuckDB SQL; splink translates the comparison set to the other
+    dialect, and the trained values are copied level by level.
+    """
+    from billguard.registry.matching.comparisons import company_settings, person_settings
+
+    shipped = model_settings(model_file)
+    creator = company_settings() if model_file == COMPANY_MODEL else person_settings()
+    settings: dict[str, Any] = creator.get_settings(dialect).as_dict()
+    settings["probability_two_random_records_match"] = shipped[
+        "probability_two_random_records_match"
+    ]
+    for comparison, trained in zip(settings["comparisons"], shipped["comparisons"], strict=True):
+        for level, trained_level in zip(
+            comparison["comparison_levels"], trained["comparison_levels"], strict=True
+        ):
+            for key in ("m_probability", "u_probability"):
+                if key in trained_level:
+                    level[key] = trained_level[key]
+    return settings
