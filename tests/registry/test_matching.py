@@ -130,7 +130,7 @@ def test_same_tax_id_in_other_format_decides_alone():
     assert found[0].reason == "same tax ID (DE136695976)"
 
 
-def test_same_tax_id_in_other_countries_is_not_decisive():
+def test_tax_id_of_other_country_not_decisive():
     first = company(1, "Fourth Coffee GmbH", tax_id="123456789", country="DE")
     second = company(2, "Graphic Design Institute", tax_id="123456789", country="US", city="Denver")
 

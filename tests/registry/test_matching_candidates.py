@@ -94,7 +94,7 @@ def test_scan_keeps_dismissed_candidate_dismissed():
     assert (result.still_dismissed, result.created) == (1, 0)
 
 
-def test_scan_compares_customers_with_customers_and_vendors_with_vendors():
+def test_scan_compares_within_each_kind():
     make_customer("CUST-1", name="Northwind Traders GmbH", tax_id="DE136695976")
     party_create(
         code="VEND-1",

@@ -20,8 +20,8 @@ _LEGAL_FORMS = frozenset(
 
 @dataclass(frozen=True)
 class PartyRecord:
-    """What the matchers compare of a party: its own name, postcode and tax ID, and the
-    address of its first bill-to entity."""
+    """The fields of a party that the matchers compare: its own name, postcode and tax ID,
+    and the address of its first bill-to entity."""
 
     party_id: int
     name: str
@@ -48,7 +48,7 @@ class DuplicateMatcher(Protocol):
 
 
 def default_matcher() -> DuplicateMatcher:
-    """The matcher that the checks and ``billguard parties duplicates scan`` use: the
+    """Return the matcher that the checks and ``billguard parties duplicates scan`` use, the
     probabilistic one (billguard.registry.matching)."""
     from billguard.registry.matching.matcher import ProbabilisticMatcher
 

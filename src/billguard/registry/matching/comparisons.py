@@ -1,6 +1,6 @@
 """The two comparison sets of the matcher, and the blocking rules that keep them tractable.
 
-A comparison set says, field by field, how alike two records are (the same value, a small
+A comparison set states, field by field, how alike two records are (the same value, a small
 typo, a different value, one of them missing). The model gives each outcome a weight from
 its m probability (how often a true duplicate shows it) and its u probability (how often two
 different parties do), and sums the weights into a match probability (Fellegi and Sunter,
@@ -46,7 +46,7 @@ PERSON_COLUMNS = (
 
 
 def company_settings(link_type: str = "dedupe_only") -> SettingsCreator:
-    """The company comparison set, untrained: the model file holds its m and u values."""
+    """Build the company comparison set, untrained: the model file contains its m and u values."""
     return SettingsCreator(
         link_type=link_type,  # type: ignore[arg-type]
         comparisons=[
@@ -133,7 +133,7 @@ def company_blocking_rules() -> list[Any]:
 
 
 def person_settings(link_type: str = "dedupe_only") -> SettingsCreator:
-    """The person comparison set (the FEBRL fields), untrained."""
+    """Build the person comparison set (the FEBRL fields), untrained."""
     return SettingsCreator(
         link_type=link_type,  # type: ignore[arg-type]
         comparisons=[
@@ -175,7 +175,7 @@ def person_blocking_rules() -> list[Any]:
 
 def _name_comparison(column: str, other: str) -> Any:
     """A name compared with the same field, and with the other name field of the other
-    record: a given name entered as the surname still tells who the person is."""
+    record, because a given name entered as the surname still identifies the person."""
     reversed_sql = f"jaro_winkler_similarity({column}_l, {other}_r) >= 0.9"
     return cl.CustomComparison(
         output_column_name=column,

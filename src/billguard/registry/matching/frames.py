@@ -15,7 +15,7 @@ CompanyRow = tuple[int, str, str, str, str, str, str]
 
 
 def company_frame(rows: Iterable[CompanyRow]) -> pd.DataFrame:
-    """The company table: ``unique_id`` and the normalised COMPANY_COLUMNS."""
+    """Build the company table: ``unique_id`` and the normalised COMPANY_COLUMNS."""
     data = []
     for record_id, name, street, city, postcode, tax_id, country in rows:
         columns = company_columns(
@@ -37,7 +37,7 @@ def company_frame(rows: Iterable[CompanyRow]) -> pd.DataFrame:
 
 
 def person_frame(data: pd.DataFrame, first_id: int = 0) -> pd.DataFrame:
-    """The person table: ``unique_id`` (the row number from ``first_id``) and the
+    """Build the person table: ``unique_id`` (the row number from ``first_id``) and the
     PERSON_COLUMNS, stripped, with None for blanks."""
     frame = pd.DataFrame({"unique_id": range(first_id, first_id + len(data))})
     for column in PERSON_COLUMNS:

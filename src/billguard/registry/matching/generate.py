@@ -1,12 +1,12 @@
 """Generated company records with known duplicates, to train and benchmark the company model.
 
-Each company is entered once, and some are entered again the way people re-enter a customer:
-the legal form written out or abbreviated, "&" for "and", an abbreviated word, the house
-number moved, the street type abbreviated, a typo, the postcode without its space, the tax
-ID with dots or its country prefix, or missing; half of them with a typo as well, and one in
-ten at a new address after a move. Different companies share cities, streets,
-name words and legal forms, so that agreeing on one field is not proof. A fixed seed gives
-the same records every time.
+Each company is entered once, and some are entered again the way people re-enter a customer.
+The repeat has the legal form written out or abbreviated, "&" for "and", an abbreviated word,
+the house number moved, the street type abbreviated, the postcode without its space, or the
+tax ID with dots, without its country prefix or missing. Half of the repeats have a typo as
+well, and one in ten is at a new address after a move. Different companies share cities,
+streets, name words and legal forms, so that agreeing on one field is not proof. A fixed
+seed gives the same records every time.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def generate_companies(
 
 
 def true_pairs(records: list[CompanyRecord]) -> set[tuple[int, int]]:
-    """The pairs of record ids (lower first) that are the same company."""
+    """Return the pairs of record ids (lower first) that are the same company."""
     by_entity: dict[int, list[int]] = {}
     for record in records:
         by_entity.setdefault(record.entity_id, []).append(record.record_id)
@@ -160,8 +160,8 @@ def _neighbour(rng: random.Random, company: CompanyRecord, other: CompanyRecord)
 
 
 def _variant(rng: random.Random, original: CompanyRecord, record_id: int) -> CompanyRecord:
-    """The same company entered again: one to three differences of form, and often a typo
-    or a move to a new address as well."""
+    """Enter the same company again, with one to three differences of form, and often a
+    typo or a move to a new address as well."""
     record = replace(original, record_id=record_id)
     for change in rng.sample(_REFORMATTING, rng.randint(1, 3)):
         record = change(rng, record)
@@ -238,8 +238,8 @@ def _typo(rng: random.Random, record: CompanyRecord) -> CompanyRecord:
 
 
 def _moved(rng: random.Random, record: CompanyRecord) -> CompanyRecord:
-    """A new street address in the same city, often with another postcode (the company
-    moved, and one record was updated)."""
+    """Move the company to a new street address in the same city, often with another
+    postcode, as when one of its records was updated after a move."""
     number = str(rng.randint(1, 250))
     postcode = record.postcode
     if rng.random() < 0.6 and record.country != "GB":
@@ -248,7 +248,7 @@ def _moved(rng: random.Random, record: CompanyRecord) -> CompanyRecord:
 
 
 def _digit_typo(rng: random.Random, record: CompanyRecord) -> CompanyRecord:
-    """One digit of the postcode or of the tax ID typed wrong."""
+    """Mistype one digit of the postcode or of the tax ID."""
     field = "tax_id" if record.tax_id and rng.random() < 0.5 else "postcode"
     value = getattr(record, field)
     positions = [i for i, ch in enumerate(value) if ch.isdigit()]
@@ -272,7 +272,7 @@ _REFORMATTING = (
 
 
 def _word(rng: random.Random, least: int = 2) -> str:
-    """A made-up word of ``least`` to four syllables."""
+    """Make up a word of ``least`` to four syllables."""
     return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(least, 4)))
 
 
@@ -291,8 +291,8 @@ def _postcode(rng: random.Random, country: str, prefix: str) -> str:
 
 
 def _tax_id(entity_id: int, country: str) -> str:
-    """A tax ID of the country's shape, different for every company: multiplying by a number
-    prime to 10 permutes the residues modulo 10**9."""
+    """Return a tax ID of the country's shape, different for every company: multiplying by a
+    number prime to 10 permutes the residues modulo 10**9."""
     digits = f"{entity_id * 7_654_321 % 10**9:09d}"
     if country == "US":
         return f"{digits[:2]}-{digits[2:]}"

@@ -38,7 +38,7 @@ class ScoredPair:
 
 @cache
 def model_settings(model_file: str) -> dict[str, Any]:
-    """The settings of a trained model shipped in this package (m and u values included)."""
+    """Load the settings of a trained model shipped in this package, m and u values included."""
     text = resources.files("billguard.registry.matching").joinpath(model_file).read_text()
     settings: dict[str, Any] = json.loads(text)
     return settings
@@ -65,7 +65,7 @@ def score(
         return []
     settings = dict(model_settings(model_file))
     settings["link_type"] = link_type
-    # The match weight of each comparison says which fields agreed, for the reasons.
+    # The match weight of each comparison shows which fields agreed, for the reasons.
     settings["retain_intermediate_calculation_columns"] = True
     connection = duckdb.connect(":memory:")
     if threads is not None:
@@ -113,10 +113,10 @@ def _pairs(result: pd.DataFrame, settings: dict[str, Any]) -> list[ScoredPair]:
 
 
 def model_for_dialect(model_file: str, dialect: str) -> dict[str, Any]:
-    """The shipped model as splink settings for another SQL backend (``"spark"``): the
-    comparison set written in that backend's SQL, with the shipped m and u probabilities.
+    """Return the shipped model as splink settings for another SQL backend (``"spark"``):
+    the comparison set written in that backend's SQL, with the shipped m and u values.
 
-    The model files hold DuckDB SQL; splink translates the comparison set to the other
+    The model files contain DuckDB SQL. splink translates the comparison set to the other
     dialect, and the trained values are copied level by level.
     """
     from billguard.registry.matching.comparisons import company_settings, person_settings

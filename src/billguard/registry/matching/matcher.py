@@ -59,7 +59,7 @@ class ProbabilisticMatcher:
 
 def _same_tax_id(records: list[PartyRecord]) -> list[DuplicatePair]:
     """Pairs with the same tax ID after normalisation: one legal entity has one tax ID, so
-    the pair is a duplicate whatever its names and addresses say."""
+    the pair is a duplicate whatever its names and addresses are."""
     groups: dict[tuple[str, str], list[PartyRecord]] = defaultdict(list)
     for record in records:
         country = record.country.strip().upper()
@@ -85,7 +85,12 @@ def _reason(probability: float, weights: tuple[tuple[str, float], ...]) -> str:
     groups: dict[str, list[str]] = {"agree": [], "differ": [], "missing": []}
     for name, weight in weights:
         label = _FIELD_NAMES.get(name, name)
-        groups["agree" if weight > 0 else "differ" if weight < 0 else "missing"].append(label)
+        if weight > 0:
+            groups["agree"].append(label)
+        elif weight < 0:
+            groups["differ"].append(label)
+        else:
+            groups["missing"].append(label)
     parts = []
     for verb_plural, verb_single, key in (
         ("agree", "agrees", "agree"),

@@ -1,6 +1,6 @@
 """The normalised columns that the company comparisons read.
 
-Two records of one company differ in ways that say nothing about identity: the legal form
+Two records of one company differ in ways that tell nothing about identity: the legal form
 written out or abbreviated ("Ltd" and "Limited"), "&" or "and", capitals and punctuation, the
 house number before or after the street, "St" or "Street", a postcode with or without its
 space, a VAT number with or without its country prefix. These functions remove those
@@ -140,7 +140,7 @@ def normalise_company_name(name: str) -> str:
     if len(words) > 1 and len(words[-1]) >= 3 and _near_legal_form(words[-1]):
         words = words[:-1]
     kept = [word for word in words if word not in _LEGAL_FORMS and word != "the"]
-    # "and" left at an end by a removed legal form ("Ember GmbH & Co. KG") says nothing.
+    # An "and" left at the end by a removed legal form ("Ember GmbH & Co. KG") is noise.
     while kept and kept[-1] == "and":
         kept.pop()
     # A name that is only a legal form ("Co.") keeps it rather than become empty.
@@ -159,7 +159,7 @@ def normalise_postcode(postcode: str) -> str:
 
 
 def normalise_tax_id(tax_id: str, country: str) -> str:
-    """The compact tax ID without the country prefix of a VAT number: 'DE 136 695 976' and
+    """Return the compact tax ID without the country prefix of a VAT number: 'DE 136 695 976' and
     '136695976' (country DE) are both '136695976'."""
     compact = normalize_tax_id(tax_id)
     # Greek VAT numbers carry EL, not GR (EU VAT Directive 2006/112/EC, article 215).

