@@ -101,6 +101,14 @@ def _model(linker: Any) -> dict[str, Any]:
         for level in comparison["comparison_levels"]:
             if not level.get("is_null_level") and level.get("m_probability") is None:
                 level["m_probability"] = UNSEEN_M
+            # DuckDB sums in parallel, so the last digits vary from run to run; 12 significant
+            # digits keep the file the same on every run.
+            for key in ("m_probability", "u_probability"):
+                if level.get(key) is not None:
+                    level[key] = float(f"{level[key]:.12g}")
+    model["probability_two_random_records_match"] = float(
+        f"{model['probability_two_random_records_match']:.12g}"
+    )
     # The trained parameters are the model; a run-specific id would change the file on
     # every training run without changing what it does.
     model.pop("linker_uid", None)
