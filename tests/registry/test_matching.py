@@ -213,3 +213,16 @@ def test_model_for_duckdb_rebuilds_the_shipped_comparisons():
         rebuilt["blocking_rules_to_generate_predictions"]
         == (model_settings(COMPANY_MODEL)["blocking_rules_to_generate_predictions"])
     )
+
+
+def test_changed_record_is_matched_again():
+    twins = [company(1, "Contoso Incorporated"), company(2, "Contoso, Inc."), *BYSTANDERS]
+    renamed = [company(1, "Contoso Incorporated"), company(2, "Fourth Coffee AG"), *BYSTANDERS]
+
+    before = ProbabilisticMatcher().find_pairs(twins)
+    after = ProbabilisticMatcher().find_pairs(renamed)
+    again = ProbabilisticMatcher().find_pairs(twins)
+
+    assert [(p.party_id, p.other_party_id) for p in before] == [(1, 2)]
+    assert after == []
+    assert again == before

@@ -23,6 +23,10 @@ _FIELD_NAMES = {
 }
 
 
+# The input and the result of the last match in this process.
+_last_match: tuple[tuple[float, tuple[PartyRecord, ...]], tuple[DuplicatePair, ...]] | None = None
+
+
 class ProbabilisticMatcher:
     """Two parties are likely duplicates when the company model gives their pair a match
     probability of at least ``threshold``, or when their normalised tax IDs are equal.
@@ -37,7 +41,19 @@ class ProbabilisticMatcher:
         self.threads = threads
 
     def find_pairs(self, records: Iterable[PartyRecord]) -> list[DuplicatePair]:
-        records = list(records)
+        records = tuple(records)
+        # A process that matches the same parties again (a billing run, then the external
+        # drafts checked after it; a web process checking one draft after another) gets the
+        # pairs of its last match instead of scoring them again.
+        global _last_match
+        last = _last_match
+        if last is not None and last[0] == (self.threshold, records):
+            return list(last[1])
+        pairs = self._match(list(records))
+        _last_match = ((self.threshold, records), tuple(pairs))
+        return pairs
+
+    def _match(self, records: list[PartyRecord]) -> list[DuplicatePair]:
         pairs: dict[tuple[int, int], DuplicatePair] = {}
         for pair in _same_tax_id(records):
             pairs[(pair.party_id, pair.other_party_id)] = pair
