@@ -24,6 +24,27 @@ from billguard.controls.models.roles import Role
 from billguard.controls.roles import roles_install
 from billguard.domain.errors import NotAllowed
 from billguard.domain.periods import parse_period
+from billguard.procurement.certifications import vendor_certification_record
+from billguard.procurement.models import (
+    MatchTolerance,
+    OnboardingItem,
+    PurchaseOrder,
+    Receipt,
+    VendorCertification,
+    VendorProfile,
+    VendorScore,
+)
+from billguard.procurement.onboarding import vendor_item_record, vendor_profile_set
+from billguard.procurement.purchase_orders import (
+    purchase_order_amend,
+    purchase_order_approve,
+    purchase_order_close,
+    purchase_order_create,
+    purchase_order_recheck,
+)
+from billguard.procurement.receipts import receipt_record
+from billguard.procurement.scorecards import vendor_scores_compute
+from billguard.procurement.tolerances import match_tolerance_set
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -55,6 +76,7 @@ from billguard.registry.services.schedules import (
 from billguard.registry.services.sources import milestone_accept, timesheet_add, usage_record_add
 from billguard.registry.terms import LineTerms, VersionTerms, terms_from_version
 from tests.factories import make_contract, make_customer, make_gl_accounts, make_seller, make_sow
+from tests.procurement.ordering import hosting_line, make_cost_accounts, make_order, make_vendor
 
 D = Decimal
 
@@ -81,6 +103,17 @@ credit_note_issue             no    no          yes     yes              yes    
 exception_resolve             no    no          yes     yes              yes           no
 duplicates_scan               no    yes         yes     no               yes           no
 duplicate_candidate_dismiss   no    yes         yes     no               yes           no
+purchase_order_create         no    yes         no      no               yes           no
+purchase_order_approve        no    yes         no      no               yes           no
+purchase_order_recheck        no    yes         no      no               yes           no
+purchase_order_amend          no    yes         no      no               yes           no
+purchase_order_close          no    yes         no      no               yes           no
+receipt_record                no    yes         yes     no               yes           no
+match_tolerance_set           no    yes         no      no               yes           no
+vendor_scores_compute         no    yes         yes     no               yes           no
+vendor_profile_set            no    yes         no      no               yes           no
+vendor_item_record            no    yes         no      no               yes           no
+vendor_certification_record   no    yes         no      no               yes           no
 """
 
 
@@ -213,6 +246,10 @@ def schedule_lines(amendment: Amendment) -> list[tuple[object, ...]]:
     )
 
 
+def vendor_party() -> Party:
+    return Party.objects.create(code="VEND-M", kind="vendor", name="Contoso Hosting", country="US")
+
+
 # Billing inputs ---------------------------------------------------------------------------
 
 
@@ -238,6 +275,43 @@ def open_candidate() -> DuplicateCandidate:
 
 def credit_notes() -> int:
     return Invoice.objects.filter(document_type=Invoice.DocumentType.CREDIT_NOTE).count()
+
+
+# Procurement inputs -----------------------------------------------------------------------
+
+
+def approved_order() -> PurchaseOrder:
+    order = make_order()
+    purchase_order_approve(order=order)
+    return PurchaseOrder.objects.get(pk=order.pk)
+
+
+def held_order() -> PurchaseOrder:
+    approved_order()
+    duplicate = make_order("PO-0002")
+    purchase_order_approve(order=duplicate)
+    return PurchaseOrder.objects.get(pk=duplicate.pk)
+
+
+def order_state(order: PurchaseOrder) -> tuple[str, int]:
+    current = PurchaseOrder.objects.get(pk=order.pk)
+    return current.status, current.revision
+
+
+def order_parts() -> Party:
+    make_cost_accounts()
+    make_seller()
+    return make_vendor()
+
+
+def vendor_with_documents() -> Party:
+    vendor = Party.objects.create(code="VEND-M", kind="vendor", name="Contoso Ltd", country="GB")
+    OnboardingItem.objects.create(
+        vendor=vendor,
+        requirement=OnboardingItem.Requirement.LEGAL_REVIEW,
+        status=OnboardingItem.Status.DONE,
+    )
+    return vendor
 
 
 SERVICES: dict[str, ServiceCase] = {
@@ -403,6 +477,77 @@ SERVICES: dict[str, ServiceCase] = {
             candidate_id=candidate.pk, reason="Two companies of one group", by=by
         ),
         observe=lambda candidate: DuplicateCandidate.objects.get(pk=candidate.pk).status,
+    ),
+    "purchase_order_create": ServiceCase(
+        prepare=order_parts,
+        call=lambda vendor, by: purchase_order_create(
+            number="PO-0100",
+            vendor=vendor,
+            seller_entity=make_seller(),
+            currency="EUR",
+            ordered_on=dt.date(2026, 10, 1),
+            lines=[hosting_line()],
+            by=by,
+        ),
+        observe=lambda _: PurchaseOrder.objects.count(),
+    ),
+    "purchase_order_approve": ServiceCase(
+        prepare=make_order,
+        call=lambda order, by: purchase_order_approve(order=order, by=by),
+        observe=order_state,
+    ),
+    "purchase_order_recheck": ServiceCase(
+        prepare=held_order,
+        call=lambda order, by: purchase_order_recheck(order=order, by=by),
+        observe=lambda order: list(order.findings.values_list("pk", flat=True)),
+    ),
+    "purchase_order_amend": ServiceCase(
+        prepare=approved_order,
+        call=lambda order, by: purchase_order_amend(
+            order=order, line_number=1, unit_price=D("125.00"), reason="New rate", by=by
+        ),
+        observe=order_state,
+    ),
+    "purchase_order_close": ServiceCase(
+        prepare=approved_order,
+        call=lambda order, by: purchase_order_close(order=order, by=by),
+        observe=order_state,
+    ),
+    "receipt_record": ServiceCase(
+        prepare=approved_order,
+        call=lambda order, by: receipt_record(
+            order=order, line_number=1, quantity=D(4), received_on=dt.date(2026, 10, 5), by=by
+        ),
+        observe=lambda _: Receipt.objects.count(),
+    ),
+    "match_tolerance_set": ServiceCase(
+        prepare=lambda: None,
+        call=lambda _, by: match_tolerance_set(unit_price_percent=D(2), by=by),
+        observe=lambda _: MatchTolerance.objects.count(),
+    ),
+    "vendor_scores_compute": ServiceCase(
+        prepare=vendor_with_documents,
+        call=lambda vendor, by: vendor_scores_compute(period="2026-11", vendor=vendor, by=by),
+        observe=lambda _: VendorScore.objects.count(),
+    ),
+    "vendor_profile_set": ServiceCase(
+        prepare=vendor_party,
+        call=lambda vendor, by: vendor_profile_set(vendor=vendor, payment_terms_days=30, by=by),
+        observe=lambda _: VendorProfile.objects.count(),
+    ),
+    "vendor_item_record": ServiceCase(
+        prepare=vendor_party,
+        call=lambda vendor, by: vendor_item_record(
+            vendor=vendor, requirement="legal_review", by=by
+        ),
+        observe=lambda _: OnboardingItem.objects.count(),
+    ),
+    "vendor_certification_record": ServiceCase(
+        prepare=vendor_party,
+        call=lambda vendor, by: vendor_certification_record(
+            vendor=vendor, kind="sustainability", name="ISO 14001", by=by
+        ),
+        observe=lambda _: VendorCertification.objects.count(),
     ),
 }
 

@@ -228,6 +228,41 @@ def test_replace_by_user_without_policy_change_is_refused():
     assert entry.actor == "root-admin"
 
 
+def test_default_policy_requires_every_onboarding_item():
+    assert policy_default().vendor_onboarding == (
+        "legal_review",
+        "tax_form",
+        "insurance_certificate",
+        "bank_details",
+        "payment_terms",
+    )
+
+
+def test_vendor_onboarding_round_trips():
+    text = "vendor_onboarding:\n  required: [payment_terms, legal_review]\n"
+    policy_replace(document=policy_load_yaml(text, "onboarding.yaml"))
+
+    first = policy_export()
+    policy_replace(document=policy_load_yaml(first, "export"))
+
+    assert policy_export() == first
+    assert policy_document_load().vendor_onboarding == ("payment_terms", "legal_review")
+    assert "vendor_onboarding:\n  required:\n  - payment_terms\n  - legal_review\n" in first
+    assert "vendor_onboarding.required" not in policy_document_load().settings
+
+
+def test_empty_vendor_onboarding_requires_nothing():
+    policy_replace(document=policy_load_yaml("vendor_onboarding:\n  required: []\n", "p.yaml"))
+
+    assert policy_document_load().vendor_onboarding == ()
+
+
+def test_policy_without_vendor_onboarding_requires_all():
+    document = policy_load_yaml("settings:\n  request_expiry_days: 7\n", "p.yaml")
+
+    assert len(document.vendor_onboarding) == 5
+
+
 def test_document_load_of_empty_tables_is_empty():
     document = policy_document_load()
 
@@ -338,6 +373,23 @@ BAD_ENTRIES = [
         "unknown cadence",
     ),
     ("colour: blue\n", "colour", "unknown section"),
+    (
+        "vendor_onboarding:\n  required: [legal_review, credit_check]\n",
+        "vendor_onboarding.required[1]",
+        "unknown onboarding checklist item",
+    ),
+    (
+        "vendor_onboarding:\n  required: [tax_form, tax_form]\n",
+        "vendor_onboarding.required[1]",
+        "duplicate checklist item",
+    ),
+    (
+        "vendor_onboarding:\n  required: [tax_form]\n  optional: [legal_review]\n",
+        "vendor_onboarding.optional",
+        "unknown key",
+    ),
+    ("vendor_onboarding:\n  required: tax_form\n", "vendor_onboarding.required", "a list"),
+    ("vendor_onboarding: [tax_form]\n", "vendor_onboarding", "mapping"),
 ]
 
 

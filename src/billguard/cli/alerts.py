@@ -61,10 +61,12 @@ def add_parsers(sub: Any) -> None:
 
     sweep = actions.add_parser(
         "sweep",
-        help="alert overdue exceptions and approvals about to expire",
+        help="alert overdue exceptions, approvals and vendor documents about to expire",
         description="Emit exception.overdue for invoices held longer than the policy's "
         "exception_deadline_days and approval.expiring for pending change requests that "
-        "expire within approval_expiry_warning_hours, once per subscription, and send them.",
+        "expire within approval_expiry_warning_hours, once per subscription, and send them. "
+        "Then run `billguard vendors sweep`: vendor.document_expiring for vendor documents "
+        "and certifications expiring within vendor_document_warning_days.",
     )
     sweep.set_defaults(handler=alerts_sweep_command)
 
@@ -135,10 +137,17 @@ def alerts_deliver_command(args: argparse.Namespace) -> int:
 
 def alerts_sweep_command(args: argparse.Namespace) -> int:
     from billguard.controls.alerts import alerts_sweep
+    from billguard.procurement.expiry import vendor_documents_sweep
 
     counts = alerts_sweep()
     print(
         f"{counts.overdue} overdue exception alert(s) and {counts.expiring} expiring approval "
         "alert(s) emitted"
+    )
+    vendor_counts = vendor_documents_sweep()
+    print(
+        f"{vendor_counts.deliveries} expiring vendor document alert(s) emitted for "
+        f"{vendor_counts.documents} onboarding document(s) and "
+        f"{vendor_counts.certifications} certification(s)"
     )
     return EXIT_OK

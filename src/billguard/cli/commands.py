@@ -33,6 +33,7 @@ def demo(args: argparse.Namespace) -> int:
     from billguard.billing.report import format_report, run_report, write_json
     from billguard.billing.run import billing_run_execute
     from billguard.checks.guard import check_documents
+    from billguard.cli.scorecards import format_run
     from billguard.controls.overview import controls_overview, format_controls
     from billguard.controls.policy_yaml import policy_seed
     from billguard.domain.periods import parse_period
@@ -43,6 +44,7 @@ def demo(args: argparse.Namespace) -> int:
         generate_sample_company,
         sample_company_exists,
     )
+    from billguard.sample.scorecards import sample_scorecards_compute
     from billguard.sample.users import DEMO_RUN_USER, sample_users_create
 
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
@@ -70,6 +72,8 @@ def demo(args: argparse.Namespace) -> int:
     print(format_report(report))
     print()
     print(format_controls(controls_overview()))
+    print()
+    print(format_run(sample_scorecards_compute()))
     path = write_json(report, _report_path(period.label, result.billing_run_id))
     print(f"\nreport written to {path}")
     print(f"invoices written under {Path(settings.VAR_DIR) / 'invoices'}")

@@ -222,10 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.documents as documents_commands
+    import billguard.cli.purchase_orders as purchase_orders_commands
+    import billguard.cli.scorecards as scorecards_commands
+    import billguard.cli.vendors as vendors_commands
 
     documents_commands.add_parsers(sub)
     amendments_commands.add_parsers(sub)
     alerts_commands.add_parsers(sub)
+    purchase_orders_commands.add_parsers(sub)
+    scorecards_commands.add_parsers(sub)
+    vendors_commands.add_parsers(sub)
     return parser
 
 

@@ -20,9 +20,9 @@ def add_policy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "policy",
         help="export, import or show the control policy",
         description="The control policy (billing-critical fields, approval rules, settings, "
-        "check modes, mandatory fields, contract templates) is kept in the database. Export "
-        "it as YAML, edit the file, and import it: the import is a change request that takes "
-        "effect once approved.",
+        "check modes, mandatory fields, contract templates, vendor onboarding checklist) is "
+        "kept in the database. Export it as YAML, edit the file, and import it: the import is "
+        "a change request that takes effect once approved.",
     )
     actions = policy.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -108,6 +108,11 @@ def policy_show_command(args: argparse.Namespace) -> int:
 def policy_summary(document: PolicyDocument) -> str:
     """Return the policy as readable text, one section after the other."""
     from billguard.controls.models.policy import Mode
+    from billguard.controls.policy_scorecard import (
+        SCORECARD_COMPONENTS,
+        ZERO_POINTS_AT_LABELS,
+        ScorecardPolicy,
+    )
 
     lines = ["Billing-critical fields"]
     for target, categories in _critical_by_target(document).items():
@@ -144,6 +149,16 @@ def policy_summary(document: PolicyDocument) -> str:
             f"  {template.contract_type:<14}{template.name} (payment terms {terms}, "
             f"cadence {template.cadence or '-'})"
         )
+
+    lines += ["", "Supplier scorecard weights" + ("" if document.scorecard else " (defaults)")]
+    scorecard = document.scorecard or ScorecardPolicy()
+    for name, label in SCORECARD_COMPONENTS.items():
+        lines.append(f"  {name:<32}{scorecard.weights[name]:<6}{label}")
+    lines.append("  Points reach 0 at")
+    for name, label in ZERO_POINTS_AT_LABELS.items():
+        lines.append(f"  {name:<32}{scorecard.zero_points_at[name]:<6}{label}")
+    lines += ["", "Vendor onboarding checklist (required items)"]
+    lines.append(f"  {', '.join(document.vendor_onboarding) or 'none'}")
     return "\n".join(lines)
 
 

@@ -18,6 +18,11 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "scorecard_alert_threshold": 70,
 }
 
+# The policy section vendor_onboarding is stored as one PolicySetting row under this key, whose
+# value is the list of required checklist items. It is not a setting, so policy_setting raises
+# KeyError for it.
+VENDOR_ONBOARDING_KEY = "vendor_onboarding.required"
+
 
 def policy_setting(key: str) -> Any:
     """Return the policy's value for ``key``, or its default."""
@@ -25,3 +30,13 @@ def policy_setting(key: str) -> Any:
         raise KeyError(f"unknown policy setting {key!r}")
     row = PolicySetting.objects.filter(key=key).first()
     return SETTING_DEFAULTS[key] if row is None else row.value
+
+
+def vendor_onboarding_required() -> tuple[str, ...]:
+    """Return the onboarding checklist items the policy requires (all of them by default)."""
+    from billguard.controls.policy_document import known_onboarding_requirements
+
+    row = PolicySetting.objects.filter(key=VENDOR_ONBOARDING_KEY).first()
+    if row is None:
+        return tuple(known_onboarding_requirements())
+    return tuple(str(name) for name in row.value)

@@ -17,6 +17,7 @@ from billguard.controls.actions import CRITICAL_FIELDS
 from billguard.controls.models.policy import Mode, Scope, Target
 from billguard.controls.models.roles import Role
 from billguard.controls.policy import SETTING_DEFAULTS
+from billguard.controls.policy_scorecard import ScorecardPolicy, scorecard_policy_from_data
 from billguard.domain.errors import InvalidInput
 
 FORMAT_VERSION = 1
@@ -58,6 +59,8 @@ _SECTIONS = (
     "check_modes",
     "mandatory_fields",
     "contract_templates",
+    "scorecard",
+    "vendor_onboarding",
 )
 
 
@@ -109,6 +112,13 @@ class PolicyDocument:
     check_modes: tuple[CheckModeEntry, ...] = ()
     mandatory_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     contract_templates: tuple[ContractTemplateEntry, ...] = ()
+    # None when the policy has no scorecard section, which then scores with the defaults.
+    scorecard: ScorecardPolicy | None = None
+    # The onboarding checklist items a vendor needs before orders and vendor invoices to it
+    # pass VENDOR_NOT_ONBOARDED. A file without the section requires all of them.
+    vendor_onboarding: tuple[str, ...] = field(
+        default_factory=lambda: tuple(known_onboarding_requirements())
+    )
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,13 @@ def known_cadences() -> list[str]:
     return list(Cadence.values)
 
 
+def known_onboarding_requirements() -> list[str]:
+    """Return the vendor onboarding checklist items, in the order the checklist shows them."""
+    from billguard.procurement.models import OnboardingItem
+
+    return list(OnboardingItem.Requirement.values)
+
+
 def contract_version_fields() -> list[str]:
     """Return the contract version fields a policy may make mandatory."""
     from billguard.registry.models.contracts import ContractVersion
@@ -215,6 +232,8 @@ class _Reader:
             check_modes=self.check_modes(data.get("check_modes")),
             mandatory_fields=self.mandatory_fields(data.get("mandatory_fields")),
             contract_templates=self.contract_templates(data.get("contract_templates")),
+            scorecard=scorecard_policy_from_data(data.get("scorecard"), self.problem),
+            vendor_onboarding=self.vendor_onboarding(data),
         )
 
     def critical_fields(self, data: object) -> tuple[CriticalFieldEntry, ...]:
@@ -440,6 +459,36 @@ class _Reader:
                 )
             )
         return tuple(entries)
+
+    def vendor_onboarding(self, data: dict[Any, Any]) -> tuple[str, ...]:
+        known = known_onboarding_requirements()
+        if "vendor_onboarding" not in data:
+            return tuple(known)
+        section = self.mapping("vendor_onboarding", data["vendor_onboarding"])
+        for key in section:
+            if key != "required":
+                self.problem(
+                    f"vendor_onboarding.{key}",
+                    "unknown key",
+                    key,
+                    "Use only: required (the list of checklist items).",
+                )
+        required: list[str] = []
+        path = "vendor_onboarding.required"
+        for index, name in enumerate(self.sequence(path, section.get("required"))):
+            place = f"{path}[{index}]"
+            if name not in known:
+                self.problem(
+                    place,
+                    "unknown onboarding checklist item",
+                    name,
+                    f"Use one of: {', '.join(known)}.",
+                )
+            elif name in required:
+                self.problem(place, "duplicate checklist item", name, "List each item once.")
+            else:
+                required.append(str(name))
+        return tuple(required)
 
     # Helpers for the shapes and values that several sections share.
 

@@ -28,7 +28,7 @@ from billguard.controls.models.policy import (
     Scope,
     Target,
 )
-from billguard.controls.policy import SETTING_DEFAULTS
+from billguard.controls.policy import SETTING_DEFAULTS, VENDOR_ONBOARDING_KEY
 from billguard.controls.policy_document import (
     FORMAT_VERSION,
     ApprovalRuleEntry,
@@ -36,8 +36,16 @@ from billguard.controls.policy_document import (
     ContractTemplateEntry,
     CriticalFieldEntry,
     PolicyDocument,
+    PolicyInvalid,
+    PolicyProblem,
     known_contract_types,
     policy_document_from_data,
+)
+from billguard.controls.policy_scorecard import (
+    SCORECARD_SETTING_KEY,
+    ScorecardPolicy,
+    scorecard_policy_data,
+    scorecard_policy_from_data,
 )
 from billguard.controls.services import DEFAULT_ACTOR, AuditItem, audit_record_batch
 from billguard.domain.errors import InvalidInput
@@ -110,6 +118,9 @@ def policy_dump_yaml(document: PolicyDocument) -> str:
     data["contract_templates"] = {
         template.contract_type: _template_data(template) for template in document.contract_templates
     }
+    if document.scorecard is not None:
+        data["scorecard"] = scorecard_policy_data(document.scorecard)
+    data["vendor_onboarding"] = {"required": list(document.vendor_onboarding)}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -133,12 +144,16 @@ def policy_document_load() -> PolicyDocument:
     ):
         mandatory.setdefault(row.contract_type, []).append(row.field_name)
     setting_order = {key: index for index, key in enumerate(SETTING_DEFAULTS)}
+    rows = sorted(
+        PolicySetting.objects.all(), key=lambda row: (setting_order.get(row.key, 99), row.key)
+    )
     settings = {
         row.key: row.value
-        for row in sorted(
-            PolicySetting.objects.all(), key=lambda row: (setting_order.get(row.key, 99), row.key)
-        )
+        for row in rows
+        if row.key not in (VENDOR_ONBOARDING_KEY, SCORECARD_SETTING_KEY)
     }
+    onboarding = next((row.value for row in rows if row.key == VENDOR_ONBOARDING_KEY), None)
+    scorecard_row = next((row for row in rows if row.key == SCORECARD_SETTING_KEY), None)
     templates = sorted(
         ContractTemplate.objects.all(),
         key=lambda row: type_order.get(row.contract_type, len(type_order)),
@@ -155,6 +170,8 @@ def policy_document_load() -> PolicyDocument:
         ),
         mandatory_fields={k: tuple(v) for k, v in mandatory.items()},
         contract_templates=tuple(_template_entry(row) for row in templates),
+        scorecard=_scorecard_entry(scorecard_row),
+        **({} if onboarding is None else {"vendor_onboarding": tuple(onboarding)}),
     )
 
 
@@ -251,8 +268,13 @@ def _rows_insert(document: PolicyDocument) -> None:
         for e in document.approval_rules
     )
     PolicySetting.objects.bulk_create(
-        PolicySetting(key=key, value=value) for key, value in document.settings.items()
+        [PolicySetting(key=key, value=value) for key, value in document.settings.items()]
+        + [PolicySetting(key=VENDOR_ONBOARDING_KEY, value=list(document.vendor_onboarding))]
     )
+    if document.scorecard is not None:
+        PolicySetting.objects.create(
+            key=SCORECARD_SETTING_KEY, value=scorecard_policy_data(document.scorecard)
+        )
     CheckMode.objects.bulk_create(
         CheckMode(check_code=e.check_code, scope=e.scope, scope_value=e.scope_value, mode=e.mode)
         for e in document.check_modes
@@ -284,7 +306,22 @@ def _counts(document: PolicyDocument) -> dict[str, int]:
         "check_modes": len(document.check_modes),
         "mandatory_fields": sum(len(v) for v in document.mandatory_fields.values()),
         "contract_templates": len(document.contract_templates),
+        "scorecard": int(document.scorecard is not None),
+        "vendor_onboarding": len(document.vendor_onboarding),
     }
+
+
+def _scorecard_entry(row: PolicySetting | None) -> ScorecardPolicy | None:
+    if row is None:
+        return None
+    problems: list[PolicyProblem] = []
+    policy = scorecard_policy_from_data(
+        row.value, lambda *problem: problems.append(PolicyProblem(*problem))
+    )
+    if problems:
+        # Only a row edited outside Billguard gets here, because imports are validated.
+        raise PolicyInvalid("the scorecard policy in the database", problems)
+    return policy
 
 
 def _rule_entry(row: ApprovalRule) -> ApprovalRuleEntry:

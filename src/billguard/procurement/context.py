@@ -67,3 +67,38 @@ class VendorInvoiceContext:
     # IBANs of the vendor's approved bank details.
     approved_ibans: tuple[str, ...] = ()
     window_days: int = 90
+
+
+def purchase_order_context(order: PurchaseOrder) -> PurchaseOrderContext:
+    """Load what the purchase-order checks compare ``order`` with, in a few queries.
+
+    ``nearby_orders`` are the other orders to the same vendor, placed by any seller entity,
+    whose order date lies within the policy's ``procurement_duplicate_window_days`` of this
+    one's, before or after it. Drafts are left out: of two orders typed twice, the one
+    approved first goes through and the second is held.
+    """
+    # Imported here: the policy and onboarding modules import models that import this one.
+    from billguard.controls.policy import policy_setting
+    from billguard.procurement.onboarding import onboarding_status
+
+    window_days = int(policy_setting("procurement_duplicate_window_days"))
+    window = dt.timedelta(days=window_days)
+    others = list(
+        PurchaseOrder.objects.filter(
+            vendor_id=order.vendor_id,
+            ordered_on__gte=order.ordered_on - window,
+            ordered_on__lte=order.ordered_on + window,
+        )
+        .exclude(pk=order.pk)
+        .exclude(status=PurchaseOrder.Status.DRAFT)
+        .select_related("seller_entity")
+        .prefetch_related("lines")
+        .order_by("ordered_on", "number")
+    )
+    return PurchaseOrderContext(
+        order=order,
+        lines=list(order.lines.order_by("line_number")),
+        onboarding=onboarding_status(order.vendor, on=order.ordered_on),
+        nearby_orders=[(other, list(other.lines.all())) for other in others],
+        window_days=window_days,
+    )

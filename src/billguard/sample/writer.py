@@ -38,6 +38,8 @@ from billguard.registry.services.schedules import (
     schedule_create_from_version,
 )
 from billguard.registry.validation import require_positive, require_text
+from billguard.sample.onboarding import onboard_sample_vendors
+from billguard.sample.orders import write_order_details
 from billguard.sample.pdf import text_pdf
 from billguard.sample.plans import AmendmentPlan, Book, ContractPlan
 from billguard.sample.price_lists import PRICE_LIST_CODE, price_list_items
@@ -78,6 +80,8 @@ def write_book(book: Book) -> WrittenCompany:
         company.contracts[plan.number] = write_contract(plan, company, price_lists)
     write_activity(book, company)
     write_vendors_and_orders(book, company)
+    onboard_sample_vendors(book)
+    write_order_details()
     return company
 
 

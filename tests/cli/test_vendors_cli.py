@@ -1,0 +1,247 @@
+"""``billguard vendors``: profiles, checklist items, certifications and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+
+from billguard.cli.main import main
+from billguard.controls.alerts import alert_subscribe
+from billguard.controls.models import AlertDelivery
+from billguard.procurement.models import (
+    CostLink,
+    OnboardingItem,
+    VendorCertification,
+    VendorProfile,
+)
+from billguard.registry.models import Party, VendorBankAccount
+from billguard.sample.pdf import text_pdf
+from tests.acting_users import make_user
+from tests.factories import make_contract
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def vendor(monkeypatch):
+    monkeypatch.delenv("BILLGUARD_USER", raising=False)
+    make_user("pat", "procurement")
+    make_user("sam", "sales")
+    return Party.objects.create(code="VEND-1", kind="vendor", name="Contoso Hosting", country="US")
+
+
+def pdf_file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text_pdf(text))
+    return path
+
+
+def onboard(tmp_path, vendor_code="VEND-1"):
+    """Complete the checklist through the command, all but the bank details."""
+    commands = [
+        ["vendors", "profile", vendor_code, "--category", "hosting", "--payment-terms", "14",
+         "--tax-form", "w9"],
+        ["vendors", "item", vendor_code, "legal_review", "--note", "Master agreement reviewed"],
+        ["vendors", "item", vendor_code, "tax_form", "--file",
+         str(pdf_file(tmp_path, "w9.pdf", "Form W-9")), "--signed-on", "2026-01-10"],
+        ["vendors", "item", vendor_code, "insurance_certificate", "--file",
+         str(pdf_file(tmp_path, "coi.pdf", "Certificate of insurance")),
+         "--expires-on", "2027-06-30"],
+    ]  # fmt: skip
+    for command in commands:
+        assert main([*command, "--user", "pat"]) == 0, command
+
+
+def test_profile_sets_fields(capsys, vendor):
+    status = main(
+        ["vendors", "profile", "VEND-1", "--payment-terms", "45", "--category", "hosting",
+         "--user", "pat"]
+    )  # fmt: skip
+
+    assert status == 0
+    profile = VendorProfile.objects.get(vendor=vendor)
+    assert (profile.payment_terms_days, profile.category) == (45, "hosting")
+    assert "profile of VEND-1 set" in capsys.readouterr().out
+
+
+def test_profile_without_user_exits_two(capsys, vendor):
+    status = main(["vendors", "profile", "VEND-1", "--payment-terms", "45"])
+
+    assert status == 2
+    assert "--user" in capsys.readouterr().err
+    assert not VendorProfile.objects.exists()
+
+
+def test_profile_by_sales_refused(capsys, vendor):
+    status = main(["vendors", "profile", "VEND-1", "--payment-terms", "45", "--user", "sam"])
+
+    assert status == 2
+    assert "sam" in capsys.readouterr().err
+    assert not VendorProfile.objects.exists()
+
+
+def test_invalid_vat_number_warns(capsys, vendor):
+    status = main(
+        ["vendors", "profile", "VEND-1", "--tax-form", "eu_vat", "--vat-number", "DE136695977",
+         "--user", "pat"]
+    )  # fmt: skip
+
+    assert status == 0
+    assert "warning: EU VAT number DE136695977 is invalid" in capsys.readouterr().out
+    assert VendorProfile.objects.get().vat_number_valid is False
+
+
+def test_unknown_vendor_exits_two(capsys, vendor):
+    status = main(["vendors", "show", "VEND-404"])
+
+    assert status == 2
+    assert "VEND-404" in capsys.readouterr().err
+
+
+def test_customer_code_rejected(capsys, vendor):
+    Party.objects.create(code="CUST-1", kind="customer", name="Northwind", country="DE")
+
+    status = main(["vendors", "item", "CUST-1", "legal_review", "--user", "pat"])
+
+    assert status == 2
+    assert "not a vendor" in capsys.readouterr().err
+
+
+def test_certificate_without_expiry_exits_two(capsys, tmp_path, vendor):
+    path = pdf_file(tmp_path, "coi.pdf", "Certificate")
+
+    status = main(
+        ["vendors", "item", "VEND-1", "insurance_certificate", "--file", str(path), "--user", "pat"]
+    )
+
+    assert status == 2
+    assert "expiry date" in capsys.readouterr().err
+    assert not OnboardingItem.objects.exists()
+
+
+def test_unreadable_file_exits_two(capsys, tmp_path, vendor):
+    status = main(
+        ["vendors", "item", "VEND-1", "insurance_certificate", "--file",
+         str(tmp_path / "missing.pdf"), "--expires-on", "2027-01-01", "--user", "pat"]
+    )  # fmt: skip
+
+    assert status == 2
+    assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_show_lists_checklist(capsys, tmp_path, vendor):
+    onboard(tmp_path)
+    capsys.readouterr()
+
+    status = main(["vendors", "show", "VEND-1", "--on", "2026-11-01"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "Checklist on 2026-11-01: incomplete" in out
+    assert "done      legal review" in out
+    assert "valid until 2027-06-30" in out
+    assert "pending   bank details  no approved bank account" in out
+    assert "done      payment terms  14 days" in out
+
+
+def test_show_json_after_bank_account(capsys, tmp_path, vendor):
+    onboard(tmp_path)
+    VendorBankAccount.objects.create(party=vendor, iban="DE89370400440532013000")
+    capsys.readouterr()
+
+    status = main(["vendors", "show", "VEND-1", "--on", "2026-11-01", "--json"])
+
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert data["complete"] is True
+    assert {item["state"] for item in data["checklist"]} == {"done"}
+    assert data["profile"]["onboarded_at"] is not None
+
+
+def test_list_shows_expired_certificate(capsys, tmp_path, vendor):
+    onboard(tmp_path)
+    VendorBankAccount.objects.create(party=vendor, iban="DE89370400440532013000")
+    capsys.readouterr()
+
+    assert main(["vendors", "list", "--on", "2027-07-01"]) == 0
+    text = capsys.readouterr().out
+    assert main(["vendors", "list", "--on", "2027-06-30", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+
+    assert "insurance certificate expired" in text
+    assert data["vendors"][0]["complete"] is True
+
+
+def test_certify_and_certified_report(capsys, tmp_path, vendor):
+    path = pdf_file(tmp_path, "iso.pdf", "ISO 14001")
+    status = main(
+        ["vendors", "certify", "VEND-1", "--kind", "sustainability", "--name", "ISO 14001",
+         "--file", str(path), "--issued-on", "2025-01-01", "--expires-on", "2027-12-31",
+         "--user", "pat"]
+    )  # fmt: skip
+    assert status == 0
+    contract = make_contract("C-1").contract
+    CostLink.objects.create(
+        contract=contract, line_code="L1", basis="at_cost", vendor=vendor, agreed_cost=Decimal(1)
+    )
+    capsys.readouterr()
+
+    status = main(["vendors", "certified", "--kind", "sustainability", "--on", "2026-11-01"])
+    text = capsys.readouterr().out
+    main(["vendors", "certified", "--kind", "sustainability", "--on", "2028-01-01", "--json"])
+    expired = json.loads(capsys.readouterr().out)
+
+    assert status == 0
+    assert VendorCertification.objects.get().document is not None
+    assert "VEND-1" in text and "ISO 14001" in text
+    assert "C-1" in text
+    assert expired["vendors"] == []
+
+
+def test_terms_gap_report(capsys, tmp_path, vendor):
+    onboard(tmp_path)  # the vendor is paid in 14 days
+    contract = make_contract("C-1").contract  # the customer pays in 30 days
+    CostLink.objects.create(
+        contract=contract, line_code="L1", basis="at_cost", vendor=vendor, agreed_cost=Decimal(1)
+    )
+    capsys.readouterr()
+
+    assert main(["vendors", "terms-gap", "--on", "2026-11-01"]) == 0
+    text = capsys.readouterr().out
+    assert main(["vendors", "terms-gap", "--on", "2026-11-01", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+
+    assert "C-1" in text and "gap 16 days" in text
+    [row] = data["vendors"]
+    assert row["contracts"][0]["gap_days"] == 16
+
+
+def test_sweep_and_alerts_sweep(capsys, tmp_path, vendor):
+    onboard(tmp_path)
+    alert_subscribe(event="vendor.document_expiring", channel="email", address="ap@example.com")
+    capsys.readouterr()
+
+    assert main(["vendors", "sweep", "--today", "2027-06-15"]) == 0
+    out = capsys.readouterr().out
+
+    assert "1 onboarding document(s) and 0 certification(s) alerted" in out
+    assert AlertDelivery.objects.filter(event="vendor.document_expiring").count() == 1
+    item = OnboardingItem.objects.get(requirement="insurance_certificate")
+    assert item.expiry_alerted_on == dt.date(2027, 6, 30)
+
+
+def test_alerts_sweep_runs_vendor_sweep(capsys, vendor):
+    status = main(["alerts", "sweep"])
+
+    assert status == 0
+    assert "expiring vendor document alert(s)" in capsys.readouterr().out
+
+
+def test_bank_details_item_explains_change_request(capsys, vendor):
+    status = main(["vendors", "item", "VEND-1", "bank_details", "--user", "pat"])
+
+    assert status == 2
+    assert "bank_details" in capsys.readouterr().err
