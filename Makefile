@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # The PostgreSQL server the tests use; pytest-django creates and drops its own test database there.
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_suite
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres bench clean
+.PHONY: demo test lint typecheck test-sqlite test-postgres bench bench-matching clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,18 @@ bench: $(STAMP)
 		--database-url $(BENCH_POSTGRES_URL) --contracts $(BENCH_CONTRACTS) \
 		--queue-workers $(BENCH_QUEUE_WORKERS) --skip-copy $(BENCH_OPTIONS))
 	$(BIN)/python -m benchmarks --backend sqlite --contracts $(BENCH_SQLITE_CONTRACTS) $(BENCH_OPTIONS)
+	$(MAKE) bench-matching
+
+# The duplicate matcher (docs/benchmarks.md, "Duplicate parties"): precision, recall and F1
+# on FEBRL 3, FEBRL 4 and generated companies, and the time to deduplicate
+# BENCH_MATCHING_RECORDS generated parties (0 skips it) on BENCH_MATCHING_THREADS DuckDB threads.
+BENCH_MATCHING_RECORDS ?= 1000000
+BENCH_MATCHING_THREADS ?= 2
+
+bench-matching: $(STAMP)
+	mkdir -p var/bench
+	$(BIN)/python -m benchmarks.matching --million $(BENCH_MATCHING_RECORDS) \
+		--threads $(BENCH_MATCHING_THREADS) --json var/bench/matching.json
 
 clean:
 	rm -rf $(VENV) var

@@ -320,9 +320,7 @@ def test_party_duplicate_suspected_for_twin_customer():
     assert findings[0].actual == "CUST-1 and CUST-2"
     assert "CUST-1 Northwind Traders GmbH" in findings[0].message
     assert "CUST-2 Northwind Traders GmbH" in findings[0].message
-    assert findings[0].evidence["reason"] == (
-        "same name and postcode (northwind traders|80331); same tax ID (DE123456788)"
-    )
+    assert findings[0].evidence["reason"] == "same tax ID (DE123456788)"
 
 
 def test_party_duplicate_ignores_customer_without_contracts():

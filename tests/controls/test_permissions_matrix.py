@@ -66,6 +66,7 @@ from billguard.registry.models import (
     BillToEntity,
     Contract,
     Document,
+    DuplicateCandidate,
     GLAccount,
     MilestoneAcceptance,
     Party,
@@ -78,6 +79,7 @@ from billguard.registry.party_merge import party_merge_undo
 from billguard.registry.services.amendments import amendment_draft, amendment_sign
 from billguard.registry.services.contracts import contract_create, contract_version_create
 from billguard.registry.services.documents import document_store
+from billguard.registry.services.duplicates import duplicate_candidate_dismiss, duplicates_scan
 from billguard.registry.services.entities import (
     chart_of_accounts_import,
     gl_account_create,
@@ -117,6 +119,8 @@ amendment_sign                yes   yes         no      no               yes    
 billing_run_execute           no    no          yes     yes              yes           no
 credit_note_issue             no    no          yes     yes              yes           no
 exception_resolve             no    no          yes     yes              yes           no
+duplicates_scan               no    yes         yes     no               yes           no
+duplicate_candidate_dismiss   no    yes         yes     no               yes           no
 purchase_order_create         no    yes         no      no               yes           no
 purchase_order_approve        no    yes         no      no               yes           no
 purchase_order_recheck        no    yes         no      no               yes           no
@@ -363,6 +367,14 @@ def applied_merge() -> PartyMerge:
     return merge_approved(customers.survivor, customers.merged, people)
 
 
+def open_candidate() -> DuplicateCandidate:
+    first, _ = make_customer("CUST-D1")
+    second, _ = make_customer("CUST-D2")
+    return DuplicateCandidate.objects.create(
+        party=first, other_party=second, match_probability=Decimal("0.95"), reason="same name"
+    )
+
+
 def credit_notes() -> int:
     return Invoice.objects.filter(document_type=Invoice.DocumentType.CREDIT_NOTE).count()
 
@@ -584,6 +596,18 @@ SERVICES: dict[str, ServiceCase] = {
         call=lambda held, by: exception_resolve(invoice_id=held.pk, note="Tried again", by=by),
         observe=lambda _: ExceptionResolution.objects.count(),
         transactional=True,
+    ),
+    "duplicates_scan": ServiceCase(
+        prepare=lambda: (make_customer("CUST-D1"), make_customer("CUST-D2")),
+        call=lambda _, by: duplicates_scan(kind="customer", by=by),
+        observe=lambda _: DuplicateCandidate.objects.count(),
+    ),
+    "duplicate_candidate_dismiss": ServiceCase(
+        prepare=open_candidate,
+        call=lambda candidate, by: duplicate_candidate_dismiss(
+            candidate_id=candidate.pk, reason="Two companies of one group", by=by
+        ),
+        observe=lambda candidate: DuplicateCandidate.objects.get(pk=candidate.pk).status,
     ),
     "purchase_order_create": ServiceCase(
         prepare=order_parts,

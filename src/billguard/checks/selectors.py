@@ -17,8 +17,9 @@ from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.procurement.cost_resolution import cost_changes_settle
 from billguard.procurement.models import CostChange
-from billguard.registry.duplicates import DeterministicMatcher, DuplicateMatcher, PartyRecord
+from billguard.registry.duplicates import DuplicateMatcher, default_matcher
 from billguard.registry.mandatory import MandatoryFields, mandatory_fields_load
+from billguard.registry.matching.records import dismissed_pairs, party_records
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -37,8 +38,6 @@ from billguard.registry.models import (
 # How far back usage and earlier invoices are loaded around a draft's service period: the
 # duplicate and coverage checks look at most this far.
 LOOKBACK_DAYS = 400
-# Rows fetched per round trip when all customers are read for duplicate matching.
-CUSTOMER_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def shared_records_load(matcher: DuplicateMatcher | None = None) -> SharedRecord
     others."""
     return SharedRecords(
         gl_accounts=_gl_accounts(),
-        duplicate_parties=duplicate_parties_of(None, matcher or DeterministicMatcher()),
+        duplicate_parties=duplicate_parties_of(None, matcher or default_matcher()),
         check_modes=check_modes_load(),
         mandatory_fields=mandatory_fields_load(),
     )
@@ -185,7 +184,7 @@ def load_contexts(
         mandatory_fields = shared.mandatory_fields
     else:
         gl_accounts = _gl_accounts()
-        duplicates = duplicate_parties_of(party_ids, matcher or DeterministicMatcher())
+        duplicates = duplicate_parties_of(party_ids, matcher or default_matcher())
         mandatory_fields = mandatory_fields_load()
 
     contexts = []
@@ -239,17 +238,15 @@ def duplicate_parties_of(
         return {}
     # Only the fields the matcher reads are loaded for all customers. Party rows are loaded
     # for the duplicates found, which are few.
-    customers = Party.objects.filter(kind=Party.Kind.CUSTOMER, merged_into__isnull=True)
-    records = [
-        PartyRecord(pk, name, postcode, tax_id)
-        for pk, name, postcode, tax_id in customers.values_list(
-            "pk", "name", "postcode", "tax_id"
-        ).iterator(chunk_size=CUSTOMER_BATCH)
-    ]
+    records = party_records(Party.Kind.CUSTOMER)
     customer_ids = {record.party_id for record in records}
     with_contracts = set(Contract.objects.values_list("party_id", flat=True).distinct())
     found: list[tuple[int, int, str]] = []
+    # A pair that someone dismissed as two different entities is not reported again.
+    dismissed = dismissed_pairs()
     for pair in matcher.find_pairs(records):
+        if (pair.party_id, pair.other_party_id) in dismissed:
+            continue
         for own, other in (
             (pair.party_id, pair.other_party_id),
             (pair.other_party_id, pair.party_id),

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.commands as commands
     import billguard.cli.contracts as contracts
     from billguard.cli.approvals import add_approvals_parser
+    from billguard.cli.parties import add_parties_parser
     from billguard.cli.policy import add_policy_parser
     from billguard.cli.users import add_user_option, add_users_parser
 
@@ -227,11 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     contracts.add_parsers(sub)
     add_users_parser(sub)
     add_approvals_parser(sub)
+    add_parties_parser(sub)
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.cost_links as cost_links_commands
     import billguard.cli.documents as documents_commands
-    import billguard.cli.party_merges as party_merge_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.scorecards as scorecards_commands
     import billguard.cli.vendor_invoices as vendor_invoice_commands
@@ -245,7 +246,6 @@ def build_parser() -> argparse.ArgumentParser:
     scorecards_commands.add_parsers(sub)
     vendors_commands.add_parsers(sub)
     cost_links_commands.add_parsers(sub)
-    party_merge_commands.add_parsers(sub)
     return parser
 
 

@@ -17,13 +17,6 @@ from billguard.cli.users import acting_user, add_user_option
 UNDO = "undo"
 
 
-def add_parsers(sub: Any) -> None:
-    """Add a ``parties`` command that holds only the merge subcommands."""
-    parties = sub.add_parser("parties", help="merge duplicate parties and list the merges")
-    actions = parties.add_subparsers(dest="parties_action", metavar="ACTION", required=True)
-    add_merge_parsers(actions)
-
-
 def add_merge_parsers(parties_sub: Any) -> None:
     """Add ``merge`` and ``merges`` to the subparsers of the ``parties`` command."""
     merge = parties_sub.add_parser(

@@ -20,21 +20,39 @@ _LEGAL_FORMS = frozenset(
 
 @dataclass(frozen=True)
 class PartyRecord:
+    """The fields of a party that the matchers compare: its own name, postcode and tax ID,
+    and the address of its first bill-to entity."""
+
     party_id: int
     name: str
     postcode: str
     tax_id: str
+    street: str = ""
+    city: str = ""
+    country: str = ""
 
 
 @dataclass(frozen=True)
 class DuplicatePair:
+    """Two likely duplicate parties, the lower id first, with the match probability (1.0 for
+    a deterministic rule)."""
+
     party_id: int
     other_party_id: int
     reason: str
+    probability: float = 1.0
 
 
 class DuplicateMatcher(Protocol):
     def find_pairs(self, records: Iterable[PartyRecord]) -> list[DuplicatePair]: ...
+
+
+def default_matcher() -> DuplicateMatcher:
+    """Return the matcher that the checks and ``billguard parties duplicates scan`` use, the
+    probabilistic one (billguard.registry.matching)."""
+    from billguard.registry.matching.matcher import ProbabilisticMatcher
+
+    return ProbabilisticMatcher()
 
 
 class DeterministicMatcher:

@@ -1,0 +1,156 @@
+"""The ``billguard parties`` subcommands: find likely duplicate parties and dismiss the false
+ones."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from billguard.cli.main import EXIT_OK
+from billguard.cli.party_merges import add_merge_parsers
+from billguard.cli.users import acting_user, add_user_option
+
+if TYPE_CHECKING:
+    from billguard.registry.models import DuplicateCandidate
+
+CANDIDATE_STATUSES = ("open", "dismissed", "merged")
+
+
+def add_parties_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``billguard parties``; each group of party subcommands adds itself to ``actions``."""
+    parties = sub.add_parser("parties", help="work on customers and vendors")
+    actions = parties.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_duplicates_parser(actions)
+    add_merge_parsers(actions)
+
+
+def add_duplicates_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    duplicates = actions.add_parser(
+        "duplicates",
+        help="find likely duplicate parties, list them, dismiss false matches",
+        description="Parties that are likely the same legal entity, found by record linkage "
+        "(docs/duplicate-parties.md).",
+    )
+    steps = duplicates.add_subparsers(dest="step", metavar="STEP", required=True)
+
+    scan = steps.add_parser(
+        "scan", help="match the parties and store or refresh the likely duplicate pairs"
+    )
+    scan.add_argument(
+        "--kind",
+        choices=("customer", "vendor"),
+        default=None,
+        help="scan only customers or only vendors (default: both, each among its own kind)",
+    )
+    scan.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="P",
+        help="the match probability from which a pair is stored (default: the model's, 0.7)",
+    )
+    add_user_option(scan)
+    scan.set_defaults(handler=duplicates_scan)
+
+    listing = steps.add_parser("list", help="list the stored candidates")
+    listing.add_argument(
+        "--status",
+        choices=(*CANDIDATE_STATUSES, "all"),
+        default="open",
+        help="list the candidates in this status (default: open)",
+    )
+    listing.add_argument("--json", action="store_true", help="write the list as JSON")
+    listing.set_defaults(handler=duplicates_list)
+
+    dismiss = steps.add_parser(
+        "dismiss", help="mark a candidate as two different entities, so it is not reported again"
+    )
+    dismiss.add_argument("id", type=int, metavar="ID")
+    dismiss.add_argument("--reason", required=True, help="why the two are different entities")
+    add_user_option(dismiss)
+    dismiss.set_defaults(handler=duplicates_dismiss)
+
+
+def duplicates_scan(args: argparse.Namespace) -> int:
+    from billguard.registry.matching.linkage import DEFAULT_THRESHOLD
+    from billguard.registry.services.duplicates import duplicates_scan as scan
+
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    result = scan(by=acting_user(args), kind=args.kind, threshold=threshold)
+    print(
+        f"scanned {result.parties} parties ({', '.join(result.kinds)}) at match probability "
+        f">= {threshold}: {_count(result.found, 'likely duplicate pair')}"
+    )
+    print(
+        f"  {result.created} new, {result.refreshed} refreshed, {result.still_dismissed} "
+        f"dismissed before and left so, {result.removed} no longer found and removed"
+    )
+    print("see them with: billguard parties duplicates list")
+    return EXIT_OK
+
+
+def duplicates_list(args: argparse.Namespace) -> int:
+    from billguard.registry.models import DuplicateCandidate
+
+    candidates = DuplicateCandidate.objects.select_related("party", "other_party")
+    if args.status != "all":
+        candidates = candidates.filter(status=args.status)
+    rows = list(candidates.order_by("-match_probability", "pk"))
+    if args.json:
+        print(json.dumps([candidate_json(c) for c in rows], indent=2))
+        return EXIT_OK
+    description = "duplicate candidates" if args.status == "all" else f"{args.status} candidates"
+    if not rows:
+        print(f"no {description}")
+        return EXIT_OK
+    print(f"{'ID':>6}  {'status':<10}{'probability':>12}  {'party':<36}{'other party':<36}reason")
+    for c in rows:
+        party = f"{c.party.code} {c.party.name}"
+        other = f"{c.other_party.code} {c.other_party.name}"
+        print(
+            f"{c.pk:>6}  {c.status:<10}{c.match_probability:>12.6f}  {party[:35]:<36}"
+            f"{other[:35]:<36}{c.reason}"
+        )
+    print(f"\n{len(rows)} {description}; dismiss a false match with:")
+    print('  billguard parties duplicates dismiss ID --reason "TEXT"')
+    return EXIT_OK
+
+
+def duplicates_dismiss(args: argparse.Namespace) -> int:
+    from billguard.registry.services.duplicates import duplicate_candidate_dismiss
+
+    candidate = duplicate_candidate_dismiss(
+        by=acting_user(args), candidate_id=args.id, reason=args.reason
+    )
+    print(
+        f"dismissed duplicate candidate {candidate.pk}: parties {candidate.party_id} and "
+        f"{candidate.other_party_id} are different entities"
+    )
+    return EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def candidate_json(candidate: DuplicateCandidate) -> dict[str, Any]:
+    return {
+        "id": candidate.pk,
+        "status": candidate.status,
+        "match_probability": str(candidate.match_probability),
+        "reason": candidate.reason,
+        "party": {
+            "code": candidate.party.code,
+            "name": candidate.party.name,
+            "kind": candidate.party.kind,
+        },
+        "other_party": {
+            "code": candidate.other_party.code,
+            "name": candidate.other_party.name,
+            "kind": candidate.other_party.kind,
+        },
+        "found_at": candidate.found_at.isoformat(),
+        "decided_by": candidate.decided_by,
+        "decided_at": candidate.decided_at.isoformat() if candidate.decided_at else None,
+    }
