@@ -6,14 +6,24 @@ import json
 import pytest
 
 from billguard.cli.main import main
-from billguard.controls.models import AlertDelivery, AlertSubscription
+from billguard.controls.models import AlertDelivery, AlertSubscription, PolicySetting
 from billguard.controls.models.alerts import AlertEvent
+from billguard.controls.policy import VENDOR_ONBOARDING_KEY
 from billguard.procurement.models import OnboardingItem, VendorScore
 from billguard.registry.models import Party
 from tests.acting_users import make_user
 from tests.procurement.scorecard_records import make_order, make_receipt, make_vendor, order_line
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def legal_review_only_required(db):
+    """The checklist of these tests requires the legal review alone, the item their vendors
+    record; the required items are tested with the document compliance measure."""
+    PolicySetting.objects.update_or_create(
+        key=VENDOR_ONBOARDING_KEY, defaults={"value": ["legal_review"]}
+    )
 
 
 @pytest.fixture

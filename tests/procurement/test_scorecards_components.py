@@ -5,12 +5,18 @@ from decimal import Decimal
 
 import pytest
 
-from billguard.controls.models import ChangeRequest
+from billguard.controls.models import ChangeRequest, PolicySetting
 from billguard.controls.models.policy import Target
+from billguard.controls.policy import VENDOR_ONBOARDING_KEY
 from billguard.controls.policy_scorecard import ScorecardPolicy
 from billguard.domain.periods import parse_period
 from billguard.procurement import scorecard_measures as measures
-from billguard.procurement.models import CostLink, OnboardingItem, VendorCertification
+from billguard.procurement.models import (
+    CostLink,
+    OnboardingItem,
+    VendorCertification,
+    VendorProfile,
+)
 from billguard.procurement.scorecard_measures import Measure
 from billguard.procurement.scorecards import component_points
 from tests.factories import make_contract
@@ -326,6 +332,10 @@ def test_document_compliance_at_period_end():
         expires_on=dt.date(2026, 11, 29),
     )
     OnboardingItem.objects.create(vendor=vendor, requirement=requirement.BANK_DETAILS)
+    # The profile completes payment terms and says which tax form the item must hold.
+    VendorProfile.objects.create(
+        vendor=vendor, payment_terms_days=30, tax_classification=VendorProfile.TaxForm.W9
+    )
     certify = VendorCertification.objects.create
     certify(vendor=vendor, kind="sustainability", name="ISO 14001", expires_on=dt.date(2027, 3, 1))
     certify(vendor=vendor, kind="diversity", name="MBE", expires_on=dt.date(2026, 10, 1))
@@ -334,11 +344,27 @@ def test_document_compliance_at_period_end():
 
     measure = measures.document_compliance(NOVEMBER, [vendor.pk])[vendor.pk]
 
-    # Items: 2 of 4 in order. Certifications: ISO 14001 and the renewed MBE, 2 of 2.
-    assert measure.value == D("0.6667")
-    assert measure.observations == 6
-    assert measure.detail == "4 of 6 documents in order on 2026-11-30"
-    assert points("document_compliance", measure) == D("66.67")
+    # Required items: legal review, tax form and payment terms in order; the insurance
+    # certificate expired and bank details have no approved account: 3 of 5.
+    # Certifications: ISO 14001 and the renewed MBE, 2 of 2.
+    assert measure.value == D("0.7143")
+    assert measure.observations == 7
+    assert measure.detail == "5 of 7 documents in order on 2026-11-30"
+    assert points("document_compliance", measure) == D("71.43")
+
+
+def test_document_compliance_counts_required_items_never_recorded():
+    vendor = make_vendor()
+    OnboardingItem.objects.create(
+        vendor=vendor,
+        requirement=OnboardingItem.Requirement.LEGAL_REVIEW,
+        status=OnboardingItem.Status.DONE,
+    )
+
+    measure = measures.document_compliance(NOVEMBER, [vendor.pk])[vendor.pk]
+
+    assert measure.value == D("0.2000")
+    assert measure.detail == "1 of 5 documents in order on 2026-11-30"
 
 
 def test_document_compliance_expired_certification_counts_against():
@@ -352,7 +378,8 @@ def test_document_compliance_expired_certification_counts_against():
     assert measure.value == D("0.0000")
 
 
-def test_document_compliance_without_documents_has_no_data():
+def test_document_compliance_without_required_items_or_documents_has_no_data():
     vendor = make_vendor()
+    PolicySetting.objects.create(key=VENDOR_ONBOARDING_KEY, value=[])
 
     assert measures.document_compliance(NOVEMBER, [vendor.pk]) == {}

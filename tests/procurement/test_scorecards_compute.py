@@ -7,11 +7,12 @@ import pytest
 
 from billguard.controls.models import AlertDelivery, AlertSubscription, AuditEntry, PolicySetting
 from billguard.controls.models.alerts import AlertEvent
+from billguard.controls.policy import VENDOR_ONBOARDING_KEY
 from billguard.controls.policy_yaml import policy_default, policy_load_yaml, policy_replace
 from billguard.domain.errors import InvalidInput, NotAllowed
-from billguard.procurement.models import OnboardingItem, VendorScore
+from billguard.procurement.models import OnboardingItem, VendorProfile, VendorScore
 from billguard.procurement.scorecards import vendor_scores_compute
-from billguard.registry.models import Party
+from billguard.registry.models import Party, VendorBankAccount
 from tests.acting_users import make_user
 from tests.procurement.scorecard_records import (
     make_invoice,
@@ -22,6 +23,16 @@ from tests.procurement.scorecard_records import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def legal_review_only_required(db):
+    """The checklist of these tests requires the legal review alone, the item their vendors
+    record; the required items are tested with the document compliance measure."""
+    PolicySetting.objects.update_or_create(
+        key=VENDOR_ONBOARDING_KEY, defaults={"value": ["legal_review"]}
+    )
+
 
 D = Decimal
 
@@ -39,12 +50,16 @@ def half_on_time(vendor: Party, *, month: int = 11, number: str = "PO-1") -> Non
 
 
 def documents_in_order(vendor: Party) -> None:
-    """One onboarding item done and valid: 100 points of document compliance."""
-    OnboardingItem.objects.create(
-        vendor=vendor,
-        requirement=OnboardingItem.Requirement.LEGAL_REVIEW,
-        status=OnboardingItem.Status.DONE,
+    """Every checklist item done and valid: 100 points of document compliance, whichever
+    items the policy requires."""
+    OnboardingItem.objects.bulk_create(
+        OnboardingItem(vendor=vendor, requirement=requirement, status=OnboardingItem.Status.DONE)
+        for requirement in OnboardingItem.Requirement.values
     )
+    VendorProfile.objects.create(
+        vendor=vendor, payment_terms_days=30, tax_classification=VendorProfile.TaxForm.W9
+    )
+    VendorBankAccount.objects.create(party=vendor, iban="DE89370400440532013000")
 
 
 def subscribe_to_score_alerts() -> AlertSubscription:

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from billguard.controls.models import PolicySetting
+from billguard.controls.policy import VENDOR_ONBOARDING_KEY
 from billguard.domain.errors import InvalidInput, NotFound
 from billguard.procurement.scorecard_selectors import (
     months_until,
@@ -18,6 +20,16 @@ from billguard.registry.models import Party
 from tests.procurement.scorecard_records import make_order, make_receipt, make_vendor, order_line
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def legal_review_only_required(db):
+    """The checklist of these tests requires the legal review alone, the item their vendors
+    record; the required items are tested with the document compliance measure."""
+    PolicySetting.objects.update_or_create(
+        key=VENDOR_ONBOARDING_KEY, defaults={"value": ["legal_review"]}
+    )
+
 
 D = Decimal
 

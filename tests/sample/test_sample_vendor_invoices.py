@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from billguard.checks.engine import VENDOR_INVOICE, registered_checks
-from billguard.procurement.models import PurchaseOrderLine, VendorInvoice, VendorInvoiceLine
+from billguard.procurement.models import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    VendorInvoice,
+    VendorInvoiceLine,
+    VendorScore,
+)
 from billguard.procurement.overview import format_procurement, procurement_overview
 from billguard.sample.company import generate_sample_company
+from billguard.sample.scorecards import sample_scorecards_compute, scorecard_period
 from billguard.sample.vendor_invoices import (
     BANK_ACCOUNT,
     DUPLICATE,
@@ -108,3 +115,23 @@ def test_procurement_section_counts_held_and_findings(company):
     assert DUPLICATE in text
     assert BANK_ACCOUNT in text
     assert QUANTITY in text or QUANTITY not in registered_vendor_invoice_codes()
+    held_orders = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.HELD)
+    assert held_orders.exists()
+    assert f"purchase orders held{'':<16}{held_orders.count():>5}" in text
+    for order in held_orders:
+        assert order.number in text
+    assert "PO_DUPLICATE_SUSPECTED" in text
+
+
+def test_demo_scorecards_have_receipts_and_invoices_to_score(company):
+    run = sample_scorecards_compute()
+
+    scores = VendorScore.objects.filter(period=scorecard_period())
+    assert scores.count() == len(run.scorecards) > 0
+    measured = {
+        name
+        for score in scores
+        for name, component in score.components.items()
+        if component.get("points") is not None
+    }
+    assert {"on_time_receipts", "document_compliance"} <= measured

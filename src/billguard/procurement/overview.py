@@ -1,4 +1,5 @@
-"""The demo's "Procurement" section: vendor invoices by status and their findings by code."""
+"""The demo's "Procurement" section: vendor invoices by status and their findings by code, and
+the purchase orders held by a finding."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Count
 
 from billguard.domain.money import Money
-from billguard.procurement.models import ProcurementFinding, VendorInvoice
+from billguard.procurement.models import ProcurementFinding, PurchaseOrder, VendorInvoice
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class FindingCount:
 class ProcurementOverview:
     by_status: dict[str, int]
     findings: list[FindingCount]
+    # Held purchase orders: (number, vendor code, the codes of their blocking findings).
+    held_orders: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -59,7 +62,18 @@ def procurement_overview() -> ProcurementOverview:
         )
         for code in sorted(invoices)
     ]
-    return ProcurementOverview(by_status=dict(by_status), findings=counts)
+    held_orders = [
+        (
+            order.number,
+            order.vendor.code,
+            sorted({f.code for f in order.findings.all() if f.severity == "block"}),
+        )
+        for order in PurchaseOrder.objects.filter(status=PurchaseOrder.Status.HELD)
+        .select_related("vendor")
+        .prefetch_related("findings")
+        .order_by("number")
+    ]
+    return ProcurementOverview(by_status=dict(by_status), findings=counts, held_orders=held_orders)
 
 
 def format_procurement(overview: ProcurementOverview) -> str:
@@ -80,4 +94,9 @@ def format_procurement(overview: ProcurementOverview) -> str:
         stake = ", ".join(f"{amount} {currency}" for currency, amount in finding.at_stake.items())
         lines.append(f"    {finding.code:<34}{finding.invoices:>8}  {stake or '-'}")
     lines.append("  decide held ones with `billguard vendor-invoices list --status held`")
+    lines.append(f"  {'purchase orders held':<36}{len(overview.held_orders):>5}")
+    for number, vendor, codes in overview.held_orders:
+        lines.append(f"    {number:<18}{vendor:<12}{', '.join(codes) or '-'}")
+    if overview.held_orders:
+        lines.append("  see why with `billguard purchase-orders show NUMBER`")
     return "\n".join(lines)

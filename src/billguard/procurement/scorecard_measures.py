@@ -32,6 +32,7 @@ from billguard.procurement.models import (
     VendorInvoice,
     VendorInvoiceLine,
 )
+from billguard.registry.models import Party
 
 MATCH_FINDING_PREFIX = "MATCH_"
 DUPLICATE_INVOICE_CODE = "VENDOR_INVOICE_DUPLICATE_SUSPECTED"
@@ -248,31 +249,29 @@ def change_requests(period: BillingPeriod, vendor_ids: Collection[int]) -> dict[
 def document_compliance(period: BillingPeriod, vendor_ids: Collection[int]) -> dict[int, Measure]:
     """Share of the vendor's expected documents that are in order on the month's last day.
 
-    Expected are every onboarding checklist item of the vendor and its latest certification
-    of each kind and name issued by then. An item is in order when it is done and its expiry
-    date, if any, is on or after the last day. A certification is in order when its expiry
-    date, if any, is on or after the last day.
+    Expected are every checklist item that the policy requires (whether recorded or still
+    missing) and the vendor's latest certification of each kind and name issued by then. A
+    vendor with no checklist item recorded at all has no data for the checklist part. An
+    item is in order when the checklist finds it done on the last day (not expired). A
+    certification is in order when its expiry date, if any, is on or after the last day.
     """
     # NOTE: the checklist keeps no history of its status, so a past month is judged on the
     # items' current status, with the expiry dates as of that month's last day.
+    from billguard.procurement.onboarding import onboarding_checklist
+
     last_day = period.last_day
     expected: dict[int, int] = defaultdict(int)
     valid: dict[int, int] = defaultdict(int)
-    items = (
-        OnboardingItem.objects.filter(vendor_id__in=vendor_ids)
-        .values("vendor_id")
-        .annotate(
-            total=Count("pk"),
-            valid=Count(
-                "pk",
-                filter=Q(status=OnboardingItem.Status.DONE)
-                & (Q(expires_on__isnull=True) | Q(expires_on__gte=last_day)),
-            ),
+    recorded = set(
+        OnboardingItem.objects.filter(vendor_id__in=vendor_ids).values_list(
+            "vendor_id", flat=True
         )
     )
-    for row in items:
-        expected[row["vendor_id"]] += row["total"]
-        valid[row["vendor_id"]] += row["valid"]
+    for vendor in Party.objects.filter(pk__in=recorded):
+        for item in onboarding_checklist(vendor, last_day):
+            if item.required:
+                expected[vendor.pk] += 1
+                valid[vendor.pk] += int(item.state == "done")
 
     latest: dict[tuple[int, str, str], dt.date | None] = {}
     certifications = VendorCertification.objects.filter(vendor_id__in=vendor_ids).filter(

@@ -1,9 +1,13 @@
-"""The supplier scorecards of the sample company's period, computed after its billing run."""
+"""The supplier scorecards of the month before the sample company's billing period, computed
+after its billing run: the last month whose receipts and vendor invoices are complete."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import User
 
+from billguard.domain.periods import parse_period
 from billguard.procurement.scorecards import ScorecardRun, vendor_scores_compute
 from billguard.sample.company import PERIOD
 
@@ -12,5 +16,14 @@ SCORECARD_USER = "pat.procurement"
 
 
 def sample_scorecards_compute() -> ScorecardRun:
-    """Compute and store every vendor's scorecard of the sample period (2026-11)."""
-    return vendor_scores_compute(period=PERIOD, by=User.objects.get(username=SCORECARD_USER))
+    """Compute and store every vendor's scorecard of the month before the sample period
+    (2026-10)."""
+    return vendor_scores_compute(
+        period=scorecard_period(), by=User.objects.get(username=SCORECARD_USER)
+    )
+
+
+def scorecard_period() -> str:
+    """The month that ends the day before the sample period starts, as YYYY-MM."""
+    previous = parse_period(PERIOD).start - dt.timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
