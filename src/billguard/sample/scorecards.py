@@ -24,6 +24,6 @@ def sample_scorecards_compute() -> ScorecardRun:
 
 
 def scorecard_period() -> str:
-    """The month that ends the day before the sample period starts, as YYYY-MM."""
+    """Return the month that ends the day before the sample period starts, as YYYY-MM."""
     previous = parse_period(PERIOD).start - dt.timedelta(days=1)
     return f"{previous.year:04d}-{previous.month:02d}"
