@@ -66,12 +66,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn
 
 from billguard.domain.errors import InvalidInput
 from billguard.domain.invoice import InvoiceDocument
@@ -85,6 +82,7 @@ from billguard.integrations.draft_fields import (
     DraftRecord,
     build_document,
 )
+from billguard.integrations.json_input import json_load
 
 CSV_COLUMNS = DOCUMENT_FIELDS + LINE_FIELDS
 # Document-level JSON keys: the document fields, the invoice period and the lines.
@@ -186,22 +184,7 @@ def read_drafts_json(data: bytes, *, source: str) -> list[InvoiceDocument]:
     """Read draft invoices from JSON: one object or a list of objects with nested lines."""
     text = _decode(data, source)
 
-    def reject_constant(name: str) -> NoReturn:
-        raise InvalidInput(
-            f"{name} is not a number.",
-            place=source,
-            value=name,
-            fix="Write a number with digits, such as 12.50.",
-        )
-
-    try:
-        parsed = json.loads(text, parse_float=Decimal, parse_constant=reject_constant)
-    except json.JSONDecodeError as error:
-        raise UnreadableDocument(
-            f"the file is not valid JSON: {error.msg}.",
-            place=f"{source}, line {error.lineno}, column {error.colno}",
-            fix="Check the JSON syntax; a JSON validator shows the error.",
-        ) from error
+    parsed = json_load(text, source=source)
     objects = parsed if isinstance(parsed, list) else [parsed]
     if not objects:
         raise InvalidInput(

@@ -263,9 +263,7 @@ def document_compliance(period: BillingPeriod, vendor_ids: Collection[int]) -> d
     expected: dict[int, int] = defaultdict(int)
     valid: dict[int, int] = defaultdict(int)
     recorded = set(
-        OnboardingItem.objects.filter(vendor_id__in=vendor_ids).values_list(
-            "vendor_id", flat=True
-        )
+        OnboardingItem.objects.filter(vendor_id__in=vendor_ids).values_list("vendor_id", flat=True)
     )
     for vendor in Party.objects.filter(pk__in=recorded):
         for item in onboarding_checklist(vendor, last_day):

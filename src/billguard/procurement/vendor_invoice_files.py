@@ -47,15 +47,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import NoReturn
 
 from billguard.domain.errors import BillguardError, InvalidInput
 from billguard.einvoice.errors import UnreadableDocument
+from billguard.integrations.json_input import json_load
 from billguard.procurement.vendor_invoice_input import (
     VendorInvoiceInput,
     VendorInvoiceInvalid,
@@ -273,22 +272,7 @@ def read_vendor_invoice_json(content: bytes, *, source: str) -> VendorInvoiceInp
     """
     text = _decode(content, source)
 
-    def reject_constant(name: str) -> NoReturn:
-        raise InvalidInput(
-            f"{name} is not a number.",
-            place=source,
-            value=name,
-            fix="Write a number with digits, such as 12.50.",
-        )
-
-    try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=reject_constant)
-    except json.JSONDecodeError as error:
-        raise UnreadableDocument(
-            f"the file is not valid JSON: {error.msg}.",
-            place=f"{source}, line {error.lineno}, column {error.colno}",
-            fix="Check the JSON syntax; a JSON validator shows the error.",
-        ) from error
+    data = json_load(text, source=source)
     if not isinstance(data, dict):
         raise InvalidInput(
             "the file is not one JSON object.",
