@@ -1,5 +1,5 @@
-"""The ``billguard parties`` subcommands: find likely duplicate parties and dismiss the false
-ones."""
+"""The ``billguard parties`` subcommands: create and list customers and vendors, find likely
+duplicate parties and dismiss the false ones."""
 
 from __future__ import annotations
 
@@ -21,8 +21,89 @@ def add_parties_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """Add ``billguard parties``; each group of party subcommands adds itself to ``actions``."""
     parties = sub.add_parser("parties", help="work on customers and vendors")
     actions = parties.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_create_parsers(actions)
     add_duplicates_parser(actions)
     add_merge_parsers(actions)
+
+
+def add_create_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    create = actions.add_parser(
+        "create",
+        help="create a customer or vendor",
+        description="Create a party: a customer (then add its bill-to entities) or a vendor "
+        "(then onboard it with `billguard vendors`). A tax ID is checked for the country.",
+    )
+    create.add_argument("--kind", required=True, choices=("customer", "vendor"))
+    create.add_argument("--code", required=True, help="a unique code, such as VEND-011")
+    create.add_argument("--name", required=True, help="the legal name")
+    create.add_argument(
+        "--country", required=True, help="ISO 3166-1 alpha-2 country code, such as DE"
+    )
+    create.add_argument("--tax-id", default="", help="VAT number, EIN or other business tax ID")
+    create.add_argument("--postcode", default="")
+    add_user_option(create)
+    create.set_defaults(handler=party_create_command)
+
+    listing = actions.add_parser("list", help="list customers or vendors")
+    listing.add_argument("--kind", choices=("customer", "vendor"), default=None)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=parties_list)
+
+
+def party_create_command(args: argparse.Namespace) -> int:
+    from billguard.registry.services.parties import party_create
+
+    party = party_create(
+        code=args.code.strip(),
+        kind=args.kind,
+        name=args.name,
+        country=args.country.strip().upper(),
+        tax_id=args.tax_id,
+        postcode=args.postcode.strip(),
+        validate=True,
+        by=acting_user(args),
+    )
+    tax = f", tax ID {party.tax_id}" if party.tax_id else ""
+    print(f"created {party.kind} {party.code} {party.name} ({party.country}{tax})")
+    if party.kind == "vendor":
+        print(f"onboard it with: billguard vendors show {party.code}")
+    return EXIT_OK
+
+
+def parties_list(args: argparse.Namespace) -> int:
+    from billguard.registry.models import Party
+
+    parties = Party.objects.order_by("kind", "code")
+    if args.kind:
+        parties = parties.filter(kind=args.kind)
+    rows = list(parties.select_related("merged_into"))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "code": p.code,
+                        "kind": p.kind,
+                        "name": p.name,
+                        "country": p.country,
+                        "tax_id": p.tax_id,
+                        "merged_into": p.merged_into.code if p.merged_into else None,
+                    }
+                    for p in rows
+                ],
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not rows:
+        print("no parties")
+        return EXIT_OK
+    print(f"{'CODE':<14}{'KIND':<10}{'COUNTRY':<9}{'TAX ID':<18}NAME")
+    for p in rows:
+        merged = f"  (merged into {p.merged_into.code})" if p.merged_into else ""
+        print(f"{p.code:<14}{p.kind:<10}{p.country:<9}{p.tax_id or '-':<18}{p.name}{merged}")
+    print(f"\n{len(rows)} {'party' if len(rows) == 1 else 'parties'}")
+    return EXIT_OK
 
 
 def add_duplicates_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

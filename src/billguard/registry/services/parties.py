@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+@transaction.atomic
 def party_create(
     *,
     code: str,
@@ -25,8 +26,15 @@ def party_create(
     country: str,
     tax_id: str = "",
     postcode: str = "",
+    validate: bool = False,
     by: User | None = None,
 ) -> Party:
+    """Create a customer or vendor.
+
+    With ``validate`` (what a person typing the values gets), a tax ID must pass python-stdnum's
+    check for the country, and the creation is audited; imports and the sample company keep
+    what their source says.
+    """
     if by is not None:
         authorize(by, "party_create")
     require_text(code, field="code")
@@ -40,10 +48,44 @@ def party_create(
         )
     country = require_country(country, field="country")
     if Party.objects.filter(code=code).exists():
-        raise RuleViolation(f"party {code!r} already exists.", place="code", value=code)
-    return Party.objects.create(
+        raise RuleViolation(
+            f"party {code!r} already exists.",
+            place="code",
+            value=code,
+            fix="Choose another code, or work on the existing party.",
+        )
+    tax_id = tax_id.strip()
+    if validate and tax_id:
+        verdict = validate_tax_id(tax_id, country)
+        if not verdict.valid:
+            raise InvalidInput(
+                f"tax ID {tax_id!r} is not valid in {country}: {verdict.error.rstrip('.')}.",
+                place="tax ID",
+                value=tax_id,
+                fix="Copy the tax ID from the party's registration or invoice, with its "
+                "country prefix where it has one.",
+            )
+    party = Party.objects.create(
         code=code, kind=kind, name=name.strip(), country=country, tax_id=tax_id, postcode=postcode
     )
+    if validate:
+        from billguard.controls.services import DEFAULT_ACTOR, audit_record
+
+        audit_record(
+            actor=by.get_username() if by is not None else DEFAULT_ACTOR,
+            action="party.create",
+            record=party,
+            before=None,
+            after={
+                "code": code,
+                "kind": kind,
+                "name": party.name,
+                "country": country,
+                "tax_id": tax_id,
+                "postcode": postcode,
+            },
+        )
+    return party
 
 
 @transaction.atomic
