@@ -42,7 +42,11 @@ def test_approve_records_approval(capsys, sample_users):
     approvals = list(Approval.objects.filter(change_request=request))
     assert [a.approver.get_username() for a in approvals] == ["alex.approver"]
     assert approvals[0].decision == Approval.Decision.APPROVE
-    assert f"approved change request {request.pk}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"approved change request {request.pk} (1 approval(s) so far)" in out
+    assert (
+        f"it waits for more approvals: see them with `billguard approvals show {request.pk}`" in out
+    )
 
 
 def test_approve_by_sales_is_refused(capsys, sample_users):

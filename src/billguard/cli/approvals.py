@@ -145,9 +145,11 @@ def approvals_show(args: argparse.Namespace) -> int:
             value=args.id,
             fix="List the requests with: billguard approvals --all",
         )
-    print(
-        f"change request {request.pk}: {request.target} {request.target_label or request.target_id}"
-    )
+    label = request.target_label or request.target_id
+    kind = request.target.replace("_", " ")
+    # A label that names its kind ("vendor VEND-004 ...") is not prefixed with it again.
+    subject = label if label.startswith(kind) else f"{request.target} {label}"
+    print(f"change request {request.pk}: {subject}")
     print(f"  status        {request.get_status_display()}")
     print(
         f"  requested by  {request.requested_by.get_username()} on "
@@ -191,10 +193,18 @@ def approvals_show(args: argparse.Namespace) -> int:
 
 
 def approvals_approve(args: argparse.Namespace) -> int:
+    from billguard.controls.models import Approval
     from billguard.controls.requests import change_request_approve as approve
 
     request = approve(request_id=args.id, by=acting_user(args), reason=args.reason)
-    print(f"approved change request {request.pk}; it is now {request.get_status_display()}")
+    if request.status == request.Status.PENDING:
+        given = request.approvals.filter(decision=Approval.Decision.APPROVE).count()
+        print(
+            f"approved change request {request.pk} ({given} approval(s) so far); it waits for "
+            f"more approvals: see them with `billguard approvals show {request.pk}`"
+        )
+    else:
+        print(f"approved change request {request.pk}; it is now {request.get_status_display()}")
     return EXIT_OK
 
 
