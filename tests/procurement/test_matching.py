@@ -191,7 +191,7 @@ def test_lower_price_fires_too():
     assert findings[0].amount_at_stake == Money(D("200.00"), "EUR")
 
 
-def test_invoice_line_without_order_line_is_not_matched():
+def test_invoice_line_without_order_line_is_reported():
     po_line = order_line()
     invoice, lines = invoice_of(po_line, ("99", "1.00"))
     lines[0].po_line = None
@@ -202,7 +202,12 @@ def test_invoice_line_without_order_line_is_not_matched():
         tolerances={po_line.pk: Tolerance()},
     )
 
-    assert run_subject_checks(VENDOR_INVOICE, invoice, context, only=MATCH_CODES) == []
+    findings = run_subject_checks(VENDOR_INVOICE, invoice, context, only=MATCH_CODES)
+
+    assert [f.code for f in findings] == ["MATCH_QUANTITY_EXCEEDS_RECEIPT"]
+    assert "names no line of the order" in findings[0].message
+    assert findings[0].amount_at_stake is not None
+    assert findings[0].amount_at_stake.amount == lines[0].net_amount
 
 
 # PO_DUPLICATE_SUSPECTED ----------------------------------------------------------------------

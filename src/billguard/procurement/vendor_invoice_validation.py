@@ -393,7 +393,34 @@ def _lines(
         _line_values(entry, line, problems)
         if currency_ok:
             _line_net(entry, line, problems)
+    _match_unreferenced(entry, matched, order_lines)
     return matched
+
+
+def _match_unreferenced(
+    entry: VendorInvoiceInput,
+    matched: dict[int, PurchaseOrderLine | None],
+    order_lines: dict[int, PurchaseOrderLine],
+) -> None:
+    """Give a line that names no order line (EN 16931 BT-132 is optional) the one order line
+    that no other line of the invoice names and that has its unit price.
+
+    Where none or several order lines qualify, the line stays unmatched, and the three-way
+    match reports it.
+    """
+    named = {line.pk for line in matched.values() if line is not None}
+    for line in entry.lines:
+        if line.order_line is not None or matched.get(line.line_number) is not None:
+            continue
+        candidates = [
+            order_line
+            for order_line in order_lines.values()
+            if order_line.pk not in named
+            and order_line.unit_price == line.unit_price
+        ]
+        if len(candidates) == 1:
+            matched[line.line_number] = candidates[0]
+            named.add(candidates[0].pk)
 
 
 def _order_line(

@@ -29,7 +29,26 @@ def quantity_exceeds_receipt(
     invoice: VendorInvoice, context: VendorInvoiceContext
 ) -> Iterator[Observation]:
     """Report a line when the quantity billed on its order line, this invoice included,
-    exceeds the quantity received by more than the tolerance's quantity percent."""
+    exceeds the quantity received by more than the tolerance's quantity percent, and a line
+    of an invoice against an order that names no order line."""
+    # A line of an invoice against an order that names none of its lines bills something
+    # that nothing received on the order covers (a freight charge, an extra), so it is
+    # reported until someone approves it.
+    if invoice.purchase_order_id is not None:
+        for line in context.lines:
+            if line.po_line_id is None:
+                yield Observation(
+                    subject=f"line {line.line_number}",
+                    message=(
+                        f"line {line.line_number} ({line.description or 'no description'}) "
+                        f"names no line of the order, so no receipt covers its "
+                        f"{_q(line.quantity)} units."
+                    ),
+                    expected="a line of the purchase order, received",
+                    actual="no order line",
+                    amount_at_stake=Money(line.net_amount, invoice.currency).rounded(),
+                    evidence={"order_line": ""},
+                )
     # Lines of this invoice billed so far per order line, so that two lines of one invoice
     # on the same order line count together.
     billed_here: dict[int, Decimal] = {}
