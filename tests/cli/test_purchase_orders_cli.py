@@ -248,3 +248,18 @@ def test_tolerances_set_refuses_a_finance_user(capsys, buyer):
     assert status == 2
     assert "may not set the match tolerances" in capsys.readouterr().err
     assert not MatchTolerance.objects.exists()
+
+
+def test_receive_future_date_exits_two(capsys, tmp_path, buyer):
+    create_json(tmp_path)
+    assert run("purchase-orders", "approve", "PO-0012", "--user", "pat") == 0
+    capsys.readouterr()
+
+    status = run(
+        "purchase-orders", "receive", "PO-0012", "--line", "1", "--quantity", "1",
+        "--on", "2999-01-01", "--user", "pat",
+    )  # fmt: skip
+
+    assert status == 2
+    assert "received date 2999-01-01 is in the future" in capsys.readouterr().err
+    assert not Receipt.objects.exists()
