@@ -263,3 +263,32 @@ def test_receive_future_date_exits_two(capsys, tmp_path, buyer):
     assert status == 2
     assert "received date 2999-01-01 is in the future" in capsys.readouterr().err
     assert not Receipt.objects.exists()
+
+
+def test_tolerances_set_without_values_exits_two(capsys, buyer):
+    assert run("tolerances", "set", "--amount", "5", "--user", "pat") == 0
+    capsys.readouterr()
+
+    status = run("tolerances", "set", "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no tolerance value given" in err
+    assert "--quantity-percent, --unit-price-percent or --amount" in err
+    assert MatchTolerance.objects.get().amount == D(5)
+
+
+def test_tolerances_set_keeps_values_not_given(capsys, buyer):
+    status = run(
+        "tolerances", "set", "--vendor", "V-1", "--quantity-percent", "3",
+        "--unit-price-percent", "2", "--amount", "5", "--user", "pat",
+    )  # fmt: skip
+    assert status == 0
+
+    status = run("tolerances", "set", "--vendor", "V-1", "--amount", "7.5", "--user", "pat")
+
+    assert status == 0
+    row = MatchTolerance.objects.get()
+    assert row.quantity_percent == D(3)
+    assert row.unit_price_percent == D(2)
+    assert row.amount == D("7.5")

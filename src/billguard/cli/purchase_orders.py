@@ -120,28 +120,26 @@ def add_parsers(sub: Any) -> None:
         help="set the tolerance of a vendor, a category, both, or the default",
         description="Without --vendor and --category, set the default. The most specific "
         "tolerance applies to an order line: vendor and category, then vendor, then "
-        "category, then the default. Values not given are zero.",
+        "category, then the default. Give at least one value: the values not given keep their "
+        "current setting, or are zero on a new tolerance.",
     )
     tolerance_set.add_argument("--vendor", metavar="CODE", help="vendor party code")
     tolerance_set.add_argument("--category", default="", help="spend category of order lines")
     tolerance_set.add_argument(
         "--quantity-percent",
         type=decimal_argument,
-        default=Decimal(0),
         metavar="P",
         help="quantity billed beyond the quantity received, in percent of it",
     )
     tolerance_set.add_argument(
         "--unit-price-percent",
         type=decimal_argument,
-        default=Decimal(0),
         metavar="P",
         help="unit price difference from the order, in percent of the order's price",
     )
     tolerance_set.add_argument(
         "--amount",
         type=decimal_argument,
-        default=Decimal(0),
         metavar="X",
         help="line amount difference allowed, in the invoice currency",
     )

@@ -49,7 +49,7 @@ def receipt_record(
 ) -> Receipt:
     """Record ``quantity`` received on line ``line_number`` of ``order`` on ``received_on``.
 
-    ``today`` is the local date that ``received_on`` may not pass; it defaults to the current
+    ``today`` is the local date that ``received_on`` may not pass. It defaults to the current
     date in the project's time zone.
     """
     if by is not None:
