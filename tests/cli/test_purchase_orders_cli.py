@@ -292,3 +292,74 @@ def test_tolerances_set_keeps_values_not_given(capsys, buyer):
     assert row.quantity_percent == D(3)
     assert row.unit_price_percent == D(2)
     assert row.amount == D("7.5")
+
+
+def test_create_unknown_json_keys_rejected(capsys, tmp_path, buyer):
+    line = {**ORDER_JSON["lines"][0], "unit_prize": "120.00"}
+    order = {**ORDER_JSON, "vendor_code": "V-1", "lines": [line]}
+
+    status = create_json(tmp_path, order)
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "'vendor_code' is not a known order key" in err
+    assert "'unit_prize' is not a known line key" in err
+    assert "Use the known names: description, quantity, unit_price" in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_reports_every_problem(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    rows = ORDER_CSV.splitlines()
+    rows[1] = rows[1].replace(",3,800.00,", ",three,800.00,")
+    rows[3] = rows[3].replace(",5,40,", ",5,4O,")
+    path.write_text("\n".join(rows) + "\n")
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "2 problem(s), no purchase order was created" in err
+    assert "orders.csv row 2 quantity: 'three' is not a number." in err
+    assert "orders.csv row 4 unit_price: '4O' is not a number." in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_reports_registry_problems_of_each_order(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        ORDER_CSV.replace("PO-0021,V-1,", "PO-0021,V-404,").replace("5100,service", "9999,service")
+    )
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "GL account '9999' is not an open account" in err
+    assert "vendor 'V-404' does not exist" in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_unknown_csv_column_rejected(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDER_CSV.replace(",expected_on\n", ",expected_on,cost_center\n", 1))
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "'cost_center' is not a known column" in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_semicolon_csv_named(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDER_CSV.replace(",", ";"))
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "separates its columns with ';'" in err
+    assert "has no column" not in err
+    assert not PurchaseOrder.objects.exists()
