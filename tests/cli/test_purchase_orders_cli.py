@@ -363,3 +363,37 @@ def test_create_semicolon_csv_named(capsys, tmp_path, buyer):
     assert "separates its columns with ';'" in err
     assert "has no column" not in err
     assert not PurchaseOrder.objects.exists()
+
+
+def test_held_order_approved_by_finance_approver(capsys, tmp_path, buyer):
+    make_user("alex", "finance_approver")
+    create_json(tmp_path)
+    create_json(tmp_path, {**ORDER_JSON, "number": "PO-0013"})
+    assert run("purchase-orders", "approve", "PO-0012", "--user", "pat") == 0
+    assert run("purchase-orders", "approve", "PO-0013", "--user", "pat") == 1
+    assert "approve-held PO-0013 --reason TEXT" in capsys.readouterr().out
+
+    status = run(
+        "purchase-orders", "approve-held", "PO-0013", "--reason", "Second cluster",
+        "--user", "alex",
+    )  # fmt: skip
+
+    assert status == 0
+    assert "PO-0013 is approved despite its findings by alex" in capsys.readouterr().out
+    assert PurchaseOrder.objects.get(number="PO-0013").status == "approved"
+    assert run("purchase-orders", "show", "PO-0013") == 0
+    assert "decided by alex: Second cluster" in capsys.readouterr().out
+
+
+def test_held_order_rejected_by_creator_exits_two(capsys, tmp_path, buyer):
+    create_json(tmp_path)
+    create_json(tmp_path, {**ORDER_JSON, "number": "PO-0013"})
+    run("purchase-orders", "approve", "PO-0012", "--user", "pat")
+    run("purchase-orders", "approve", "PO-0013", "--user", "pat")
+    capsys.readouterr()
+
+    status = run("purchase-orders", "reject", "PO-0013", "--reason", "dup", "--user", "pat")
+
+    assert status == 2
+    assert "may not" in capsys.readouterr().err
+    assert PurchaseOrder.objects.get(number="PO-0013").status == "held"

@@ -79,6 +79,28 @@ def add_parsers(sub: Any) -> None:
     add_user_option(recheck)
     recheck.set_defaults(handler=orders_recheck)
 
+    approve_held = actions.add_parser(
+        "approve-held",
+        help="approve a held order despite its findings, with a reason (finance approver)",
+        description="Approve a held order despite its findings. Needs a finance approver "
+        "who did not create the order; the reason is stored on the order and audited.",
+    )
+    approve_held.add_argument("number", metavar="NUMBER")
+    approve_held.add_argument("--reason", required=True, help="why the order is approved")
+    add_user_option(approve_held)
+    approve_held.set_defaults(handler=orders_approve_held)
+
+    reject = actions.add_parser(
+        "reject",
+        help="reject a held order: it is closed, with a reason (finance approver)",
+        description="Reject a held order. It becomes closed and takes no receipts. Needs a "
+        "finance approver who did not create the order; the reason is stored and audited.",
+    )
+    reject.add_argument("number", metavar="NUMBER")
+    reject.add_argument("--reason", required=True, help="why the order is rejected")
+    add_user_option(reject)
+    reject.set_defaults(handler=orders_reject)
+
     amend = actions.add_parser(
         "amend",
         help="change a line's unit price or quantity as a new revision",
@@ -242,6 +264,8 @@ def orders_show(args: argparse.Namespace) -> int:
         f"vendor {report['vendor']}, seller entity {report['seller_entity']}, ordered on "
         f"{report['ordered_on']}, total {report['total']} {report['currency']}"
     )
+    if report["decided_by"]:
+        print(f"decided by {report['decided_by']}: {report['decision_note']}")
     print(
         f"{'LINE':>4}  {'KIND':<9} {'CATEGORY':<12} {'QUANTITY':>10} {'RECEIVED':>10} "
         f"{'UNIT PRICE':>12} {'GL':<6} {'EXPECTED':<10} DESCRIPTION"
@@ -289,6 +313,30 @@ def orders_recheck(args: argparse.Namespace) -> int:
     order = _order(args.number)
     findings = purchase_order_recheck(order=order, by=user)
     return _decision(order, findings)
+
+
+def orders_approve_held(args: argparse.Namespace) -> int:
+    from billguard.procurement.order_decisions import purchase_order_approve_held
+
+    user = acting_user(args)
+    order = purchase_order_approve_held(order=_order(args.number), reason=args.reason, by=user)
+    print(
+        f"purchase order {order.number} is approved despite its findings by "
+        f"{order.decided_by}: {order.decision_note}"
+    )
+    return EXIT_OK
+
+
+def orders_reject(args: argparse.Namespace) -> int:
+    from billguard.procurement.order_decisions import purchase_order_reject
+
+    user = acting_user(args)
+    order = purchase_order_reject(order=_order(args.number), reason=args.reason, by=user)
+    print(
+        f"purchase order {order.number} is rejected and closed by {order.decided_by}: "
+        f"{order.decision_note}"
+    )
+    return EXIT_OK
 
 
 def orders_amend(args: argparse.Namespace) -> int:
@@ -362,6 +410,8 @@ def order_report(order: PurchaseOrder) -> dict[str, Any]:
         "status": order.status,
         "revision": order.revision,
         "total": str(_total(order)),
+        "decided_by": order.decided_by,
+        "decision_note": order.decision_note,
         "lines": [
             {
                 "line": line.line_number,
@@ -428,7 +478,9 @@ def _decision(order: PurchaseOrder, findings: list[Finding]) -> int:
         print(
             f"purchase order {order.number} is held by {sum(f.blocks for f in findings)} "
             "blocking finding(s); fix the cause, then run "
-            f"`billguard purchase-orders recheck {order.number}`"
+            f"`billguard purchase-orders recheck {order.number}`, or have a finance approver "
+            f"decide it with `billguard purchase-orders approve-held {order.number} --reason "
+            f"TEXT` or `reject {order.number} --reason TEXT`"
         )
         return EXIT_BLOCKED
     print(f"purchase order {order.number} is approved")
