@@ -397,3 +397,26 @@ def test_held_order_rejected_by_creator_exits_two(capsys, tmp_path, buyer):
     assert status == 2
     assert "may not" in capsys.readouterr().err
     assert PurchaseOrder.objects.get(number="PO-0013").status == "held"
+
+
+def test_list_unknown_status_exits_two(capsys, buyer):
+    status = run("purchase-orders", "list", "--status", "hold")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "purchase order status 'hold' is unknown" in err
+    assert "draft, approved, sent, received, closed, held" in err
+
+
+def test_list_unknown_vendor_exits_two(capsys, buyer):
+    status = run("purchase-orders", "list", "--vendor", "VEND-099")
+
+    assert status == 2
+    assert "vendor 'VEND-099' does not exist" in capsys.readouterr().err
+
+
+def test_list_known_vendor_without_orders(capsys, buyer):
+    status = run("purchase-orders", "list", "--vendor", "V-1", "--status", "Held")
+
+    assert status == 0
+    assert capsys.readouterr().out == "no purchase orders\n"

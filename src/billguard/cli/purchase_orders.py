@@ -211,7 +211,9 @@ def orders_create(args: argparse.Namespace) -> int:
 
 
 def orders_list(args: argparse.Namespace) -> int:
+    from billguard.domain.errors import InvalidInput, NotFound
     from billguard.procurement.models import PurchaseOrder
+    from billguard.registry.models import Party
 
     orders = (
         PurchaseOrder.objects.select_related("vendor", "seller_entity")
@@ -219,9 +221,25 @@ def orders_list(args: argparse.Namespace) -> int:
         .order_by("ordered_on", "number")
     )
     if args.vendor:
-        orders = orders.filter(vendor__code=args.vendor)
+        vendor = args.vendor.strip()
+        if not Party.objects.filter(code=vendor, kind=Party.Kind.VENDOR).exists():
+            raise NotFound(
+                f"vendor {vendor!r} does not exist.",
+                place="--vendor",
+                value=vendor,
+                fix="Give the code of a party of kind vendor (`billguard vendors list`).",
+            )
+        orders = orders.filter(vendor__code=vendor)
     if args.status:
-        orders = orders.filter(status=args.status.strip().lower())
+        status = args.status.strip().lower()
+        if status not in PurchaseOrder.Status.values:
+            raise InvalidInput(
+                f"purchase order status {args.status!r} is unknown.",
+                place="--status",
+                value=args.status,
+                fix=f"Use one of {', '.join(PurchaseOrder.Status.values)}.",
+            )
+        orders = orders.filter(status=status)
     rows = [
         {
             "number": order.number,
