@@ -179,7 +179,7 @@ def test_approve_receive_amend_close(capsys, tmp_path, buyer):
 
     assert run("purchase-orders", "show", "PO-0012") == 0
     report = capsys.readouterr().out
-    assert "rev 2 line 2 unit_price: 4500 -> 4750 by pat: Scope extended" in report
+    assert "rev 2 line 2 unit_price: 4500.00 -> 4750.00 by pat: Scope extended" in report
     assert "line 1: 10 on 2026-10-20 ref DN-1 by pat" in report
 
     assert run("purchase-orders", "close", "PO-0012", "--user", "pat") == 0

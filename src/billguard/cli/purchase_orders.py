@@ -372,7 +372,8 @@ def orders_amend(args: argparse.Namespace) -> int:
     line = order.lines.get(line_number=args.line)
     print(
         f"purchase order {order.number} is at revision {order.revision}: line {args.line} "
-        f"quantity {line.quantity.normalize():f}, unit price {_price(line.unit_price)} "
+        f"quantity {line.quantity.normalize():f}, unit price "
+        f"{_price(line.unit_price, order.currency)} "
         f"{order.currency}"
     )
     return EXIT_OK
@@ -439,7 +440,7 @@ def order_report(order: PurchaseOrder) -> dict[str, Any]:
                 "quantity": f"{line.quantity.normalize():f}",
                 "received": f"{Decimal(line.received or 0).normalize():f}",
                 "unit_code": line.unit_code,
-                "unit_price": _price(line.unit_price),
+                "unit_price": _price(line.unit_price, order.currency),
                 "gl_account": line.gl_account,
                 "expected_on": line.expected_on.isoformat() if line.expected_on else None,
             }
@@ -460,8 +461,8 @@ def order_report(order: PurchaseOrder) -> dict[str, Any]:
                 "revision": change.revision,
                 "line": change.line.line_number,
                 "field": change.field,
-                "old_value": f"{change.old_value.normalize():f}",
-                "new_value": f"{change.new_value.normalize():f}",
+                "old_value": _change_value(change.field, change.old_value, order.currency),
+                "new_value": _change_value(change.field, change.new_value, order.currency),
                 "reason": change.reason,
                 "changed_by": change.changed_by,
             }
@@ -511,9 +512,23 @@ def _order(number: str) -> PurchaseOrder:
     return purchase_order_by_number(number)
 
 
-def _price(value: Decimal) -> str:
-    """Format a unit price with at least two decimals: 120.00, 0.0125."""
-    return f"{value:.2f}" if value == round(value, 2) else f"{value.normalize():f}"
+def _change_value(field: str, value: Decimal, currency: str) -> str:
+    """Format an amended value: a unit price with its currency's decimals, a quantity plain."""
+    if field == "unit_price":
+        return _price(value, currency)
+    return f"{value.normalize():f}"
+
+
+def _price(value: Decimal, currency: str = "") -> str:
+    """Format a unit price with at least the currency's decimals (ISO 4217; two when no
+    currency is given), and more only when the price has them: 120.00, 0.0125, JPY 1500."""
+    from billguard.domain.currencies import minor_units
+
+    places = minor_units(currency) if currency else 2
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    decimals = max(places, -exponent) if isinstance(exponent, int) else places
+    return f"{normal:.{decimals}f}"
 
 
 def _total(order: PurchaseOrder) -> Decimal:
