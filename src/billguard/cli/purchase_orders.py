@@ -499,7 +499,7 @@ def _decision(order: PurchaseOrder, findings: list[Finding]) -> int:
             "blocking finding(s); fix the cause, then run "
             f"`billguard purchase-orders recheck {order.number}`, or have a finance approver "
             f"decide it with `billguard purchase-orders approve-held {order.number} --reason "
-            f"TEXT` or `reject {order.number} --reason TEXT`"
+            f"TEXT` or `billguard purchase-orders reject {order.number} --reason TEXT`"
         )
         return EXIT_BLOCKED
     print(f"purchase order {order.number} is approved")
