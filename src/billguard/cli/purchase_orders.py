@@ -28,7 +28,7 @@ CSV: one row per line, the order fields repeated on each line of an order:
   gl_account,kind,category,unit_code,expected_on
 kind (goods, service or milestone; default service), category, unit_code (default C62)
 and expected_on are optional. An unknown key or column is an error, and every problem of
-the file is listed at once; nothing is created until the whole file is valid."""
+the file is listed at once. Nothing is created until the whole file is valid."""
 
 
 def add_parsers(sub: Any) -> None:
