@@ -179,7 +179,7 @@ def test_approve_receive_amend_close(capsys, tmp_path, buyer):
 
     assert run("purchase-orders", "show", "PO-0012") == 0
     report = capsys.readouterr().out
-    assert "rev 2 line 2 unit_price: 4500 -> 4750 by pat: Scope extended" in report
+    assert "rev 2 line 2 unit_price: 4500.00 -> 4750.00 by pat: Scope extended" in report
     assert "line 1: 10 on 2026-10-20 ref DN-1 by pat" in report
 
     assert run("purchase-orders", "close", "PO-0012", "--user", "pat") == 0
@@ -248,3 +248,175 @@ def test_tolerances_set_refuses_a_finance_user(capsys, buyer):
     assert status == 2
     assert "may not set the match tolerances" in capsys.readouterr().err
     assert not MatchTolerance.objects.exists()
+
+
+def test_receive_future_date_exits_two(capsys, tmp_path, buyer):
+    create_json(tmp_path)
+    assert run("purchase-orders", "approve", "PO-0012", "--user", "pat") == 0
+    capsys.readouterr()
+
+    status = run(
+        "purchase-orders", "receive", "PO-0012", "--line", "1", "--quantity", "1",
+        "--on", "2999-01-01", "--user", "pat",
+    )  # fmt: skip
+
+    assert status == 2
+    assert "received date 2999-01-01 is in the future" in capsys.readouterr().err
+    assert not Receipt.objects.exists()
+
+
+def test_tolerances_set_without_values_exits_two(capsys, buyer):
+    assert run("tolerances", "set", "--amount", "5", "--user", "pat") == 0
+    capsys.readouterr()
+
+    status = run("tolerances", "set", "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no tolerance value given" in err
+    assert "--quantity-percent, --unit-price-percent or --amount" in err
+    assert MatchTolerance.objects.get().amount == D(5)
+
+
+def test_tolerances_set_keeps_values_not_given(capsys, buyer):
+    status = run(
+        "tolerances", "set", "--vendor", "V-1", "--quantity-percent", "3",
+        "--unit-price-percent", "2", "--amount", "5", "--user", "pat",
+    )  # fmt: skip
+    assert status == 0
+
+    status = run("tolerances", "set", "--vendor", "V-1", "--amount", "7.5", "--user", "pat")
+
+    assert status == 0
+    row = MatchTolerance.objects.get()
+    assert row.quantity_percent == D(3)
+    assert row.unit_price_percent == D(2)
+    assert row.amount == D("7.5")
+
+
+def test_create_unknown_json_keys_rejected(capsys, tmp_path, buyer):
+    line = {**ORDER_JSON["lines"][0], "unit_prize": "120.00"}
+    order = {**ORDER_JSON, "vendor_code": "V-1", "lines": [line]}
+
+    status = create_json(tmp_path, order)
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "'vendor_code' is not a known order key" in err
+    assert "'unit_prize' is not a known line key" in err
+    assert "Use the known names: description, quantity, unit_price" in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_reports_every_problem(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    rows = ORDER_CSV.splitlines()
+    rows[1] = rows[1].replace(",3,800.00,", ",three,800.00,")
+    rows[3] = rows[3].replace(",5,40,", ",5,4O,")
+    path.write_text("\n".join(rows) + "\n")
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "2 problem(s), no purchase order was created" in err
+    assert "orders.csv row 2 quantity: 'three' is not a number." in err
+    assert "orders.csv row 4 unit_price: '4O' is not a number." in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_reports_registry_problems_of_each_order(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        ORDER_CSV.replace("PO-0021,V-1,", "PO-0021,V-404,").replace("5100,service", "9999,service")
+    )
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "GL account '9999' is not an open account" in err
+    assert "vendor 'V-404' does not exist" in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_unknown_csv_column_rejected(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDER_CSV.replace(",expected_on\n", ",expected_on,cost_center\n", 1))
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "'cost_center' is not a known column" in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_create_semicolon_csv_named(capsys, tmp_path, buyer):
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDER_CSV.replace(",", ";"))
+
+    status = run("purchase-orders", "create", "--file", str(path), "--user", "pat")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "separates its columns with ';'" in err
+    assert "has no column" not in err
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_held_order_approved_by_finance_approver(capsys, tmp_path, buyer):
+    make_user("alex", "finance_approver")
+    create_json(tmp_path)
+    create_json(tmp_path, {**ORDER_JSON, "number": "PO-0013"})
+    assert run("purchase-orders", "approve", "PO-0012", "--user", "pat") == 0
+    assert run("purchase-orders", "approve", "PO-0013", "--user", "pat") == 1
+    assert "approve-held PO-0013 --reason TEXT" in capsys.readouterr().out
+
+    status = run(
+        "purchase-orders", "approve-held", "PO-0013", "--reason", "Second cluster",
+        "--user", "alex",
+    )  # fmt: skip
+
+    assert status == 0
+    assert "PO-0013 is approved despite its findings by alex" in capsys.readouterr().out
+    assert PurchaseOrder.objects.get(number="PO-0013").status == "approved"
+    assert run("purchase-orders", "show", "PO-0013") == 0
+    assert "decided by alex: Second cluster" in capsys.readouterr().out
+
+
+def test_held_order_rejected_by_creator_exits_two(capsys, tmp_path, buyer):
+    create_json(tmp_path)
+    create_json(tmp_path, {**ORDER_JSON, "number": "PO-0013"})
+    run("purchase-orders", "approve", "PO-0012", "--user", "pat")
+    run("purchase-orders", "approve", "PO-0013", "--user", "pat")
+    capsys.readouterr()
+
+    status = run("purchase-orders", "reject", "PO-0013", "--reason", "dup", "--user", "pat")
+
+    assert status == 2
+    assert "may not" in capsys.readouterr().err
+    assert PurchaseOrder.objects.get(number="PO-0013").status == "held"
+
+
+def test_list_unknown_status_exits_two(capsys, buyer):
+    status = run("purchase-orders", "list", "--status", "hold")
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "purchase order status 'hold' is unknown" in err
+    assert "draft, approved, sent, received, closed, held" in err
+
+
+def test_list_unknown_vendor_exits_two(capsys, buyer):
+    status = run("purchase-orders", "list", "--vendor", "VEND-099")
+
+    assert status == 2
+    assert "vendor 'VEND-099' does not exist" in capsys.readouterr().err
+
+
+def test_list_known_vendor_without_orders(capsys, buyer):
+    status = run("purchase-orders", "list", "--vendor", "V-1", "--status", "Held")
+
+    assert status == 0
+    assert capsys.readouterr().out == "no purchase orders\n"

@@ -213,6 +213,8 @@ def test_exceptions_list_shows_procurement(tmp_path, order, capsys):
     assert "PO-HELD" in order_row
     assert "20.00 EUR" in order_row
     assert "1 vendor invoices and 1 purchase orders held" in out
+    assert "billguard purchase-orders approve-held NUMBER --reason TEXT" in out
+    assert "billguard purchase-orders recheck NUMBER" in out
 
 
 def test_exceptions_empty_queue(sample_users, capsys):

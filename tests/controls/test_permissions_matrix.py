@@ -41,6 +41,10 @@ from billguard.procurement.models import (
     VendorScore,
 )
 from billguard.procurement.onboarding import vendor_item_record, vendor_profile_set
+from billguard.procurement.order_decisions import (
+    purchase_order_approve_held,
+    purchase_order_reject,
+)
 from billguard.procurement.passthrough import cost_link_agreement_revision, cost_link_create
 from billguard.procurement.purchase_orders import (
     purchase_order_amend,
@@ -126,6 +130,8 @@ purchase_order_approve        no    yes         no      no               yes    
 purchase_order_recheck        no    yes         no      no               yes           no
 purchase_order_amend          no    yes         no      no               yes           no
 purchase_order_close          no    yes         no      no               yes           no
+purchase_order_approve_held   no    no          no      yes              yes           no
+purchase_order_reject         no    no          no      yes              yes           no
 receipt_record                no    yes         yes     no               yes           no
 match_tolerance_set           no    yes         no      no               yes           no
 vendor_invoice_record         no    yes         yes     no               yes           no
@@ -684,6 +690,20 @@ SERVICES: dict[str, ServiceCase] = {
             invoice_id=invoice.pk, reason="Account confirmed with the vendor", by=by
         ),
         observe=vendor_invoice_state,
+    ),
+    "purchase_order_approve_held": ServiceCase(
+        prepare=held_order,
+        call=lambda order, by: purchase_order_approve_held(
+            order=order, reason="Second order for the same capacity, confirmed", by=by
+        ),
+        observe=order_state,
+    ),
+    "purchase_order_reject": ServiceCase(
+        prepare=held_order,
+        call=lambda order, by: purchase_order_reject(
+            order=order, reason="Duplicate of PO-0001", by=by
+        ),
+        observe=order_state,
     ),
     "vendor_invoice_reject": ServiceCase(
         prepare=held_vendor_invoice,

@@ -267,3 +267,11 @@ def make_vendor_lookup(code: str):  # type: ignore[no-untyped-def]
     from billguard.registry.models import Party
 
     return Party.objects.get(code=code)
+
+
+def test_price_variance_message_uses_currency_decimals():
+    po_line = order_line()
+
+    findings = match(po_line, ("10", "125"))
+
+    assert "50.00 EUR on 10 units" in findings[0].message

@@ -107,3 +107,86 @@ def test_receipt_needs_receipt_record():
         receipt_record(order=order, line_number=1, quantity=D(1), received_on=OCT_5, by=sales)
 
     assert not Receipt.objects.exists()
+
+
+def test_future_receipt_date_rejected():
+    order = approved_two_line_order()
+
+    with pytest.raises(InvalidInput) as refused:
+        receipt_record(
+            order=order,
+            line_number=1,
+            quantity=D(1),
+            received_on=dt.date(2026, 10, 6),
+            today=OCT_5,
+        )
+
+    assert "received date 2026-10-06 is in the future" in refused.value.message
+    assert "today is 2026-10-05" in refused.value.message
+    assert refused.value.place == "received_on"
+    assert not Receipt.objects.exists()
+
+
+def test_receipt_dated_today_accepted():
+    order = approved_two_line_order()
+
+    receipt = receipt_record(
+        order=order, line_number=1, quantity=D(1), received_on=OCT_5, today=OCT_5
+    )
+
+    assert receipt.received_on == OCT_5
+
+
+def test_repeated_reference_on_line_rejected():
+    order = approved_two_line_order()
+    first = receipt_record(
+        order=order, line_number=1, quantity=D(2), received_on=OCT_5, reference="DN-7781"
+    )
+
+    with pytest.raises(RuleViolation) as refused:
+        receipt_record(
+            order=order, line_number=1, quantity=D(1), received_on=OCT_5, reference=" DN-7781 "
+        )
+
+    assert f"already has receipt {first.pk} with reference DN-7781" in refused.value.message
+    assert refused.value.place == "reference"
+    assert Receipt.objects.count() == 1
+
+
+def test_same_reference_on_other_line_accepted():
+    order = approved_two_line_order()
+    receipt_record(
+        order=order, line_number=1, quantity=D(2), received_on=OCT_5, reference="DN-7781"
+    )
+
+    receipt_record(
+        order=order, line_number=2, quantity=D(1), received_on=OCT_5, reference="DN-7781"
+    )
+    receipt_record(order=order, line_number=1, quantity=D(1), received_on=OCT_5)
+    receipt_record(order=order, line_number=1, quantity=D(1), received_on=OCT_5)
+
+    assert Receipt.objects.count() == 4
+
+
+def test_receipt_on_closed_order_says_closed():
+    order = approved_two_line_order()
+    order.status = PurchaseOrder.Status.CLOSED
+    order.save(update_fields=["status"])
+
+    with pytest.raises(RuleViolation) as refused:
+        receipt_record(order=order, line_number=1, quantity=D(1), received_on=OCT_5)
+
+    assert "Approve" not in (refused.value.fix or "")
+    assert "closed order takes no more receipts" in (refused.value.fix or "")
+
+
+def test_receipt_on_held_order_says_how_to_decide():
+    order = approved_two_line_order()
+    order.status = PurchaseOrder.Status.HELD
+    order.save(update_fields=["status"])
+
+    with pytest.raises(RuleViolation) as refused:
+        receipt_record(order=order, line_number=1, quantity=D(1), received_on=OCT_5)
+
+    assert f"purchase-orders recheck {order.number}" in (refused.value.fix or "")
+    assert f"purchase-orders approve-held {order.number}" in (refused.value.fix or "")

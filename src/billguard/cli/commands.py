@@ -278,9 +278,11 @@ def _print_procurement_exceptions(rows: list[tuple[str, int, str, str, str, str]
             f"{pk:>6}  {kind:<16}{vendor[:13]:<14}{reference[:19]:<20}{amount:>18}  {codes or '-'}"
         )
     invoices = sum(1 for row in rows if row[0] == "vendor invoice")
+    print(f"\n{invoices} vendor invoices and {len(rows) - invoices} purchase orders held.")
+    print("Decide an invoice with: billguard vendor-invoices approve ID --reason TEXT (or reject)")
     print(
-        f"\n{invoices} vendor invoices and {len(rows) - invoices} purchase orders held; decide "
-        "an invoice with: billguard vendor-invoices approve ID --reason TEXT (or reject)"
+        "Decide an order with: billguard purchase-orders approve-held NUMBER --reason TEXT "
+        "(or reject), or fix its cause and run: billguard purchase-orders recheck NUMBER"
     )
 
 

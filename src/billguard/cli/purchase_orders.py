@@ -27,7 +27,8 @@ CSV: one row per line, the order fields repeated on each line of an order:
   number,vendor,seller_entity,currency,ordered_on,description,quantity,unit_price,
   gl_account,kind,category,unit_code,expected_on
 kind (goods, service or milestone; default service), category, unit_code (default C62)
-and expected_on are optional."""
+and expected_on are optional. An unknown key or column is an error, and every problem of
+the file is listed at once. Nothing is created until the whole file is valid."""
 
 
 def add_parsers(sub: Any) -> None:
@@ -78,6 +79,28 @@ def add_parsers(sub: Any) -> None:
     add_user_option(recheck)
     recheck.set_defaults(handler=orders_recheck)
 
+    approve_held = actions.add_parser(
+        "approve-held",
+        help="approve a held order despite its findings, with a reason (finance approver)",
+        description="Approve a held order despite its findings. Needs a finance approver "
+        "who did not create the order; the reason is stored on the order and audited.",
+    )
+    approve_held.add_argument("number", metavar="NUMBER")
+    approve_held.add_argument("--reason", required=True, help="why the order is approved")
+    add_user_option(approve_held)
+    approve_held.set_defaults(handler=orders_approve_held)
+
+    reject = actions.add_parser(
+        "reject",
+        help="reject a held order: it is closed, with a reason (finance approver)",
+        description="Reject a held order. It becomes closed and takes no receipts. Needs a "
+        "finance approver who did not create the order; the reason is stored and audited.",
+    )
+    reject.add_argument("number", metavar="NUMBER")
+    reject.add_argument("--reason", required=True, help="why the order is rejected")
+    add_user_option(reject)
+    reject.set_defaults(handler=orders_reject)
+
     amend = actions.add_parser(
         "amend",
         help="change a line's unit price or quantity as a new revision",
@@ -120,28 +143,26 @@ def add_parsers(sub: Any) -> None:
         help="set the tolerance of a vendor, a category, both, or the default",
         description="Without --vendor and --category, set the default. The most specific "
         "tolerance applies to an order line: vendor and category, then vendor, then "
-        "category, then the default. Values not given are zero.",
+        "category, then the default. Give at least one value: the values not given keep their "
+        "current setting, or are zero on a new tolerance.",
     )
     tolerance_set.add_argument("--vendor", metavar="CODE", help="vendor party code")
     tolerance_set.add_argument("--category", default="", help="spend category of order lines")
     tolerance_set.add_argument(
         "--quantity-percent",
         type=decimal_argument,
-        default=Decimal(0),
         metavar="P",
         help="quantity billed beyond the quantity received, in percent of it",
     )
     tolerance_set.add_argument(
         "--unit-price-percent",
         type=decimal_argument,
-        default=Decimal(0),
         metavar="P",
         help="unit price difference from the order, in percent of the order's price",
     )
     tolerance_set.add_argument(
         "--amount",
         type=decimal_argument,
-        default=Decimal(0),
         metavar="X",
         help="line amount difference allowed, in the invoice currency",
     )
@@ -190,7 +211,9 @@ def orders_create(args: argparse.Namespace) -> int:
 
 
 def orders_list(args: argparse.Namespace) -> int:
+    from billguard.domain.errors import InvalidInput, NotFound
     from billguard.procurement.models import PurchaseOrder
+    from billguard.registry.models import Party
 
     orders = (
         PurchaseOrder.objects.select_related("vendor", "seller_entity")
@@ -198,9 +221,25 @@ def orders_list(args: argparse.Namespace) -> int:
         .order_by("ordered_on", "number")
     )
     if args.vendor:
-        orders = orders.filter(vendor__code=args.vendor)
+        vendor = args.vendor.strip()
+        if not Party.objects.filter(code=vendor, kind=Party.Kind.VENDOR).exists():
+            raise NotFound(
+                f"vendor {vendor!r} does not exist.",
+                place="--vendor",
+                value=vendor,
+                fix="Give the code of a party of kind vendor (`billguard vendors list`).",
+            )
+        orders = orders.filter(vendor__code=vendor)
     if args.status:
-        orders = orders.filter(status=args.status.strip().lower())
+        status = args.status.strip().lower()
+        if status not in PurchaseOrder.Status.values:
+            raise InvalidInput(
+                f"purchase order status {args.status!r} is unknown.",
+                place="--status",
+                value=args.status,
+                fix=f"Use one of {', '.join(PurchaseOrder.Status.values)}.",
+            )
+        orders = orders.filter(status=status)
     rows = [
         {
             "number": order.number,
@@ -243,6 +282,8 @@ def orders_show(args: argparse.Namespace) -> int:
         f"vendor {report['vendor']}, seller entity {report['seller_entity']}, ordered on "
         f"{report['ordered_on']}, total {report['total']} {report['currency']}"
     )
+    if report["decided_by"]:
+        print(f"decided by {report['decided_by']}: {report['decision_note']}")
     print(
         f"{'LINE':>4}  {'KIND':<9} {'CATEGORY':<12} {'QUANTITY':>10} {'RECEIVED':>10} "
         f"{'UNIT PRICE':>12} {'GL':<6} {'EXPECTED':<10} DESCRIPTION"
@@ -292,6 +333,30 @@ def orders_recheck(args: argparse.Namespace) -> int:
     return _decision(order, findings)
 
 
+def orders_approve_held(args: argparse.Namespace) -> int:
+    from billguard.procurement.order_decisions import purchase_order_approve_held
+
+    user = acting_user(args)
+    order = purchase_order_approve_held(order=_order(args.number), reason=args.reason, by=user)
+    print(
+        f"purchase order {order.number} is approved despite its findings by "
+        f"{order.decided_by}: {order.decision_note}"
+    )
+    return EXIT_OK
+
+
+def orders_reject(args: argparse.Namespace) -> int:
+    from billguard.procurement.order_decisions import purchase_order_reject
+
+    user = acting_user(args)
+    order = purchase_order_reject(order=_order(args.number), reason=args.reason, by=user)
+    print(
+        f"purchase order {order.number} is rejected and closed by {order.decided_by}: "
+        f"{order.decision_note}"
+    )
+    return EXIT_OK
+
+
 def orders_amend(args: argparse.Namespace) -> int:
     from billguard.procurement.purchase_orders import purchase_order_amend
 
@@ -307,7 +372,8 @@ def orders_amend(args: argparse.Namespace) -> int:
     line = order.lines.get(line_number=args.line)
     print(
         f"purchase order {order.number} is at revision {order.revision}: line {args.line} "
-        f"quantity {line.quantity.normalize():f}, unit price {_price(line.unit_price)} "
+        f"quantity {line.quantity.normalize():f}, unit price "
+        f"{_price(line.unit_price, order.currency)} "
         f"{order.currency}"
     )
     return EXIT_OK
@@ -363,6 +429,8 @@ def order_report(order: PurchaseOrder) -> dict[str, Any]:
         "status": order.status,
         "revision": order.revision,
         "total": str(_total(order)),
+        "decided_by": order.decided_by,
+        "decision_note": order.decision_note,
         "lines": [
             {
                 "line": line.line_number,
@@ -372,7 +440,7 @@ def order_report(order: PurchaseOrder) -> dict[str, Any]:
                 "quantity": f"{line.quantity.normalize():f}",
                 "received": f"{Decimal(line.received or 0).normalize():f}",
                 "unit_code": line.unit_code,
-                "unit_price": _price(line.unit_price),
+                "unit_price": _price(line.unit_price, order.currency),
                 "gl_account": line.gl_account,
                 "expected_on": line.expected_on.isoformat() if line.expected_on else None,
             }
@@ -393,8 +461,8 @@ def order_report(order: PurchaseOrder) -> dict[str, Any]:
                 "revision": change.revision,
                 "line": change.line.line_number,
                 "field": change.field,
-                "old_value": f"{change.old_value.normalize():f}",
-                "new_value": f"{change.new_value.normalize():f}",
+                "old_value": _change_value(change.field, change.old_value, order.currency),
+                "new_value": _change_value(change.field, change.new_value, order.currency),
                 "reason": change.reason,
                 "changed_by": change.changed_by,
             }
@@ -429,7 +497,9 @@ def _decision(order: PurchaseOrder, findings: list[Finding]) -> int:
         print(
             f"purchase order {order.number} is held by {sum(f.blocks for f in findings)} "
             "blocking finding(s); fix the cause, then run "
-            f"`billguard purchase-orders recheck {order.number}`"
+            f"`billguard purchase-orders recheck {order.number}`, or have a finance approver "
+            f"decide it with `billguard purchase-orders approve-held {order.number} --reason "
+            f"TEXT` or `billguard purchase-orders reject {order.number} --reason TEXT`"
         )
         return EXIT_BLOCKED
     print(f"purchase order {order.number} is approved")
@@ -442,9 +512,23 @@ def _order(number: str) -> PurchaseOrder:
     return purchase_order_by_number(number)
 
 
-def _price(value: Decimal) -> str:
-    """Format a unit price with at least two decimals: 120.00, 0.0125."""
-    return f"{value:.2f}" if value == round(value, 2) else f"{value.normalize():f}"
+def _change_value(field: str, value: Decimal, currency: str) -> str:
+    """Format an amended value: a unit price with its currency's decimals, a quantity plain."""
+    if field == "unit_price":
+        return _price(value, currency)
+    return f"{value.normalize():f}"
+
+
+def _price(value: Decimal, currency: str = "") -> str:
+    """Format a unit price with at least the currency's decimals (ISO 4217; two when no
+    currency is given), and more only when the price has them: 120.00, 0.0125, JPY 1500."""
+    from billguard.domain.currencies import minor_units
+
+    places = minor_units(currency) if currency else 2
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    decimals = max(places, -exponent) if isinstance(exponent, int) else places
+    return f"{normal:.{decimals}f}"
 
 
 def _total(order: PurchaseOrder) -> Decimal:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils import timezone
 
 from billguard.controls.roles import authorize
 from billguard.controls.services import DEFAULT_ACTOR, audit_record
@@ -44,8 +45,13 @@ def receipt_record(
     received_on: dt.date,
     reference: str = "",
     by: User | None = None,
+    today: dt.date | None = None,
 ) -> Receipt:
-    """Record ``quantity`` received on line ``line_number`` of ``order`` on ``received_on``."""
+    """Record ``quantity`` received on line ``line_number`` of ``order`` on ``received_on``.
+
+    ``today`` is the local date that ``received_on`` may not pass. It defaults to the current
+    date in the project's time zone.
+    """
     if by is not None:
         authorize(by, "receipt_record")
     if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
@@ -61,6 +67,15 @@ def receipt_record(
             place="quantity",
             value=quantity,
             fix="Round it to 4 decimals.",
+        )
+    today = today or timezone.localdate()
+    if received_on > today:
+        raise InvalidInput(
+            f"received date {received_on} is in the future: today is {today}.",
+            place="received_on",
+            value=received_on,
+            fix="Record the receipt on or after the day the goods arrive or the service is "
+            "signed off, with that date.",
         )
     reference = (reference or "").strip()
     if len(reference) > 60:
@@ -81,8 +96,7 @@ def receipt_record(
                 "on approved orders only.",
                 place="number",
                 value=order.number,
-                fix="Approve the order first; a fully received or closed order takes no more "
-                "receipts.",
+                fix=_not_receiving_fix(order),
             )
         if received_on < order.ordered_on:
             raise InvalidInput(
@@ -100,6 +114,18 @@ def receipt_record(
                 value=line_number,
                 fix=f"Give a line number from 1 to {order.lines.count()}.",
             )
+        if reference:
+            earlier = Receipt.objects.filter(line=found, reference=reference).order_by("pk").first()
+            if earlier is not None:
+                raise RuleViolation(
+                    f"line {line_number} of {order.number} already has receipt {earlier.pk} "
+                    f"with reference {reference}, for {plain(earlier.quantity)} received on "
+                    f"{earlier.received_on}.",
+                    place="reference",
+                    value=reference,
+                    fix="Check whether this delivery was already recorded; a further delivery "
+                    "takes its own delivery note or sign-off number.",
+                )
         received = received_quantity(found)
         open_quantity = found.quantity - received
         if quantity > open_quantity:
@@ -148,6 +174,22 @@ def receipt_record(
         order.status,
     )
     return receipt
+
+
+def _not_receiving_fix(order: PurchaseOrder) -> str:
+    """Say what to do with an order whose status takes no receipts."""
+    number = order.number
+    if order.status == Status.DRAFT:
+        return f"Approve the order first: `billguard purchase-orders approve {number}`."
+    if order.status == Status.HELD:
+        return (
+            "The order is held by its findings: fix the cause and run `billguard "
+            f"purchase-orders recheck {number}`, or have a finance approver decide it with "
+            f"`billguard purchase-orders approve-held {number} --reason TEXT`."
+        )
+    if order.status == Status.RECEIVED:
+        return "Every line is fully received; amend the order's quantity to receive more."
+    return "A closed order takes no more receipts; create a new order for further deliveries."
 
 
 def receipts_of(order: PurchaseOrder) -> list[Receipt]:

@@ -58,15 +58,16 @@ def match_tolerance_set(
     *,
     vendor: Party | None = None,
     category: str = "",
-    quantity_percent: Decimal = Decimal(0),
-    unit_price_percent: Decimal = Decimal(0),
-    amount: Decimal = Decimal(0),
+    quantity_percent: Decimal | None = None,
+    unit_price_percent: Decimal | None = None,
+    amount: Decimal | None = None,
     by: User | None = None,
 ) -> MatchTolerance:
-    """Create or replace the tolerance of one scope: a vendor, a category, both, or neither
+    """Create or update the tolerance of one scope: a vendor, a category, both, or neither
     (the default for every order line that no narrower row covers).
 
-    ``amount`` is in the currency of the invoice it is applied to.
+    A value left as None keeps the row's current value, or is zero on a new row. At least
+    one value must be given. ``amount`` is in the currency of the invoice it is applied to.
     """
     if by is not None:
         authorize(by, "match_tolerance_manage")
@@ -85,8 +86,58 @@ def match_tolerance_set(
             value=vendor.code,
             fix="Set a tolerance for a party of kind vendor, or for a category.",
         )
-    _require_percent(quantity_percent, field="quantity_percent")
-    _require_percent(unit_price_percent, field="unit_price_percent")
+    if quantity_percent is None and unit_price_percent is None and amount is None:
+        raise InvalidInput(
+            "no tolerance value given: quantity_percent, unit_price_percent and amount are "
+            "all missing.",
+            place="tolerance",
+            value="",
+            fix="Give at least one of --quantity-percent, --unit-price-percent or --amount; "
+            "the values not given keep their current setting.",
+        )
+    if quantity_percent is not None:
+        _require_percent(quantity_percent, field="quantity_percent")
+    if unit_price_percent is not None:
+        _require_percent(unit_price_percent, field="unit_price_percent")
+    if amount is not None:
+        _require_amount(amount)
+
+    with transaction.atomic():
+        row = (
+            MatchTolerance.objects.select_for_update()
+            .filter(vendor=vendor, category=category)
+            .first()
+        )
+        before = _snapshot(row) if row is not None else None
+        if row is None:
+            row = MatchTolerance(vendor=vendor, category=category)
+        if quantity_percent is not None:
+            row.quantity_percent = quantity_percent
+        if unit_price_percent is not None:
+            row.unit_price_percent = unit_price_percent
+        if amount is not None:
+            row.amount = amount
+        row.save()
+        row.refresh_from_db()
+        audit_record(
+            actor=by.get_username() if by is not None else DEFAULT_ACTOR,
+            action="match_tolerance.set",
+            record=row,
+            before=before,
+            after=_snapshot(row),
+        )
+    logger.info(
+        "match tolerance %s set for %s: quantity %s%%, unit price %s%%, amount %s",
+        row.pk,
+        scope_label(row),
+        row.quantity_percent,
+        row.unit_price_percent,
+        row.amount,
+    )
+    return row
+
+
+def _require_amount(amount: Decimal) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
         raise InvalidInput(
             f"the amount tolerance must be zero or more, not {amount}.",
@@ -101,36 +152,6 @@ def match_tolerance_set(
             value=amount,
             fix="Round it to the currency's minor unit.",
         )
-
-    with transaction.atomic():
-        row = (
-            MatchTolerance.objects.select_for_update()
-            .filter(vendor=vendor, category=category)
-            .first()
-        )
-        before = _snapshot(row) if row is not None else None
-        if row is None:
-            row = MatchTolerance(vendor=vendor, category=category)
-        row.quantity_percent = quantity_percent
-        row.unit_price_percent = unit_price_percent
-        row.amount = amount
-        row.save()
-        audit_record(
-            actor=by.get_username() if by is not None else DEFAULT_ACTOR,
-            action="match_tolerance.set",
-            record=row,
-            before=before,
-            after=_snapshot(row),
-        )
-    logger.info(
-        "match tolerance %s set for %s: quantity %s%%, unit price %s%%, amount %s",
-        row.pk,
-        scope_label(row),
-        quantity_percent,
-        unit_price_percent,
-        amount,
-    )
-    return row
 
 
 def match_tolerances_list() -> list[MatchTolerance]:

@@ -104,8 +104,8 @@ def price_variance(invoice: VendorInvoice, context: VendorInvoiceContext) -> Ite
                     f"line {line.line_number} is billed in {invoice.currency}, order line "
                     f"{_order_line(po_line)} is priced in {order_currency}."
                 ),
-                expected=f"{po_line.unit_price} {order_currency}",
-                actual=f"{line.unit_price} {invoice.currency}",
+                expected=f"{_p(po_line.unit_price)} {order_currency}",
+                actual=f"{_p(line.unit_price)} {invoice.currency}",
                 amount_at_stake=Money(line.net_amount, invoice.currency).rounded(),
                 evidence=_evidence(po_line, tolerance),
             )
@@ -120,7 +120,7 @@ def price_variance(invoice: VendorInvoice, context: VendorInvoiceContext) -> Ite
             message=(
                 f"line {line.line_number} bills {_p(line.unit_price)} a unit, order line "
                 f"{_order_line(po_line)} agreed {_p(po_line.unit_price)}: "
-                f"{amount_difference.normalize():f} {invoice.currency} on "
+                f"{_money(amount_difference, invoice.currency)} {invoice.currency} on "
                 f"{_q(line.quantity)} units."
             ),
             expected=f"{_p(po_line.unit_price)} {invoice.currency} ({tolerance.source})",
@@ -158,6 +158,11 @@ def _evidence(po_line: PurchaseOrderLine, tolerance: Tolerance) -> dict[str, str
         "order_line": str(po_line.line_number),
         "tolerance": tolerance.source,
     }
+
+
+def _money(value: Decimal, currency: str) -> str:
+    """Format an amount with its currency's decimals (ISO 4217): 50.00 EUR, 1500 JPY."""
+    return f"{Money(value, currency).rounded().amount:f}"
 
 
 def _q(value: Decimal) -> str:

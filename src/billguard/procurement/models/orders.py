@@ -28,6 +28,12 @@ class PurchaseOrder(models.Model):
     )
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, null=True)
+    decided_by = models.CharField(
+        max_length=150, blank=True, help_text="Finance approver who approved or rejected it held."
+    )
+    decision_note = models.CharField(
+        max_length=500, blank=True, help_text="Reason given when a held order was decided."
+    )
 
     def __str__(self) -> str:
         return self.number
