@@ -192,7 +192,8 @@ def test_reject_and_recheck(tmp_path, order, capsys):
     assert still_held == EXIT_BLOCKED
     assert rejected == EXIT_OK
     assert again == EXIT_BAD_INPUT
-    assert "was rejected by alex.approver and is not checked again" in err
+    assert "is already rejected: alex.approver rejected it on " in err
+    assert "cannot be checked again" in err
 
 
 def test_exceptions_list_shows_procurement(tmp_path, order, capsys):
