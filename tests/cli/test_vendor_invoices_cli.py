@@ -253,3 +253,24 @@ def test_recheck_held_after_account_approved(tmp_path, order, capsys):
     assert before == EXIT_BLOCKED
     assert after == EXIT_OK
     assert "1 held vendor invoices checked again: 1 matched, 0 still held" in out
+
+
+def test_list_unknown_vendor_is_refused(tmp_path, order, capsys):
+    record(tmp_path, INVOICE)
+
+    code = main(["vendor-invoices", "list", "--vendor", "VEND-099"])
+
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT
+    assert "--vendor" in captured.err
+    assert "vendor 'VEND-099' was not found" in captured.err
+    assert "no vendor invoices" not in captured.out
+
+
+def test_list_known_vendor_without_invoices(order, capsys):
+    make_vendor("V-IDLE")
+
+    code = main(["vendor-invoices", "list", "--vendor", "V-IDLE"])
+
+    assert code == EXIT_OK
+    assert "no vendor invoices" in capsys.readouterr().out

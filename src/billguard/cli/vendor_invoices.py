@@ -128,9 +128,13 @@ def vendor_invoices_import(args: argparse.Namespace) -> int:
 
 def vendor_invoices_list(args: argparse.Namespace) -> int:
     from billguard.procurement.selectors import blocking_codes
+    from billguard.procurement.scorecard_selectors import vendor_by_code
     from billguard.procurement.selectors import vendor_invoices_list as listing
 
-    invoices = list(listing(status=args.status or "", vendor=args.vendor or ""))
+    if args.vendor:
+        # An unknown code is a typing error, not a vendor without invoices.
+        vendor_by_code(args.vendor, place="--vendor")
+    invoices = list(listing(status=args.status or "", vendor=(args.vendor or "").strip()))
     if not invoices:
         print("no vendor invoices")
         return EXIT_OK
