@@ -17,6 +17,7 @@ from billguard.procurement.models import (
     VendorCertification,
     VendorProfile,
 )
+from billguard.procurement.onboarding import vendor_onboarding_refresh
 from billguard.registry.models import Party, VendorBankAccount
 from billguard.sample.pdf import text_pdf
 from tests.acting_users import make_user
@@ -64,7 +65,9 @@ def test_profile_sets_fields(capsys, vendor):
     assert status == 0
     profile = VendorProfile.objects.get(vendor=vendor)
     assert (profile.payment_terms_days, profile.category) == (45, "hosting")
-    assert "profile of VEND-1 set" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "profile of VEND-1 changed:" in out
+    assert "payment terms: - -> 45 days" in out
 
 
 def test_profile_without_user_exits_two(capsys, vendor):
@@ -245,3 +248,47 @@ def test_bank_details_item_explains_change_request(capsys, vendor):
 
     assert status == 2
     assert "bank_details" in capsys.readouterr().err
+
+
+def onboard_by_vat_number(tmp_path, vendor):
+    """Complete the checklist of a vendor classified by its EU VAT number."""
+    commands = [
+        ["vendors", "profile", "VEND-1", "--payment-terms", "30", "--tax-form", "eu_vat",
+         "--vat-number", "DE136695976"],
+        ["vendors", "item", "VEND-1", "legal_review", "--note", "Master agreement reviewed"],
+        ["vendors", "item", "VEND-1", "insurance_certificate", "--file",
+         str(pdf_file(tmp_path, "coi.pdf", "Certificate of insurance")),
+         "--expires-on", "2099-06-30"],
+    ]  # fmt: skip
+    for command in commands:
+        assert main([*command, "--user", "pat"]) == 0, command
+    VendorBankAccount.objects.create(party=vendor, iban="DE89370400440532013000")
+    vendor_onboarding_refresh(vendor)
+    assert VendorProfile.objects.get(vendor=vendor).onboarded_at is not None
+
+
+def test_profile_tax_form_change_lists_losses(capsys, tmp_path, vendor):
+    onboard_by_vat_number(tmp_path, vendor)
+    capsys.readouterr()
+
+    status = main(["vendors", "profile", "VEND-1", "--tax-form", "w8ben", "--user", "pat"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "profile of VEND-1 changed:" in out
+    assert "tax classification: EU VAT number -> IRS Form W-8BEN" in out
+    assert "EU VAT number DE136695976 removed" in out
+    assert "--tax-form eu_vat --vat-number DE136695976" in out
+    assert "checklist item tax classification form: done -> pending" in out
+    assert "onboarding checklist no longer complete" in out
+    assert VendorProfile.objects.get(vendor=vendor).onboarded_at is None
+
+
+def test_profile_without_option_refused(capsys, vendor):
+    status = main(["vendors", "profile", "VEND-1", "--user", "pat"])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "nothing to set in the profile of vendor VEND-1" in captured.err
+    assert "profile of VEND-1" not in captured.out
+    assert not VendorProfile.objects.exists()

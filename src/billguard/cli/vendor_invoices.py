@@ -127,8 +127,8 @@ def vendor_invoices_import(args: argparse.Namespace) -> int:
 
 
 def vendor_invoices_list(args: argparse.Namespace) -> int:
-    from billguard.procurement.selectors import blocking_codes
     from billguard.procurement.scorecard_selectors import vendor_by_code
+    from billguard.procurement.selectors import blocking_codes
     from billguard.procurement.selectors import vendor_invoices_list as listing
 
     if args.vendor:

@@ -247,10 +247,20 @@ def vendors_show(args: argparse.Namespace) -> int:
 
 
 def vendors_profile(args: argparse.Namespace) -> int:
-    from billguard.procurement.onboarding import vendor_by_code, vendor_profile_set
+    from django.utils import timezone
+
+    from billguard.procurement.models import VendorProfile
+    from billguard.procurement.onboarding import (
+        onboarding_checklist,
+        vendor_by_code,
+        vendor_profile_set,
+    )
 
     user = acting_user(args)
     vendor = vendor_by_code(args.vendor)
+    on = args.today or timezone.localdate()
+    before = VendorProfile.objects.filter(vendor=vendor).first()
+    checklist_before = onboarding_checklist(vendor, on)
     profile = vendor_profile_set(
         vendor=vendor,
         by=user,
@@ -260,13 +270,72 @@ def vendors_profile(args: argparse.Namespace) -> int:
         vat_number=args.vat_number,
         today=args.today,
     )
-    print(f"profile of {vendor.code} set")
+    profile.refresh_from_db()
+    changes = profile_changes(before, profile, checklist_before, onboarding_checklist(vendor, on))
+    if not changes:
+        print(f"profile of {vendor.code} unchanged")
+    else:
+        print(f"profile of {vendor.code} changed:")
+        for change in changes:
+            print(f"  {change}")
     if profile.vat_number_valid is False:
         print(
             f"warning: EU VAT number {profile.vat_number} is invalid "
             f"({profile.vat_number_error}); the tax form item stays pending"
         )
     return EXIT_OK
+
+
+def profile_changes(
+    before: VendorProfile | None,
+    after: VendorProfile,
+    checklist_before: list[Any],
+    checklist_after: list[Any],
+) -> list[str]:
+    """Return one line per changed profile field and checklist state, old value first.
+
+    A removed VAT number is shown in full, with the command that sets it back.
+    """
+    from billguard.procurement.models import VendorProfile
+
+    def label(classification: str) -> str:
+        return str(VendorProfile.TaxForm(classification).label) if classification else "-"
+
+    changes: list[str] = []
+    old_category = before.category if before else ""
+    if old_category != after.category:
+        changes.append(f"category: {old_category or '-'} -> {after.category or '-'}")
+    old_terms = before.payment_terms_days if before else None
+    if old_terms != after.payment_terms_days:
+        changes.append(
+            f"payment terms: {'-' if old_terms is None else old_terms} -> "
+            f"{after.payment_terms_days} days"
+        )
+    old_form = before.tax_classification if before else ""
+    if old_form != after.tax_classification:
+        changes.append(
+            f"tax classification: {label(old_form)} -> {label(after.tax_classification)}"
+        )
+    old_vat = before.vat_number if before else ""
+    if old_vat and not after.vat_number:
+        changes.append(
+            f"EU VAT number {old_vat} removed; to set it back: `billguard vendors profile "
+            f"{after.vendor.code} --tax-form eu_vat --vat-number {old_vat}`"
+        )
+    elif old_vat != after.vat_number:
+        changes.append(f"EU VAT number: {old_vat or '-'} -> {after.vat_number}")
+    states_before = {item.requirement: item for item in checklist_before}
+    for item in checklist_after:
+        previous = states_before.get(item.requirement)
+        if previous is not None and previous.state != item.state:
+            detail = f" ({item.detail})" if item.detail else ""
+            changes.append(f"checklist item {item.label}: {previous.state} -> {item.state}{detail}")
+    was_complete = before is not None and before.onboarded_at is not None
+    if was_complete and after.onboarded_at is None:
+        changes.append("onboarding checklist no longer complete: the vendor is not onboarded")
+    elif not was_complete and after.onboarded_at is not None:
+        changes.append("onboarding checklist complete: the vendor is onboarded")
+    return changes
 
 
 def vendors_item(args: argparse.Namespace) -> int:

@@ -131,6 +131,15 @@ def vendor_profile_set(
     if by is not None:
         authorize(by, "vendor_onboard")
     require_vendor(vendor)
+    if all(
+        value is None for value in (category, payment_terms_days, tax_classification, vat_number)
+    ):
+        raise InvalidInput(
+            f"nothing to set in the profile of vendor {vendor.code}.",
+            place="profile",
+            value=vendor.code,
+            fix="Give at least one of --category, --payment-terms, --tax-form or --vat-number.",
+        )
     _validate_profile(
         category=category,
         payment_terms_days=payment_terms_days,
