@@ -53,7 +53,7 @@ def onboard(tmp_path, vendor_code="VEND-1"):
          "--expires-on", "2027-06-30"],
     ]  # fmt: skip
     for command in commands:
-        assert main([*command, "--user", "pat"]) == 0, command
+        assert main([*command, "--today", "2026-11-01", "--user", "pat"]) == 0, command
 
 
 def test_profile_sets_fields(capsys, vendor):
@@ -292,3 +292,78 @@ def test_profile_without_option_refused(capsys, vendor):
     assert "nothing to set in the profile of vendor VEND-1" in captured.err
     assert "profile of VEND-1" not in captured.out
     assert not VendorProfile.objects.exists()
+
+
+def test_tax_form_signed_in_future_refused(capsys, tmp_path, vendor):
+    main(["vendors", "profile", "VEND-1", "--tax-form", "w9", "--user", "pat"])
+    form = pdf_file(tmp_path, "w9.pdf", "Form W-9")
+
+    status = main(
+        ["vendors", "item", "VEND-1", "tax_form", "--file", str(form), "--signed-on",
+         "2026-11-02", "--today", "2026-11-01", "--user", "pat"]
+    )  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--signed-on" in err
+    assert "signing date 2026-11-02 of the tax classification form is after today" in err
+    assert not OnboardingItem.objects.filter(requirement="tax_form").exists()
+
+
+def test_expired_insurance_certificate_refused(capsys, tmp_path, vendor):
+    certificate = pdf_file(tmp_path, "coi.pdf", "Certificate of insurance")
+
+    status = main(
+        ["vendors", "item", "VEND-1", "insurance_certificate", "--file", str(certificate),
+         "--expires-on", "2026-10-31", "--today", "2026-11-01", "--user", "pat"]
+    )  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--expires-on" in err
+    assert "insurance certificate expired on 2026-10-31, before today (2026-11-01)" in err
+    assert "Record the current document" in err
+    assert not OnboardingItem.objects.filter(requirement="insurance_certificate").exists()
+
+
+def test_expired_w8ben_by_signing_date_refused(capsys, tmp_path, vendor):
+    main(["vendors", "profile", "VEND-1", "--tax-form", "w8ben", "--user", "pat"])
+    form = pdf_file(tmp_path, "w8ben.pdf", "Form W-8BEN")
+
+    status = main(
+        ["vendors", "item", "VEND-1", "tax_form", "--file", str(form), "--signed-on",
+         "2022-05-02", "--today", "2026-11-01", "--user", "pat"]
+    )  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "expired on 2025-12-31 (end of the third year after its signing on 2022-05-02)" in err
+
+
+def test_earlier_insurance_renewal_warned(capsys, tmp_path, vendor):
+    onboard(tmp_path)
+    capsys.readouterr()
+    certificate = pdf_file(tmp_path, "coi-old.pdf", "Certificate of insurance")
+
+    status = main(
+        ["vendors", "item", "VEND-1", "insurance_certificate", "--file", str(certificate),
+         "--expires-on", "2027-01-31", "--today", "2026-11-01", "--user", "pat"]
+    )  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "expires on 2027-01-31, earlier than the one it replaces (2027-06-30)" in err
+
+
+def test_earlier_certification_renewal_warned(capsys, tmp_path, vendor):
+    certify = ["vendors", "certify", "VEND-1", "--kind", "security", "--name", "ISO 27001",
+               "--user", "pat", "--expires-on"]  # fmt: skip
+    assert main([*certify, "2028-03-31"]) == 0
+    capsys.readouterr()
+
+    status = main([*certify, "2027-03-31"])
+
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "ISO 27001 certificate just recorded expires on 2027-03-31" in err
+    assert "earlier than the one it replaces (2028-03-31)" in err

@@ -194,6 +194,7 @@ def test_expired_tax_form_reported(buyer):
         by=buyer,
         content=pdf("Form W-8BEN 2022"),
         signed_on=dt.date(2022, 5, 2),
+        today=dt.date(2022, 5, 2),
     )
 
     status = onboarding_status(vendor, TODAY)

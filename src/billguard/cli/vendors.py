@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -339,11 +340,15 @@ def profile_changes(
 
 
 def vendors_item(args: argparse.Namespace) -> int:
+    from billguard.procurement.models import OnboardingItem
     from billguard.procurement.onboarding import vendor_by_code, vendor_item_record
 
     user = acting_user(args)
     vendor = vendor_by_code(args.vendor)
     content, file_name = _read(args.file)
+    on_file = OnboardingItem.objects.filter(
+        vendor=vendor, requirement=args.requirement, status=OnboardingItem.Status.DONE
+    ).first()
     item = vendor_item_record(
         vendor=vendor,
         requirement=args.requirement,
@@ -359,16 +364,22 @@ def vendors_item(args: argparse.Namespace) -> int:
     expiry = f", expires {item.expires_on}" if item.expires_on else ""
     document = f", document {item.document_id}" if item.document_id else ""
     print(f"{vendor.code} {args.requirement}: {item.status}{document}{expiry}")
+    old_expiry = on_file.expires_on if on_file is not None else None
+    _warn_earlier_expiry(args.requirement.replace("_", " "), old_expiry, item.expires_on)
     return EXIT_OK
 
 
 def vendors_certify(args: argparse.Namespace) -> int:
     from billguard.procurement.certifications import vendor_certification_record
+    from billguard.procurement.models import VendorCertification
     from billguard.procurement.onboarding import vendor_by_code
 
     user = acting_user(args)
     vendor = vendor_by_code(args.vendor)
     content, file_name = _read(args.file)
+    on_file = VendorCertification.objects.filter(
+        vendor=vendor, kind=args.kind.strip().lower(), name=args.name.strip()
+    ).first()
     certification = vendor_certification_record(
         vendor=vendor,
         kind=args.kind,
@@ -381,7 +392,20 @@ def vendors_certify(args: argparse.Namespace) -> int:
     )
     expiry = f", expires {certification.expires_on}" if certification.expires_on else ""
     print(f"{vendor.code} certification {certification.kind} {certification.name}{expiry}")
+    old_expiry = on_file.expires_on if on_file is not None else None
+    _warn_earlier_expiry(f"{certification.name} certificate", old_expiry, certification.expires_on)
     return EXIT_OK
+
+
+def _warn_earlier_expiry(what: str, old: dt.date | None, new: dt.date | None) -> None:
+    """Print a warning when a renewal expires before the document it replaces."""
+    if old is None or new is None or new >= old:
+        return
+    print(
+        f"warning: the {what} just recorded expires on {new}, earlier than the one it "
+        f"replaces ({old}); check that it is the current one and record that one if not",
+        file=sys.stderr,
+    )
 
 
 def vendors_certified(args: argparse.Namespace) -> int:

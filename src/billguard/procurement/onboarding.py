@@ -211,8 +211,9 @@ def vendor_item_record(
     ``tax_form`` or ``insurance_certificate``. An insurance certificate needs its expiry date.
     A W-8BEN or W-8BEN-E without an expiry date expires on 31 December of the third year after
     the year it was signed (IRS Instructions for Form W-8BEN, "Expiration of Form W-8BEN").
-    A rejected item needs a note with the reason. With ``by``, the user must hold the action
-    vendor_onboard.
+    A document signed after ``today`` or already expired on ``today`` is rejected, because
+    it cannot complete the checklist. A rejected item needs a note with the reason. With
+    ``by``, the user must hold the action vendor_onboard.
     """
     if by is not None:
         authorize(by, "vendor_onboard")
@@ -233,8 +234,16 @@ def vendor_item_record(
     profile = VendorProfile.objects.filter(vendor=vendor).first()
     storing = status == OnboardingItem.Status.DONE and requirement in DOCUMENT_REQUIREMENTS
     if storing:
+        given_expiry = expires_on
         expires_on = _document_expiry(
             vendor, requirement, profile, content, signed_on=signed_on, expires_on=expires_on
+        )
+        _document_dates_check(
+            requirement,
+            signed_on=signed_on,
+            expires_on=expires_on,
+            expiry_given=given_expiry is not None,
+            today=today,
         )
 
     with transaction.atomic():
@@ -503,6 +512,39 @@ def _document_expiry(
             )
         return dt.date(signed_on.year + 3, 12, 31)
     return expires_on
+
+
+def _document_dates_check(
+    requirement: str,
+    *,
+    signed_on: dt.date | None,
+    expires_on: dt.date | None,
+    expiry_given: bool,
+    today: dt.date | None,
+) -> None:
+    """Raise InvalidInput for a document signed after today or already expired.
+
+    Without ``expiry_given``, the expiry date was derived from the signing date.
+    """
+    today = today or timezone.localdate()
+    label = Requirement(requirement).label
+    if signed_on is not None and signed_on > today:
+        raise InvalidInput(
+            f"the signing date {signed_on} of the {label} is after today ({today}).",
+            place="--signed-on",
+            value=signed_on.isoformat(),
+            fix="Give the date the vendor signed the document, today or earlier.",
+        )
+    if expires_on is not None and expires_on < today:
+        derived = (
+            "" if expiry_given else f" (end of the third year after its signing on {signed_on})"
+        )
+        raise InvalidInput(
+            f"the {label} expired on {expires_on}{derived}, before today ({today}).",
+            place="--expires-on" if expiry_given else "--signed-on",
+            value=expires_on.isoformat(),
+            fix="Record the current document: ask the vendor for one that is valid today.",
+        )
 
 
 def _vat_number_check(profile: VendorProfile, vat_number: str) -> None:
