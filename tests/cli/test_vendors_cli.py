@@ -120,8 +120,11 @@ def test_certificate_without_expiry_exits_two(capsys, tmp_path, vendor):
         ["vendors", "item", "VEND-1", "insurance_certificate", "--file", str(path), "--user", "pat"]
     )
 
+    err = capsys.readouterr().err
     assert status == 2
-    assert "expiry date" in capsys.readouterr().err
+    assert "expiry date" in err
+    assert "--expires-on:" in err
+    assert "expires_on" not in err
     assert not OnboardingItem.objects.exists()
 
 
@@ -230,7 +233,7 @@ def test_sweep_and_alerts_sweep(capsys, tmp_path, vendor):
     assert main(["vendors", "sweep", "--today", "2027-06-15"]) == 0
     out = capsys.readouterr().out
 
-    assert "1 onboarding document(s) and 0 certification(s) alerted" in out
+    assert "1 onboarding document and 0 certifications alerted" in out
     assert AlertDelivery.objects.filter(event="vendor.document_expiring").count() == 1
     item = OnboardingItem.objects.get(requirement="insurance_certificate")
     assert item.expiry_alerted_on == dt.date(2027, 6, 30)
@@ -367,3 +370,41 @@ def test_earlier_certification_renewal_warned(capsys, tmp_path, vendor):
     assert status == 0
     assert "ISO 27001 certificate just recorded expires on 2027-03-31" in err
     assert "earlier than the one it replaces (2028-03-31)" in err
+
+
+def test_show_merged_vendor_names_survivor(capsys, vendor):
+    survivor = Party.objects.create(
+        code="VEND-2", kind="vendor", name="Contoso Hosting Inc", country="US"
+    )
+    vendor.merged_into = survivor
+    vendor.save(update_fields=["merged_into"])
+
+    status = main(["vendors", "show", "VEND-1"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "merged into VEND-2 Contoso Hosting Inc" in out
+    assert "billguard vendors show VEND-2" in out
+
+
+def test_profile_of_merged_vendor_names_survivor(capsys, vendor):
+    survivor = Party.objects.create(
+        code="VEND-2", kind="vendor", name="Contoso Hosting Inc", country="US"
+    )
+    vendor.merged_into = survivor
+    vendor.save(update_fields=["merged_into"])
+
+    status = main(["vendors", "profile", "VEND-1", "--payment-terms", "30", "--user", "pat"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "vendor VEND-1 was merged into VEND-2 (Contoso Hosting Inc)" in err
+
+
+def test_sweep_counts_use_plurals(capsys, vendor):
+    status = main(["vendors", "sweep", "--today", "2026-11-01"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "0 onboarding documents and 0 certifications alerted, 0 deliveries stored" in out
+    assert "(s)" not in out

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billguard.cli.main import EXIT_OK, parse_date
+from billguard.cli.plurals import count_noun
 from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
@@ -183,13 +184,12 @@ def vendors_list(args: argparse.Namespace) -> int:
 
 def vendors_show(args: argparse.Namespace) -> int:
     from billguard.procurement.models import VendorCertification, VendorProfile
-    from billguard.procurement.onboarding import (
-        onboarding_checklist,
-        status_from_checklist,
-        vendor_by_code,
-    )
+    from billguard.procurement.onboarding import onboarding_checklist, status_from_checklist
+    from billguard.procurement.scorecard_selectors import vendor_by_code
 
-    vendor = vendor_by_code(args.vendor)
+    # Merged vendors are shown too (read only), with the party they were merged into.
+    vendor = vendor_by_code(args.vendor, place="VENDOR")
+    merged_into = vendor.merged_into
     on = _on(args)
     profile = VendorProfile.objects.filter(vendor=vendor).first()
     checklist = onboarding_checklist(vendor, on)
@@ -199,6 +199,7 @@ def vendors_show(args: argparse.Namespace) -> int:
         "vendor": vendor.code,
         "name": vendor.name,
         "country": vendor.country,
+        "merged_into": merged_into.code if merged_into is not None else None,
         "on": on.isoformat(),
         "profile": _profile_data(profile),
         "complete": status.complete,
@@ -219,6 +220,11 @@ def vendors_show(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return EXIT_OK
     print(f"{vendor.code} {vendor.name} ({vendor.country})")
+    if merged_into is not None:
+        print(
+            f"  merged into {merged_into.code} {merged_into.name}: see "
+            f"`billguard vendors show {merged_into.code}`"
+        )
     profile_data = data["profile"]
     assert isinstance(profile_data, dict)
     for key, label in (
@@ -409,6 +415,7 @@ def _warn_earlier_expiry(what: str, old: dt.date | None, new: dt.date | None) ->
 
 
 def vendors_certified(args: argparse.Namespace) -> int:
+    from billguard.domain.money import money_text
     from billguard.procurement.certifications import certified_report
 
     report = certified_report(args.kind, _on(args))
@@ -422,10 +429,10 @@ def vendors_certified(args: argparse.Namespace) -> int:
     for order in report.orders:
         print(
             f"  {order.number:<16} {order.vendor:<12} {order.ordered_on}  {order.status:<9} "
-            f"{order.amount.amount:>14} {order.amount.currency}"
+            f"{money_text(order.amount.amount, order.amount.currency):>18}"
         )
     for currency, total in report.totals.items():
-        print(f"  total {currency} {total}")
+        print(f"  total {money_text(total, currency)}")
     print(f"Customer contracts passing their cost through: {len(report.contracts)}")
     for contract in report.contracts:
         print(
@@ -451,7 +458,8 @@ def vendors_terms_gap(args: argparse.Namespace) -> int:
         terms = (
             "no payment terms" if row.vendor_terms_days is None else f"{row.vendor_terms_days} days"
         )
-        print(f"{row.vendor} {row.name} ({terms}): {len(row.contracts)} contract(s) with a gap")
+        gaps = count_noun(len(row.contracts), "contract")
+        print(f"{row.vendor} {row.name} ({terms}): {gaps} with a gap")
         for gap in row.contracts:
             print(
                 f"  {gap.contract:<12} {gap.customer:<12} customer {gap.customer_terms_days} days, "
@@ -469,8 +477,9 @@ def vendors_sweep(args: argparse.Namespace) -> int:
 
     counts = vendor_documents_sweep(today=args.today)
     print(
-        f"{counts.documents} onboarding document(s) and {counts.certifications} "
-        f"certification(s) alerted, {counts.deliveries} delivery(ies) stored"
+        f"{count_noun(counts.documents, 'onboarding document')} and "
+        f"{count_noun(counts.certifications, 'certification')} alerted, "
+        f"{count_noun(counts.deliveries, 'delivery', 'deliveries')} stored"
     )
     return EXIT_OK
 

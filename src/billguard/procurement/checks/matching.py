@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from billguard.checks.engine import VENDOR_INVOICE, check
 from billguard.checks.finding import Observation, Severity
-from billguard.domain.money import Money
+from billguard.domain.money import Money, money_text
 from billguard.procurement.context import Tolerance, VendorInvoiceContext
 from billguard.procurement.models import PurchaseOrderLine, VendorInvoice, VendorInvoiceLine
 
@@ -101,7 +101,7 @@ def price_variance(invoice: VendorInvoice, context: VendorInvoiceContext) -> Ite
             message=(
                 f"line {line.line_number} bills {_p(line.unit_price)} a unit, order line "
                 f"{_order_line(po_line)} agreed {_p(po_line.unit_price)}: "
-                f"{amount_difference.normalize():f} {invoice.currency} on "
+                f"{money_text(amount_difference, invoice.currency)} on "
                 f"{_q(line.quantity)} units."
             ),
             expected=f"{_p(po_line.unit_price)} {invoice.currency} ({tolerance.source})",
