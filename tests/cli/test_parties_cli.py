@@ -32,7 +32,7 @@ def test_scan_then_list_shows_the_pair(capsys, sample_users):
     )
     assert "CUST-1 Contoso Incorporated" in out
     assert "CUST-2 CONTOSO, Inc." in out
-    assert "1 open candidates" in out
+    assert "1 open candidate" in out
 
 
 def test_list_json(capsys, sample_users):

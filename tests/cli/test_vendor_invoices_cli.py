@@ -107,12 +107,12 @@ def test_import_dry_run_then_import_then_again(tmp_path, order, capsys, monkeypa
     again_out = capsys.readouterr().out
 
     assert dry == EXIT_BLOCKED
-    assert "dry run, nothing recorded: 1 vendor invoices from october.csv (CSV)" in dry_out
+    assert "dry run, nothing recorded: 1 vendor invoice from october.csv (CSV)" in dry_out
     assert first == EXIT_BLOCKED
     assert "0 matched, 1 held" in first_out
     assert again == EXIT_OK
     assert "october.csv was imported before" in again_out
-    assert "nothing new recorded, 1 invoices already there" in again_out
+    assert "nothing new recorded, 1 invoice already there" in again_out
     assert VendorInvoice.objects.count() == 1
 
 
@@ -159,7 +159,7 @@ def test_list_show_and_payable(tmp_path, order, capsys):
     assert f"actual {OTHER_IBAN}" in shown
     assert "INV-000123" in payable
     assert "INV-2" not in payable
-    assert "1 payable vendor invoices: 1904.00 EUR" in payable
+    assert "1 payable vendor invoice: 1904.00 EUR" in payable
 
 
 def test_approve_by_other_approver(tmp_path, order, capsys):
@@ -192,7 +192,8 @@ def test_reject_and_recheck(tmp_path, order, capsys):
     assert still_held == EXIT_BLOCKED
     assert rejected == EXIT_OK
     assert again == EXIT_BAD_INPUT
-    assert "was rejected by alex.approver and is not checked again" in err
+    assert "is already rejected: alex.approver rejected it on " in err
+    assert "cannot be checked again" in err
 
 
 def test_exceptions_list_shows_procurement(tmp_path, order, capsys):
@@ -237,7 +238,7 @@ def test_import_ubl_file_by_content(sample_users, einvoice_examples, tmp_path, c
 
     out = capsys.readouterr().out
     assert status == EXIT_OK
-    assert "1 vendor invoices from from-selco.dat (UBL): 1 matched, 0 held" in out
+    assert "1 vendor invoice from from-selco.dat (UBL): 1 matched, 0 held" in out
     assert "TOSL110" in out
     assert VendorInvoice.objects.get().source == "ubl"
 
@@ -253,4 +254,25 @@ def test_recheck_held_after_account_approved(tmp_path, order, capsys):
     out = capsys.readouterr().out
     assert before == EXIT_BLOCKED
     assert after == EXIT_OK
-    assert "1 held vendor invoices checked again: 1 matched, 0 still held" in out
+    assert "1 held vendor invoice checked again: 1 matched, 0 still held" in out
+
+
+def test_list_unknown_vendor_is_refused(tmp_path, order, capsys):
+    record(tmp_path, INVOICE)
+
+    code = main(["vendor-invoices", "list", "--vendor", "VEND-099"])
+
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT
+    assert "--vendor" in captured.err
+    assert "vendor 'VEND-099' was not found" in captured.err
+    assert "no vendor invoices" not in captured.out
+
+
+def test_list_known_vendor_without_invoices(order, capsys):
+    make_vendor("V-IDLE")
+
+    code = main(["vendor-invoices", "list", "--vendor", "V-IDLE"])
+
+    assert code == EXIT_OK
+    assert "no vendor invoices" in capsys.readouterr().out

@@ -6,7 +6,7 @@ import pytest
 
 from billguard.domain.currencies import is_currency, minor_units
 from billguard.domain.errors import CurrencyMismatch, InvalidInput
-from billguard.domain.money import Money, money_sum, to_decimal
+from billguard.domain.money import Money, money_sum, money_text, to_decimal
 from billguard.domain.rounding import RoundingMode
 
 
@@ -106,3 +106,19 @@ def test_currencies_include_recent_and_withdrawn_codes() -> None:
 def test_currencies_exclude_units_without_minor_unit() -> None:
     assert not is_currency("XAU")
     assert not is_currency("XXX")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        ("253.5", "USD", "253.50 USD"),
+        ("1800", "USD", "1800.00 USD"),
+        ("253.5000", "USD", "253.50 USD"),
+        ("1800", "JPY", "1800 JPY"),
+        ("1.5", "BHD", "1.500 BHD"),
+        ("0.0125", "USD", "0.0125 USD"),
+        ("-2.1", "EUR", "-2.10 EUR"),
+    ],
+)
+def test_money_text_uses_minor_unit(amount, currency, text):
+    assert money_text(Decimal(amount), currency) == text

@@ -157,6 +157,7 @@ def test_price_above_order_fires():
     assert finding.expected == "120.00 EUR (no tolerance set)"
     assert finding.actual == "123.50 EUR"
     assert finding.amount_at_stake == Money(D("35.00"), "EUR")
+    assert "35.00 EUR on 10 units" in finding.message
 
 
 def test_price_within_percent_or_amount_tolerance_is_quiet():

@@ -131,7 +131,7 @@ def test_insurance_certificate_needs_expiry(buyer):
             content=pdf("certificate"),
         )
 
-    assert raised.value.place == "expires_on"
+    assert raised.value.place == "--expires-on"
     assert not OnboardingItem.objects.exists()
     assert not Document.objects.exists()
 
@@ -143,7 +143,7 @@ def test_document_item_needs_file(buyer):
     with pytest.raises(InvalidInput) as raised:
         vendor_item_record(vendor=vendor, requirement="tax_form", by=buyer)
 
-    assert raised.value.place == "file"
+    assert raised.value.place == "--file"
 
 
 def test_tax_form_needs_classification(buyer):
@@ -152,7 +152,7 @@ def test_tax_form_needs_classification(buyer):
     with pytest.raises(InvalidInput) as raised:
         vendor_item_record(vendor=vendor, requirement="tax_form", by=buyer, content=pdf("Form W-9"))
 
-    assert raised.value.place == "tax_classification"
+    assert raised.value.place == "--tax-form"
     assert "vendors profile" in raised.value.fix
 
 
@@ -181,7 +181,9 @@ def test_w8ben_without_dates_rejected(buyer):
             vendor=vendor, requirement="tax_form", by=buyer, content=pdf("Form W-8BEN-E")
         )
 
-    assert raised.value.place == "signed_on"
+    assert raised.value.place == "--signed-on"
+    assert "an IRS Form W-8BEN-E expires" in raised.value.message
+    assert "Form IRS" not in raised.value.message
 
 
 def test_expired_tax_form_reported(buyer):
@@ -194,6 +196,7 @@ def test_expired_tax_form_reported(buyer):
         by=buyer,
         content=pdf("Form W-8BEN 2022"),
         signed_on=dt.date(2022, 5, 2),
+        today=dt.date(2022, 5, 2),
     )
 
     status = onboarding_status(vendor, TODAY)
@@ -243,7 +246,7 @@ def test_eu_vat_needs_number(buyer):
     with pytest.raises(InvalidInput) as raised:
         vendor_profile_set(vendor=vendor, by=buyer, tax_classification="eu_vat")
 
-    assert raised.value.place == "vat_number"
+    assert raised.value.place == "--vat-number"
     assert not VendorProfile.objects.exists()
 
 
@@ -254,7 +257,7 @@ def test_vat_number_on_w9_vendor_rejected(buyer):
     with pytest.raises(InvalidInput) as raised:
         vendor_profile_set(vendor=vendor, by=buyer, vat_number="DE136695976")
 
-    assert raised.value.place == "vat_number"
+    assert raised.value.place == "--vat-number"
     assert VendorProfile.objects.get().vat_number == ""
 
 
@@ -266,16 +269,16 @@ def test_vat_number_without_eu_vat_rejected(buyer):
             vendor=vendor, by=buyer, tax_classification="w9", vat_number="DE136695976"
         )
 
-    assert raised.value.place == "vat_number"
+    assert raised.value.place == "--vat-number"
 
 
 @pytest.mark.parametrize(
     ("changes", "place"),
     [
-        ({"payment_terms_days": -1}, "payment_terms_days"),
-        ({"payment_terms_days": 400}, "payment_terms_days"),
-        ({"tax_classification": "w4"}, "tax_classification"),
-        ({"category": "x" * 61}, "category"),
+        ({"payment_terms_days": -1}, "--payment-terms"),
+        ({"payment_terms_days": 400}, "--payment-terms"),
+        ({"tax_classification": "w4"}, "--tax-form"),
+        ({"category": "x" * 61}, "--category"),
     ],
 )
 def test_invalid_profile_rejected(buyer, changes, place):
@@ -336,7 +339,7 @@ def test_rejected_item_needs_note(buyer):
     with pytest.raises(InvalidInput) as raised:
         vendor_item_record(vendor=vendor, requirement="legal_review", by=buyer, status="rejected")
 
-    assert raised.value.place == "note"
+    assert raised.value.place == "--note"
 
 
 @pytest.mark.parametrize(
@@ -355,7 +358,7 @@ def test_file_not_stored_unless_document_done(buyer, requirement, status):
             expires_on=INSURANCE_EXPIRES,
         )
 
-    assert raised.value.place == "file"
+    assert raised.value.place == "--file"
     assert not Document.objects.exists()
     assert not OnboardingItem.objects.exists()
 

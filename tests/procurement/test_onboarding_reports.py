@@ -173,8 +173,8 @@ def test_certification_renewal_updates_same_record(buyer):
 @pytest.mark.parametrize(
     ("fields", "place"),
     [
-        ({"kind": "green energy!", "name": "RE100"}, "kind"),
-        ({"kind": "sustainability", "name": " "}, "name"),
+        ({"kind": "green energy!", "name": "RE100"}, "--kind"),
+        ({"kind": "sustainability", "name": " "}, "--name"),
         (
             {
                 "kind": "sustainability",
@@ -182,7 +182,7 @@ def test_certification_renewal_updates_same_record(buyer):
                 "issued_on": dt.date(2026, 5, 1),
                 "expires_on": dt.date(2026, 4, 1),
             },
-            "expires_on",
+            "--expires-on",
         ),
     ],
 )

@@ -116,7 +116,7 @@ def test_cost_plus_without_margin_is_refused():
             po_line=make_order_line(vendor, PLUS_COST),
         )
 
-    assert refused.value.place == "margin_percent"
+    assert refused.value.place == "--margin"
 
 
 def test_margin_on_at_cost_link_is_refused():
@@ -133,7 +133,7 @@ def test_margin_on_at_cost_link_is_refused():
             margin_percent=D("5"),
         )
 
-    assert refused.value.place == "margin_percent"
+    assert refused.value.place == "--margin"
 
 
 def test_unknown_line_code_names_the_current_lines():
@@ -149,7 +149,7 @@ def test_unknown_line_code_names_the_current_lines():
             po_line=make_order_line(vendor, PRICE),
         )
 
-    assert refused.value.place == "line_code"
+    assert refused.value.place == "LINE_CODE"
     assert "L1" in str(refused.value)
 
 
@@ -166,7 +166,7 @@ def test_customer_party_as_vendor_is_refused():
             po_line=make_order_line(make_vendor(), PRICE),
         )
 
-    assert refused.value.place == "vendor"
+    assert refused.value.place == "--vendor"
     assert "customer" in str(refused.value)
 
 
@@ -183,7 +183,7 @@ def test_order_line_of_another_vendor_is_refused():
             po_line=other_line,
         )
 
-    assert refused.value.place == "po_line"
+    assert refused.value.place == "--order-line"
     assert "VEND-1" in str(refused.value)
 
 
@@ -209,7 +209,7 @@ def test_no_vendor_cost_is_refused():
     with pytest.raises(InvalidInput) as refused:
         cost_link_create(contract=contract, line_code="L1", basis="at_cost", vendor=make_vendor())
 
-    assert refused.value.place == "po_line"
+    assert refused.value.place == "--order-line"
 
 
 def test_second_link_on_same_line_is_refused():
@@ -278,7 +278,7 @@ def test_milestone_link_needs_milestone_lines():
         contract=contract, line_code="M1", basis="milestone", vendor=vendor, po_line=milestone_line
     )
 
-    assert refused.value.place == "po_line"
+    assert refused.value.place == "--order-line"
     assert link.agreed_cost == D("3000.00")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from billguard.controls.models import AuditEntry
 from billguard.domain.errors import InvalidInput, NotAllowed, NotFound, RuleViolation
@@ -217,3 +218,43 @@ def test_recheck_held_checks_every_held_invoice(people):
     assert [result.invoice.pk for result in results] == [first.pk, second.pk]
     assert all(result.invoice.status == Status.MATCHED for result in results)
     assert VendorInvoice.objects.get(pk=matched.pk).status == Status.MATCHED
+
+
+def test_reject_twice_names_first_decision(people):
+    invoice = held_invoice(people["procurement"])
+    vendor_invoice_reject(invoice_id=invoice.pk, reason="Wrong account", by=people["approver"])
+    decided_on = timezone.localdate().isoformat()
+
+    with pytest.raises(RuleViolation) as refused:
+        vendor_invoice_reject(invoice_id=invoice.pk, reason="again", by=people["approver"])
+
+    message = str(refused.value)
+    assert f"vendor invoice {invoice.pk} is already rejected" in message
+    assert f"alex.approver rejected it on {decided_on}" in message
+    assert "A decision is final, so it cannot be rejected again." in message
+    assert "is not rejected" not in message
+
+
+def test_approve_twice_names_first_decision(people):
+    invoice = held_invoice(people["procurement"])
+    vendor_invoice_approve(invoice_id=invoice.pk, reason="Confirmed", by=people["approver"])
+
+    with pytest.raises(RuleViolation) as refused:
+        vendor_invoice_approve(invoice_id=invoice.pk, reason="again", by=people["approver"])
+
+    message = str(refused.value)
+    assert "is already approved: alex.approver approved it on " in message
+    assert "cannot be approved again." in message
+
+
+def test_approve_after_reject_names_rejection(people):
+    invoice = held_invoice(people["procurement"])
+    vendor_invoice_reject(invoice_id=invoice.pk, reason="Wrong account", by=people["approver"])
+
+    with pytest.raises(RuleViolation) as refused:
+        vendor_invoice_approve(invoice_id=invoice.pk, reason="after all", by=people["approver"])
+
+    message = str(refused.value)
+    assert "is already rejected: alex.approver rejected it on " in message
+    assert "A decision is final, so it cannot be approved." in message
+    assert "only a held invoice" not in message

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from billguard.cli.main import EXIT_OK
 from billguard.cli.party_merges import add_merge_parsers
+from billguard.cli.plurals import count_noun
 from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
@@ -181,9 +182,9 @@ def duplicates_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([candidate_json(c) for c in rows], indent=2))
         return EXIT_OK
-    description = "duplicate candidates" if args.status == "all" else f"{args.status} candidates"
+    description = "duplicate candidate" if args.status == "all" else f"{args.status} candidate"
     if not rows:
-        print(f"no {description}")
+        print(f"no {description}s")
         return EXIT_OK
     print(f"{'ID':>6}  {'status':<10}{'probability':>12}  {'party':<36}{'other party':<36}reason")
     for c in rows:
@@ -193,7 +194,7 @@ def duplicates_list(args: argparse.Namespace) -> int:
             f"{c.pk:>6}  {c.status:<10}{c.match_probability:>12.6f}  {party[:35]:<36}"
             f"{other[:35]:<36}{c.reason}"
         )
-    print(f"\n{len(rows)} {description}; dismiss a false match with:")
+    print(f"\n{count_noun(len(rows), description)}; dismiss a false match with:")
     print('  billguard parties duplicates dismiss ID --reason "TEXT"')
     return EXIT_OK
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billguard.cli.main import EXIT_BLOCKED, EXIT_OK, positive_int
+from billguard.cli.plurals import count_noun
 from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
@@ -127,10 +128,14 @@ def vendor_invoices_import(args: argparse.Namespace) -> int:
 
 
 def vendor_invoices_list(args: argparse.Namespace) -> int:
+    from billguard.procurement.scorecard_selectors import vendor_by_code
     from billguard.procurement.selectors import blocking_codes
     from billguard.procurement.selectors import vendor_invoices_list as listing
 
-    invoices = list(listing(status=args.status or "", vendor=args.vendor or ""))
+    if args.vendor:
+        # An unknown code is a typing error, not a vendor without invoices.
+        vendor_by_code(args.vendor, place="--vendor")
+    invoices = list(listing(status=args.status or "", vendor=(args.vendor or "").strip()))
     if not invoices:
         print("no vendor invoices")
         return EXIT_OK
@@ -146,7 +151,7 @@ def vendor_invoices_list(args: argparse.Namespace) -> int:
             f"{order[:13]:<14}{invoice.issue_date.isoformat():<12}"
             f"{_amount(invoice):>16}  {invoice.status:<10}{codes}"
         )
-    print(f"\n{len(invoices)} vendor invoices")
+    print(f"\n{count_noun(len(invoices), 'vendor invoice')}")
     return EXIT_OK
 
 
@@ -236,7 +241,7 @@ def vendor_invoices_recheck(args: argparse.Namespace) -> int:
                 f"{result.invoice.status:<9}{codes}"
             )
         print(
-            f"{len(results)} held vendor invoices checked again: "
+            f"{count_noun(len(results), 'held vendor invoice')} checked again: "
             f"{len(results) - len(still_held)} matched, {len(still_held)} still held"
         )
         return EXIT_BLOCKED if still_held else EXIT_OK
@@ -263,7 +268,7 @@ def vendor_invoices_payable(args: argparse.Namespace) -> int:
         )
         totals[invoice.currency] = totals.get(invoice.currency, Decimal(0)) + invoice.gross_amount
     summary = ", ".join(_money(amount, currency) for currency, amount in sorted(totals.items()))
-    print(f"\n{len(invoices)} payable vendor invoices: {summary}")
+    print(f"\n{count_noun(len(invoices), 'payable vendor invoice')}: {summary}")
     return EXIT_OK
 
 
@@ -286,7 +291,7 @@ def _print_import(outcome: ImportOutcome) -> None:
     if outcome.already_imported:
         print(
             f"{outcome.source} was imported before (SHA-256 {outcome.sha256[:12]}): "
-            f"nothing new recorded, {len(outcome.skipped)} invoices already there"
+            f"nothing new recorded, {count_noun(len(outcome.skipped), 'invoice')} already there"
         )
         return
     for item in outcome.recorded:
@@ -298,7 +303,7 @@ def _print_import(outcome: ImportOutcome) -> None:
         )
     held = len(outcome.held)
     print(
-        f"{prefix}{len(outcome.recorded)} vendor invoices from {outcome.source} "
+        f"{prefix}{count_noun(len(outcome.recorded), 'vendor invoice')} from {outcome.source} "
         f"({outcome.file_format.upper()}): {len(outcome.recorded) - held} matched, {held} held"
         + (f", {len(outcome.skipped)} already imported" if outcome.skipped else "")
     )
@@ -310,9 +315,9 @@ def _amount(invoice: VendorInvoice) -> str:
 
 def _money(amount: Decimal, currency: str) -> str:
     """Return the amount rounded to the currency's minor unit, with its code: 1904.00 EUR."""
-    from billguard.domain.money import Money
+    from billguard.domain.money import Money, money_text
 
-    return str(Money.of(amount, currency).rounded())
+    return money_text(Money.of(amount, currency).rounded().amount, currency)
 
 
 def _unit_price(price: Decimal) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billguard.cli.main import EXIT_OK, parse_date
+from billguard.cli.plurals import count_noun
 from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
@@ -182,13 +184,12 @@ def vendors_list(args: argparse.Namespace) -> int:
 
 def vendors_show(args: argparse.Namespace) -> int:
     from billguard.procurement.models import VendorCertification, VendorProfile
-    from billguard.procurement.onboarding import (
-        onboarding_checklist,
-        status_from_checklist,
-        vendor_by_code,
-    )
+    from billguard.procurement.onboarding import onboarding_checklist, status_from_checklist
+    from billguard.procurement.scorecard_selectors import vendor_by_code
 
-    vendor = vendor_by_code(args.vendor)
+    # Merged vendors are shown too (read only), with the party they were merged into.
+    vendor = vendor_by_code(args.vendor, place="VENDOR")
+    merged_into = vendor.merged_into
     on = _on(args)
     profile = VendorProfile.objects.filter(vendor=vendor).first()
     checklist = onboarding_checklist(vendor, on)
@@ -198,6 +199,7 @@ def vendors_show(args: argparse.Namespace) -> int:
         "vendor": vendor.code,
         "name": vendor.name,
         "country": vendor.country,
+        "merged_into": merged_into.code if merged_into is not None else None,
         "on": on.isoformat(),
         "profile": _profile_data(profile),
         "complete": status.complete,
@@ -218,6 +220,11 @@ def vendors_show(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return EXIT_OK
     print(f"{vendor.code} {vendor.name} ({vendor.country})")
+    if merged_into is not None:
+        print(
+            f"  merged into {merged_into.code} {merged_into.name}: see "
+            f"`billguard vendors show {merged_into.code}`"
+        )
     profile_data = data["profile"]
     assert isinstance(profile_data, dict)
     for key, label in (
@@ -247,10 +254,20 @@ def vendors_show(args: argparse.Namespace) -> int:
 
 
 def vendors_profile(args: argparse.Namespace) -> int:
-    from billguard.procurement.onboarding import vendor_by_code, vendor_profile_set
+    from django.utils import timezone
+
+    from billguard.procurement.models import VendorProfile
+    from billguard.procurement.onboarding import (
+        onboarding_checklist,
+        vendor_by_code,
+        vendor_profile_set,
+    )
 
     user = acting_user(args)
     vendor = vendor_by_code(args.vendor)
+    on = args.today or timezone.localdate()
+    before = VendorProfile.objects.filter(vendor=vendor).first()
+    checklist_before = onboarding_checklist(vendor, on)
     profile = vendor_profile_set(
         vendor=vendor,
         by=user,
@@ -260,7 +277,14 @@ def vendors_profile(args: argparse.Namespace) -> int:
         vat_number=args.vat_number,
         today=args.today,
     )
-    print(f"profile of {vendor.code} set")
+    profile.refresh_from_db()
+    changes = profile_changes(before, profile, checklist_before, onboarding_checklist(vendor, on))
+    if not changes:
+        print(f"profile of {vendor.code} unchanged")
+    else:
+        print(f"profile of {vendor.code} changed:")
+        for change in changes:
+            print(f"  {change}")
     if profile.vat_number_valid is False:
         print(
             f"warning: EU VAT number {profile.vat_number} is invalid "
@@ -269,12 +293,68 @@ def vendors_profile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def profile_changes(
+    before: VendorProfile | None,
+    after: VendorProfile,
+    checklist_before: list[Any],
+    checklist_after: list[Any],
+) -> list[str]:
+    """Return one line per changed profile field and checklist state, old value first.
+
+    A removed VAT number is shown in full, with the command that sets it back.
+    """
+    from billguard.procurement.models import VendorProfile
+
+    def label(classification: str) -> str:
+        return str(VendorProfile.TaxForm(classification).label) if classification else "-"
+
+    changes: list[str] = []
+    old_category = before.category if before else ""
+    if old_category != after.category:
+        changes.append(f"category: {old_category or '-'} -> {after.category or '-'}")
+    old_terms = before.payment_terms_days if before else None
+    if old_terms != after.payment_terms_days:
+        changes.append(
+            f"payment terms: {'-' if old_terms is None else old_terms} -> "
+            f"{after.payment_terms_days} days"
+        )
+    old_form = before.tax_classification if before else ""
+    if old_form != after.tax_classification:
+        changes.append(
+            f"tax classification: {label(old_form)} -> {label(after.tax_classification)}"
+        )
+    old_vat = before.vat_number if before else ""
+    if old_vat and not after.vat_number:
+        changes.append(
+            f"EU VAT number {old_vat} removed; to set it back: `billguard vendors profile "
+            f"{after.vendor.code} --tax-form eu_vat --vat-number {old_vat}`"
+        )
+    elif old_vat != after.vat_number:
+        changes.append(f"EU VAT number: {old_vat or '-'} -> {after.vat_number}")
+    states_before = {item.requirement: item for item in checklist_before}
+    for item in checklist_after:
+        previous = states_before.get(item.requirement)
+        if previous is not None and previous.state != item.state:
+            detail = f" ({item.detail})" if item.detail else ""
+            changes.append(f"checklist item {item.label}: {previous.state} -> {item.state}{detail}")
+    was_complete = before is not None and before.onboarded_at is not None
+    if was_complete and after.onboarded_at is None:
+        changes.append("onboarding checklist no longer complete: the vendor is not onboarded")
+    elif not was_complete and after.onboarded_at is not None:
+        changes.append("onboarding checklist complete: the vendor is onboarded")
+    return changes
+
+
 def vendors_item(args: argparse.Namespace) -> int:
+    from billguard.procurement.models import OnboardingItem
     from billguard.procurement.onboarding import vendor_by_code, vendor_item_record
 
     user = acting_user(args)
     vendor = vendor_by_code(args.vendor)
     content, file_name = _read(args.file)
+    on_file = OnboardingItem.objects.filter(
+        vendor=vendor, requirement=args.requirement, status=OnboardingItem.Status.DONE
+    ).first()
     item = vendor_item_record(
         vendor=vendor,
         requirement=args.requirement,
@@ -290,16 +370,22 @@ def vendors_item(args: argparse.Namespace) -> int:
     expiry = f", expires {item.expires_on}" if item.expires_on else ""
     document = f", document {item.document_id}" if item.document_id else ""
     print(f"{vendor.code} {args.requirement}: {item.status}{document}{expiry}")
+    old_expiry = on_file.expires_on if on_file is not None else None
+    _warn_earlier_expiry(args.requirement.replace("_", " "), old_expiry, item.expires_on)
     return EXIT_OK
 
 
 def vendors_certify(args: argparse.Namespace) -> int:
     from billguard.procurement.certifications import vendor_certification_record
+    from billguard.procurement.models import VendorCertification
     from billguard.procurement.onboarding import vendor_by_code
 
     user = acting_user(args)
     vendor = vendor_by_code(args.vendor)
     content, file_name = _read(args.file)
+    on_file = VendorCertification.objects.filter(
+        vendor=vendor, kind=args.kind.strip().lower(), name=args.name.strip()
+    ).first()
     certification = vendor_certification_record(
         vendor=vendor,
         kind=args.kind,
@@ -312,10 +398,24 @@ def vendors_certify(args: argparse.Namespace) -> int:
     )
     expiry = f", expires {certification.expires_on}" if certification.expires_on else ""
     print(f"{vendor.code} certification {certification.kind} {certification.name}{expiry}")
+    old_expiry = on_file.expires_on if on_file is not None else None
+    _warn_earlier_expiry(f"{certification.name} certificate", old_expiry, certification.expires_on)
     return EXIT_OK
 
 
+def _warn_earlier_expiry(what: str, old: dt.date | None, new: dt.date | None) -> None:
+    """Print a warning when a renewal expires before the document it replaces."""
+    if old is None or new is None or new >= old:
+        return
+    print(
+        f"warning: the {what} just recorded expires on {new}, earlier than the one it "
+        f"replaces ({old}); check that it is the current one and record that one if not",
+        file=sys.stderr,
+    )
+
+
 def vendors_certified(args: argparse.Namespace) -> int:
+    from billguard.domain.money import money_text
     from billguard.procurement.certifications import certified_report
 
     report = certified_report(args.kind, _on(args))
@@ -329,10 +429,10 @@ def vendors_certified(args: argparse.Namespace) -> int:
     for order in report.orders:
         print(
             f"  {order.number:<16} {order.vendor:<12} {order.ordered_on}  {order.status:<9} "
-            f"{order.amount.amount:>14} {order.amount.currency}"
+            f"{money_text(order.amount.amount, order.amount.currency):>18}"
         )
     for currency, total in report.totals.items():
-        print(f"  total {currency} {total}")
+        print(f"  total {money_text(total, currency)}")
     print(f"Customer contracts passing their cost through: {len(report.contracts)}")
     for contract in report.contracts:
         print(
@@ -358,7 +458,8 @@ def vendors_terms_gap(args: argparse.Namespace) -> int:
         terms = (
             "no payment terms" if row.vendor_terms_days is None else f"{row.vendor_terms_days} days"
         )
-        print(f"{row.vendor} {row.name} ({terms}): {len(row.contracts)} contract(s) with a gap")
+        gaps = count_noun(len(row.contracts), "contract")
+        print(f"{row.vendor} {row.name} ({terms}): {gaps} with a gap")
         for gap in row.contracts:
             print(
                 f"  {gap.contract:<12} {gap.customer:<12} customer {gap.customer_terms_days} days, "
@@ -376,8 +477,9 @@ def vendors_sweep(args: argparse.Namespace) -> int:
 
     counts = vendor_documents_sweep(today=args.today)
     print(
-        f"{counts.documents} onboarding document(s) and {counts.certifications} "
-        f"certification(s) alerted, {counts.deliveries} delivery(ies) stored"
+        f"{count_noun(counts.documents, 'onboarding document')} and "
+        f"{count_noun(counts.certifications, 'certification')} alerted, "
+        f"{count_noun(counts.deliveries, 'delivery', 'deliveries')} stored"
     )
     return EXIT_OK
 

@@ -122,3 +122,17 @@ def money_sum(amounts: list[Money] | tuple[Money, ...], currency: str) -> Money:
     for amount in amounts:
         total = total + amount
     return total
+
+
+def money_text(amount: object, currency: str) -> str:
+    """Format ``amount`` with the currency's minor-unit decimals: "1800.00 USD", "253.50 USD".
+
+    Trailing zeros beyond the minor unit are dropped, but significant extra decimals are kept,
+    so that a unit price of 0.0125 USD is not shown rounded.
+    """
+    value = to_decimal(amount).normalize()
+    decimals = minor_units(currency)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent < decimals:
+        value = value.quantize(Decimal(1).scaleb(-decimals))
+    return f"{value:f} {currency}"

@@ -218,7 +218,7 @@ def _validate(
     if not _KIND.match(kind):
         raise InvalidInput(
             f"certification kind {kind!r} is not a short lowercase word.",
-            place="kind",
+            place="--kind",
             value=kind,
             fix="Use a word such as sustainability, diversity or security (letters, digits, "
             "- and _, at most 60).",
@@ -226,14 +226,14 @@ def _validate(
     if not name or len(name) > 200:
         raise InvalidInput(
             "the certification name is empty or longer than 200 characters.",
-            place="name",
+            place="--name",
             value=name[:40],
             fix="Give the standard or programme, such as ISO 14001.",
         )
     if issued_on is not None and expires_on is not None and expires_on <= issued_on:
         raise InvalidInput(
             f"the expiry date {expires_on} is not after the issue date {issued_on}.",
-            place="expires_on",
+            place="--expires-on",
             value=expires_on.isoformat(),
             fix="Check both dates on the certificate.",
         )

@@ -84,7 +84,7 @@ def vendor_by_code(code: str) -> Party:
     if party is None:
         raise NotFound(
             f"vendor {code!r} was not found.",
-            place="vendor",
+            place="VENDOR",
             value=code,
             fix="Give the code of a vendor party; `billguard vendors list` shows them.",
         )
@@ -97,16 +97,18 @@ def require_vendor(party: Party) -> None:
     if party.kind != Party.Kind.VENDOR:
         raise InvalidInput(
             f"party {party.code} is a {party.kind}, not a vendor.",
-            place="vendor",
+            place="VENDOR",
             value=party.code,
             fix="Onboarding applies to parties of kind vendor only.",
         )
     if party.merged_into_id is not None:
+        survivor = party.merged_into
+        into = f"{survivor.code} ({survivor.name})" if survivor is not None else "another party"
         raise InvalidInput(
-            f"vendor {party.code} was merged into another party.",
-            place="vendor",
+            f"vendor {party.code} was merged into {into}.",
+            place="VENDOR",
             value=party.code,
-            fix="Onboard the party it was merged into instead.",
+            fix=f"Use {survivor.code if survivor is not None else 'that party'} instead.",
         )
 
 
@@ -131,6 +133,15 @@ def vendor_profile_set(
     if by is not None:
         authorize(by, "vendor_onboard")
     require_vendor(vendor)
+    if all(
+        value is None for value in (category, payment_terms_days, tax_classification, vat_number)
+    ):
+        raise InvalidInput(
+            f"nothing to set in the profile of vendor {vendor.code}.",
+            place="VENDOR",
+            value=vendor.code,
+            fix="Give at least one of --category, --payment-terms, --tax-form or --vat-number.",
+        )
     _validate_profile(
         category=category,
         payment_terms_days=payment_terms_days,
@@ -154,7 +165,7 @@ def vendor_profile_set(
         if vat_number is not None and profile.tax_classification != TaxForm.EU_VAT:
             raise InvalidInput(
                 f"vendor {vendor.code} is not classified by an EU VAT number, so it takes none.",
-                place="vat_number",
+                place="--vat-number",
                 value=vat_number,
                 fix="Leave the VAT number out, or set the tax classification to eu_vat.",
             )
@@ -165,7 +176,7 @@ def vendor_profile_set(
         if profile.tax_classification == TaxForm.EU_VAT and not profile.vat_number:
             raise InvalidInput(
                 f"vendor {vendor.code} is classified by its EU VAT number, but none is given.",
-                place="vat_number",
+                place="--vat-number",
                 fix="Give the VAT number with its country prefix, such as DE136695976.",
             )
         profile.save()
@@ -202,8 +213,9 @@ def vendor_item_record(
     ``tax_form`` or ``insurance_certificate``. An insurance certificate needs its expiry date.
     A W-8BEN or W-8BEN-E without an expiry date expires on 31 December of the third year after
     the year it was signed (IRS Instructions for Form W-8BEN, "Expiration of Form W-8BEN").
-    A rejected item needs a note with the reason. With ``by``, the user must hold the action
-    vendor_onboard.
+    A document signed after ``today`` or already expired on ``today`` is rejected, because
+    it cannot complete the checklist. A rejected item needs a note with the reason. With
+    ``by``, the user must hold the action vendor_onboard.
     """
     if by is not None:
         authorize(by, "vendor_onboard")
@@ -212,20 +224,28 @@ def vendor_item_record(
     if content and status != OnboardingItem.Status.DONE:
         raise InvalidInput(
             f"a file is stored only with an item marked done, not {status}.",
-            place="file",
+            place="--file",
             fix="Leave the file out, or record the item as done.",
         )
     if content and requirement not in DOCUMENT_REQUIREMENTS:
         raise InvalidInput(
             f"the checklist item {requirement} takes no file.",
-            place="file",
+            place="--file",
             fix="Leave the file out, and give the outcome in the note.",
         )
     profile = VendorProfile.objects.filter(vendor=vendor).first()
     storing = status == OnboardingItem.Status.DONE and requirement in DOCUMENT_REQUIREMENTS
     if storing:
+        given_expiry = expires_on
         expires_on = _document_expiry(
             vendor, requirement, profile, content, signed_on=signed_on, expires_on=expires_on
+        )
+        _document_dates_check(
+            requirement,
+            signed_on=signed_on,
+            expires_on=expires_on,
+            expiry_given=given_expiry is not None,
+            today=today,
         )
 
     with transaction.atomic():
@@ -363,7 +383,7 @@ def _validate_profile(
     if category is not None and len(category.strip()) > 60:
         raise InvalidInput(
             f"the category is {len(category.strip())} characters long, over the limit of 60.",
-            place="category",
+            place="--category",
             value=category,
             fix="Use a short spend category such as hosting or subcontractors.",
         )
@@ -373,21 +393,21 @@ def _validate_profile(
     ):
         raise InvalidInput(
             f"payment terms of {payment_terms_days} days are out of range.",
-            place="payment_terms_days",
+            place="--payment-terms",
             value=payment_terms_days,
             fix=f"Give the days until payment is due, from 0 to {MAX_PAYMENT_TERMS_DAYS}.",
         )
     if tax_classification is not None and tax_classification not in TaxForm.values:
         raise InvalidInput(
             f"tax classification {tax_classification!r} is unknown.",
-            place="tax_classification",
+            place="--tax-form",
             value=tax_classification,
             fix=f"Use one of: {', '.join(TaxForm.values)}.",
         )
     if vat_number is not None and tax_classification not in (None, TaxForm.EU_VAT):
         raise InvalidInput(
             f"a VAT number goes with the classification eu_vat, not {tax_classification}.",
-            place="vat_number",
+            place="--vat-number",
             value=vat_number,
             fix="Leave the VAT number out, or set the tax classification to eu_vat.",
         )
@@ -404,34 +424,34 @@ def _validate_item(*, requirement: str, status: str, note: str) -> None:
         )
         raise InvalidInput(
             f"the checklist item {requirement} is not recorded by hand.",
-            place="requirement",
+            place="REQUIREMENT",
             value=requirement,
             fix=f"Nothing to record: {how}.",
         )
     if requirement not in RECORDED_REQUIREMENTS:
         raise InvalidInput(
             f"checklist item {requirement!r} is unknown.",
-            place="requirement",
+            place="REQUIREMENT",
             value=requirement,
             fix=f"Use one of: {', '.join(RECORDED_REQUIREMENTS)}.",
         )
     if status not in OnboardingItem.Status.values:
         raise InvalidInput(
             f"status {status!r} is unknown.",
-            place="status",
+            place="--status",
             value=status,
             fix=f"Use one of: {', '.join(OnboardingItem.Status.values)}.",
         )
     if status == OnboardingItem.Status.REJECTED and not note.strip():
         raise InvalidInput(
             "a rejected checklist item needs a note with the reason.",
-            place="note",
+            place="--note",
             fix="Give the reason, such as 'liability cover below the required 2 million'.",
         )
     if len(note.strip()) > 500:
         raise InvalidInput(
             f"the note is {len(note.strip())} characters long, over the limit of 500.",
-            place="note",
+            place="--note",
             fix="Shorten the note to 500 characters.",
         )
 
@@ -449,13 +469,13 @@ def _document_expiry(
     if not content:
         raise InvalidInput(
             f"the {Requirement(requirement).label} of vendor {vendor.code} needs its file.",
-            place="file",
+            place="--file",
             fix="Give the signed form or the certificate as a PDF or a scan.",
         )
     if signed_on is not None and expires_on is not None and expires_on <= signed_on:
         raise InvalidInput(
             f"the expiry date {expires_on} is not after the signing date {signed_on}.",
-            place="expires_on",
+            place="--expires-on",
             value=expires_on.isoformat(),
             fix="Check both dates on the document.",
         )
@@ -463,7 +483,7 @@ def _document_expiry(
         if expires_on is None:
             raise InvalidInput(
                 "an insurance certificate needs its expiry date.",
-                place="expires_on",
+                place="--expires-on",
                 fix="Give the end date of the cover shown on the certificate.",
             )
         return expires_on
@@ -472,7 +492,7 @@ def _document_expiry(
     if classification == TaxForm.EU_VAT:
         raise InvalidInput(
             f"vendor {vendor.code} is classified by its EU VAT number, so it has no IRS form.",
-            place="requirement",
+            place="REQUIREMENT",
             value=requirement,
             fix="The valid VAT number in the profile completes the tax form item; or change "
             "the tax classification to w9, w8ben or w8bene first.",
@@ -480,20 +500,53 @@ def _document_expiry(
     if classification not in IRS_FORMS:
         raise InvalidInput(
             f"vendor {vendor.code} has no tax classification, so the form cannot be recorded.",
-            place="tax_classification",
+            place="--tax-form",
             fix="Set it first: `billguard vendors profile VENDOR --tax-form w9` (or w8ben, "
             "w8bene, eu_vat).",
         )
     if expires_on is None and classification in (TaxForm.W8BEN, TaxForm.W8BENE):
         if signed_on is None:
             raise InvalidInput(
-                f"a Form {TaxForm(classification).label} expires three years after signing, "
-                "so it needs its signing date or its expiry date.",
-                place="signed_on",
+                f"an {TaxForm(classification).label} expires at the end of the third "
+                "calendar year after signing, so it needs its signing date or its expiry date.",
+                place="--signed-on",
                 fix="Give the date the vendor signed the form.",
             )
         return dt.date(signed_on.year + 3, 12, 31)
     return expires_on
+
+
+def _document_dates_check(
+    requirement: str,
+    *,
+    signed_on: dt.date | None,
+    expires_on: dt.date | None,
+    expiry_given: bool,
+    today: dt.date | None,
+) -> None:
+    """Raise InvalidInput for a document signed after today or already expired.
+
+    Without ``expiry_given``, the expiry date was derived from the signing date.
+    """
+    today = today or timezone.localdate()
+    label = Requirement(requirement).label
+    if signed_on is not None and signed_on > today:
+        raise InvalidInput(
+            f"the signing date {signed_on} of the {label} is after today ({today}).",
+            place="--signed-on",
+            value=signed_on.isoformat(),
+            fix="Give the date the vendor signed the document, today or earlier.",
+        )
+    if expires_on is not None and expires_on < today:
+        derived = (
+            "" if expiry_given else f" (end of the third year after its signing on {signed_on})"
+        )
+        raise InvalidInput(
+            f"the {label} expired on {expires_on}{derived}, before today ({today}).",
+            place="--expires-on" if expiry_given else "--signed-on",
+            value=expires_on.isoformat(),
+            fix="Record the current document: ask the vendor for one that is valid today.",
+        )
 
 
 def _vat_number_check(profile: VendorProfile, vat_number: str) -> None:

@@ -1,5 +1,5 @@
-"""The demo's "Procurement" section: vendor invoices by status and their findings by code, and
-the purchase orders held by a finding."""
+"""The demo's "Procurement" section: vendor invoices by status, the findings on held invoices by
+code, and the purchase orders held by a finding."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count
 
-from billguard.domain.money import Money
+from billguard.domain.money import Money, money_text
 from billguard.procurement.models import ProcurementFinding, PurchaseOrder, VendorInvoice
 
 
@@ -34,7 +34,7 @@ class ProcurementOverview:
 
 
 def procurement_overview() -> ProcurementOverview:
-    """Count vendor invoices per status and the findings on them per check code."""
+    """Count vendor invoices per status and the findings on held invoices per check code."""
     by_status = Counter(
         {
             row["status"]: row["count"]
@@ -43,9 +43,10 @@ def procurement_overview() -> ProcurementOverview:
     )
     invoices: dict[str, set[int]] = {}
     at_stake: dict[str, dict[str, Decimal]] = {}
-    findings = ProcurementFinding.objects.filter(vendor_invoice__isnull=False).values_list(
-        "code", "vendor_invoice_id", "amount_at_stake", "currency"
-    )
+    # Findings of approved or rejected invoices are settled: only held invoices are at stake.
+    findings = ProcurementFinding.objects.filter(
+        vendor_invoice__status=VendorInvoice.Status.HELD
+    ).values_list("code", "vendor_invoice_id", "amount_at_stake", "currency")
     for code, invoice_id, amount, currency in findings:
         invoices.setdefault(code, set()).add(invoice_id)
         if amount is not None and currency:
@@ -85,13 +86,13 @@ def format_procurement(overview: ProcurementOverview) -> str:
         (VendorInvoice.Status.APPROVED, "vendor invoices approved"),
         (VendorInvoice.Status.REJECTED, "vendor invoices rejected"),
     ):
-        count = overview.by_status.get(status, 0)
-        if count or status in (VendorInvoice.Status.MATCHED, VendorInvoice.Status.HELD):
-            lines.append(f"  {label:<36}{count:>5}")
+        lines.append(f"  {label:<36}{overview.by_status.get(status, 0):>5}")
     if overview.findings:
-        lines.append(f"  {'findings by code':<36}{'invoices':>8}  at stake")
+        lines.append(f"  {'findings on held invoices, by code':<36}{'invoices':>8}  at stake")
     for finding in overview.findings:
-        stake = ", ".join(f"{amount} {currency}" for currency, amount in finding.at_stake.items())
+        stake = ", ".join(
+            money_text(amount, currency) for currency, amount in finding.at_stake.items()
+        )
         lines.append(f"    {finding.code:<34}{finding.invoices:>8}  {stake or '-'}")
     lines.append("  decide held ones with `billguard vendor-invoices list --status held`")
     lines.append(f"  {'purchase orders held':<36}{len(overview.held_orders):>5}")

@@ -72,7 +72,7 @@ def cost_link_create(
     if basis not in BASES:
         raise InvalidInput(
             f"basis {basis!r} is unknown.",
-            place="basis",
+            place="--basis",
             value=basis,
             fix=f"Use one of: {', '.join(BASES)}.",
         )
@@ -91,7 +91,7 @@ def cost_link_create(
     if CostLink.objects.filter(contract=contract, line_code=line_code).exists():
         raise RuleViolation(
             f"line {line_code} of contract {contract.number} already has a cost link.",
-            place="line_code",
+            place="LINE_CODE",
             value=line_code,
             fix="A line is priced from one vendor cost; list the links to see it.",
         )
@@ -286,7 +286,7 @@ def _contract_line(contract: Contract, line_code: str) -> ContractLine:
         raise InvalidInput(
             f"contract {contract.number} version {version.version_number} has no line "
             f"{line_code!r}.",
-            place="line_code",
+            place="LINE_CODE",
             value=line_code,
             fix=f"Use a line code of the current version: {codes}.",
         )
@@ -294,7 +294,7 @@ def _contract_line(contract: Contract, line_code: str) -> ContractLine:
         raise InvalidInput(
             f"line {line_code} of contract {contract.number} is priced from the price list, "
             "not from a vendor cost.",
-            place="line_code",
+            place="LINE_CODE",
             value=line_code,
             fix="Link a line whose unit price the contract itself fixes.",
         )
@@ -305,14 +305,14 @@ def _require_vendor(vendor: Party) -> None:
     if vendor.kind != Party.Kind.VENDOR:
         raise InvalidInput(
             f"party {vendor.code} is a {vendor.kind}, not a vendor.",
-            place="vendor",
+            place="--vendor",
             value=vendor.code,
             fix="Give the code of a vendor party.",
         )
     if vendor.merged_into_id is not None:
         raise RuleViolation(
             f"vendor {vendor.code} was merged into another party.",
-            place="vendor",
+            place="--vendor",
             value=vendor.code,
             fix="Link to the party it was merged into.",
         )
@@ -331,7 +331,7 @@ def _cost_source(
     if po_line is None and not family:
         raise InvalidInput(
             "a cost link needs the vendor cost it follows.",
-            place="po_line",
+            place="--order-line",
             fix="Give a purchase order line, or a vendor agreement family with the unit cost.",
         )
     if po_line is not None:
@@ -340,14 +340,14 @@ def _cost_source(
             raise InvalidInput(
                 f"order {order.number} line {po_line.line_number} is an order to another "
                 f"vendor, not to {vendor.code}.",
-                place="po_line",
+                place="--order-line",
                 value=f"{order.number}/{po_line.line_number}",
                 fix=f"Give a line of an order to {vendor.code}.",
             )
         if order.currency != currency:
             raise InvalidInput(
                 f"order {order.number} is in {order.currency} and the contract in {currency}.",
-                place="po_line",
+                place="--order-line",
                 value=f"{order.number}/{po_line.line_number}",
                 fix="Link a vendor cost in the contract's currency.",
             )
@@ -355,7 +355,7 @@ def _cost_source(
             raise InvalidInput(
                 f"the agreed cost {agreed_cost} differs from the order line's unit price "
                 f"{po_line.unit_price}.",
-                place="agreed_cost",
+                place="--cost",
                 value=str(agreed_cost),
                 fix="Leave the cost out: it is taken from the order line.",
             )
@@ -365,13 +365,13 @@ def _cost_source(
     if agreed_cost is None:
         raise InvalidInput(
             f"vendor agreement {family} needs the unit cost it sets.",
-            place="agreed_cost",
+            place="--cost",
             fix="Give the unit cost of the agreement's current revision.",
         )
     if agreed_cost < 0:
         raise InvalidInput(
             f"the agreed cost {agreed_cost} is negative.",
-            place="agreed_cost",
+            place="--cost",
             value=str(agreed_cost),
             fix="Give the vendor's unit cost, zero or more.",
         )
@@ -390,14 +390,14 @@ def _require_basis(
         if margin_percent is None or margin_percent < 0:
             raise InvalidInput(
                 "a cost-plus link needs its margin, zero percent or more.",
-                place="margin_percent",
+                place="--margin",
                 value=None if margin_percent is None else str(margin_percent),
                 fix="Give the margin in percent, such as 15.",
             )
     elif margin_percent is not None:
         raise InvalidInput(
             f"a {basis} link has no margin.",
-            place="margin_percent",
+            place="--margin",
             value=str(margin_percent),
             fix="Leave the margin out, or use the cost_plus basis.",
         )
@@ -405,14 +405,14 @@ def _require_basis(
         if line.kind != LineKind.MILESTONE:
             raise InvalidInput(
                 f"{place} is a {line.kind} line, not a milestone.",
-                place="line_code",
+                place="LINE_CODE",
                 value=line.line_code,
                 fix="Link a milestone line of the contract.",
             )
         if po_line is None or po_line.kind != PurchaseOrderLine.Kind.MILESTONE:
             raise InvalidInput(
                 "a milestone link mirrors a milestone line of a vendor order.",
-                place="po_line",
+                place="--order-line",
                 value=None if po_line is None else po_line.kind,
                 fix="Give an order line of kind milestone.",
             )
@@ -424,7 +424,7 @@ def _require_basis(
         raise RuleViolation(
             f"{place} is priced at {price_text(line.unit_price)}, but {rule} is "
             f"{price_text(expected)}.",
-            place="line_code",
+            place="LINE_CODE",
             value=line.line_code,
             fix="Amend the contract price first, or link the line with its own basis.",
         )
@@ -439,7 +439,7 @@ def _agreement_document(family: str, revision: int | None) -> Document:
         which = f"revision {revision} of " if revision is not None else ""
         raise NotFound(
             f"{which}vendor agreement {family!r} is not stored.",
-            place="vendor_document_family",
+            place="--agreement",
             value=family,
             fix="Store it with `billguard documents add --kind vendor_agreement`.",
         )

@@ -415,8 +415,7 @@ def _match_unreferenced(
         candidates = [
             order_line
             for order_line in order_lines.values()
-            if order_line.pk not in named
-            and order_line.unit_price == line.unit_price
+            if order_line.pk not in named and order_line.unit_price == line.unit_price
         ]
         if len(candidates) == 1:
             matched[line.line_number] = candidates[0]

@@ -9,15 +9,18 @@ after the cause was fixed (a receipt recorded, a tolerance set) finds it clean.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils import timezone
 
 from billguard.checks.engine import VENDOR_INVOICE, run_subject_checks
 from billguard.checks.finding import Finding
 from billguard.checks.modes import CheckModes, check_modes_load
+from billguard.controls.models import AuditEntry
 from billguard.controls.roles import authorize
 from billguard.controls.services import DEFAULT_ACTOR, audit_record
 from billguard.domain.errors import InvalidInput, NotAllowed, NotFound, RuleViolation
@@ -230,6 +233,7 @@ def vendor_invoice_approve(*, invoice_id: int, reason: str, by: User | None) -> 
     with transaction.atomic():
         invoice = _invoice(invoice_id, lock=True)
         actor = by.get_username() if by is not None else DEFAULT_ACTOR
+        _require_undecided(invoice, "approved")
         if invoice.status != Status.HELD:
             raise RuleViolation(
                 f"vendor invoice {invoice.pk} is {invoice.get_status_display()}; only a held "
@@ -297,14 +301,44 @@ def _invoice(invoice_id: int, *, lock: bool = False) -> VendorInvoice:
 
 
 def _require_undecided(invoice: VendorInvoice, verb: str) -> None:
-    if invoice.status in DECIDED:
-        raise RuleViolation(
-            f"vendor invoice {invoice.pk} was {invoice.status} by {invoice.decided_by or '-'} "
-            f"and is not {verb}.",
-            place="ID",
-            value=invoice.pk,
-            fix="A decision is final; record a corrected invoice from the vendor instead.",
+    """Raise RuleViolation when the invoice is already approved or rejected.
+
+    ``verb`` is the past participle of the requested step ("approved", "rejected",
+    "checked again").
+    """
+    if invoice.status not in DECIDED:
+        return
+    status = str(invoice.status)
+    decided_on = _decision_date(invoice)
+    when = f" on {decided_on.isoformat()}" if decided_on is not None else ""
+    who = invoice.decided_by or "an earlier decision"
+    again = " again" if invoice.status == _status_for(verb) else ""
+    raise RuleViolation(
+        f"vendor invoice {invoice.pk} is already {status}: {who} {status} it{when}. "
+        f"A decision is final, so it cannot be {verb}{again}.",
+        place="ID",
+        value=invoice.pk,
+        fix="If the vendor sends a corrected invoice, record that one instead.",
+    )
+
+
+def _status_for(verb: str) -> str | None:
+    return {"approved": Status.APPROVED, "rejected": Status.REJECTED}.get(verb)
+
+
+def _decision_date(invoice: VendorInvoice) -> dt.date | None:
+    """Return the date of the audit entry that recorded the invoice's decision."""
+    entry = (
+        AuditEntry.objects.filter(
+            action__in=("vendor_invoice.approve", "vendor_invoice.reject"),
+            record_id=str(invoice.pk),
         )
+        .order_by("-sequence")
+        .first()
+    )
+    if entry is None:
+        return None
+    return timezone.localdate(entry.recorded_at)
 
 
 def _require_reason(reason: str) -> str:

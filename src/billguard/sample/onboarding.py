@@ -149,15 +149,17 @@ def _w9(vendor: Party, buyer: User) -> None:
 def _insurance(vendor: Party, index: int, buyer: User) -> None:
     expired = index == EXPIRED_INSURANCE_VENDOR
     expires_on = EXPIRED_INSURANCE_ON if expired else INSURANCE_EXPIRES
+    signed_on = expires_on.replace(year=expires_on.year - 1) + dt.timedelta(days=1)
+    # The expired certificate was recorded while it was valid: an expired one is refused.
     vendor_item_record(
         vendor=vendor,
         requirement="insurance_certificate",
         by=buyer,
         content=text_pdf(f"Certificate of liability insurance: {vendor.name}, to {expires_on}"),
         file_name=f"insurance-{vendor.code}.pdf",
-        signed_on=expires_on.replace(year=expires_on.year - 1) + dt.timedelta(days=1),
+        signed_on=signed_on,
         expires_on=expires_on,
-        today=AS_OF,
+        today=signed_on if expired else AS_OF,
     )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from billguard.checks.engine import VENDOR_INVOICE, check
 from billguard.checks.finding import Observation, Severity
-from billguard.domain.money import Money
+from billguard.domain.money import Money, money_text
 from billguard.procurement.context import Tolerance, VendorInvoiceContext
 from billguard.procurement.models import PurchaseOrderLine, VendorInvoice, VendorInvoiceLine
 
@@ -120,7 +120,7 @@ def price_variance(invoice: VendorInvoice, context: VendorInvoiceContext) -> Ite
             message=(
                 f"line {line.line_number} bills {_p(line.unit_price)} a unit, order line "
                 f"{_order_line(po_line)} agreed {_p(po_line.unit_price)}: "
-                f"{_money(amount_difference, invoice.currency)} {invoice.currency} on "
+                f"{money_text(amount_difference, invoice.currency)} on "
                 f"{_q(line.quantity)} units."
             ),
             expected=f"{_p(po_line.unit_price)} {invoice.currency} ({tolerance.source})",
@@ -158,11 +158,6 @@ def _evidence(po_line: PurchaseOrderLine, tolerance: Tolerance) -> dict[str, str
         "order_line": str(po_line.line_number),
         "tolerance": tolerance.source,
     }
-
-
-def _money(value: Decimal, currency: str) -> str:
-    """Format an amount with its currency's decimals (ISO 4217): 50.00 EUR, 1500 JPY."""
-    return f"{Money(value, currency).rounded().amount:f}"
 
 
 def _q(value: Decimal) -> str:
