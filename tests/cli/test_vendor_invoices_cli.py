@@ -213,7 +213,7 @@ def test_exceptions_list_shows_procurement(tmp_path, order, capsys):
     order_row = next(line for line in out.splitlines() if "purchase order " in line)
     assert "PO-HELD" in order_row
     assert "20.00 EUR" in order_row
-    assert "1 vendor invoices and 1 purchase orders held" in out
+    assert "1 vendor invoice and 1 purchase order held" in out
     assert "billguard purchase-orders approve-held NUMBER --reason TEXT" in out
     assert "billguard purchase-orders recheck NUMBER" in out
 

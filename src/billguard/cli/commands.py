@@ -277,8 +277,14 @@ def _print_procurement_exceptions(rows: list[tuple[str, int, str, str, str, str]
         print(
             f"{pk:>6}  {kind:<16}{vendor[:13]:<14}{reference[:19]:<20}{amount:>18}  {codes or '-'}"
         )
+    from billguard.cli.plurals import count_noun
+
     invoices = sum(1 for row in rows if row[0] == "vendor invoice")
-    print(f"\n{invoices} vendor invoices and {len(rows) - invoices} purchase orders held.")
+    orders = len(rows) - invoices
+    print(
+        f"\n{count_noun(invoices, 'vendor invoice')} and "
+        f"{count_noun(orders, 'purchase order')} held."
+    )
     print("Decide an invoice with: billguard vendor-invoices approve ID --reason TEXT (or reject)")
     print(
         "Decide an order with: billguard purchase-orders approve-held NUMBER --reason TEXT "
