@@ -230,7 +230,7 @@ def test_import_ubl_file_by_content(sample_users, einvoice_examples, tmp_path, c
     make_order(
         vendor, "PO4711", lines=(("1000", "1.00"), ("100", "5.00"), ("500", "5.00")), currency="DKK"
     )
-    # The extension says nothing: the content decides that the file is UBL.
+    # The extension is ignored: the content shows that the file is UBL.
     path = tmp_path / "from-selco.dat"
     path.write_bytes((einvoice_examples / "en16931-examples/ubl-tc434-example5.xml").read_bytes())
 

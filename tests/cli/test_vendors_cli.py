@@ -202,7 +202,8 @@ def test_certify_and_certified_report(capsys, tmp_path, vendor):
 
     assert status == 0
     assert VendorCertification.objects.get().document is not None
-    assert "VEND-1" in text and "ISO 14001" in text
+    assert "VEND-1" in text
+    assert "ISO 14001" in text
     assert "C-1" in text
     assert expired["vendors"] == []
 
@@ -220,7 +221,8 @@ def test_terms_gap_report(capsys, tmp_path, vendor):
     assert main(["vendors", "terms-gap", "--on", "2026-11-01", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
 
-    assert "C-1" in text and "gap 16 days" in text
+    assert "C-1" in text
+    assert "gap 16 days" in text
     [row] = data["vendors"]
     assert row["contracts"][0]["gap_days"] == 16
 

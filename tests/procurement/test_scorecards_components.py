@@ -332,7 +332,7 @@ def test_document_compliance_at_period_end():
         expires_on=dt.date(2026, 11, 29),
     )
     OnboardingItem.objects.create(vendor=vendor, requirement=requirement.BANK_DETAILS)
-    # The profile completes payment terms and says which tax form the item must hold.
+    # The profile completes payment terms and names the tax form the item must contain.
     VendorProfile.objects.create(
         vendor=vendor, payment_terms_days=30, tax_classification=VendorProfile.TaxForm.W9
     )

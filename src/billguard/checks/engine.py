@@ -14,7 +14,7 @@ from billguard.controls.models.policy import Mode
 
 logger = logging.getLogger(__name__)
 
-# A check of a customer draft takes (Draft, CheckContext); a check of another subject (a
+# A check of a customer draft takes (Draft, CheckContext). A check of another subject (a
 # purchase order, a vendor invoice) takes that subject's record and context.
 CheckFunction = Callable[..., Iterable[Observation]]
 

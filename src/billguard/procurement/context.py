@@ -1,7 +1,7 @@
-"""What the procurement checks read: a record and everything it is compared with, loaded once.
+"""The inputs of the procurement checks: a record and everything it is compared with.
 
-The checks are pure functions of these values; the loaders in ``purchase_orders`` and
-``vendor_invoices`` fill them from the database.
+The checks are pure functions of these values. The loaders at the end of this module,
+``purchase_order_context`` and ``vendor_invoice_context``, fill them from the database.
 """
 
 from __future__ import annotations

@@ -34,15 +34,16 @@ def tolerance_for(
     category, then the default row (neither); zero tolerance when no row applies."""
     vendor_id = line.purchase_order.vendor_id
     category = line.category
-    by_scope = {(row.vendor_id, row.category): row for row in (rows or tolerance_rows())}
-    for key, label in (
-        ((vendor_id, category), "vendor and category"),
-        ((vendor_id, ""), "vendor"),
-        ((None, category), "category"),
-        ((None, ""), "default"),
-    ):
-        if key[1] == "" and label in ("vendor and category", "category"):
-            continue
+    rows = tolerance_rows() if rows is None else rows
+    by_scope = {(row.vendor_id, row.category): row for row in rows}
+    scopes: list[tuple[tuple[int | None, str], str]] = []
+    if category:
+        scopes.append(((vendor_id, category), "vendor and category"))
+    scopes.append(((vendor_id, ""), "vendor"))
+    if category:
+        scopes.append(((None, category), "category"))
+    scopes.append(((None, ""), "default"))
+    for key, label in scopes:
         row = by_scope.get(key)
         if row is not None:
             return Tolerance(

@@ -46,7 +46,7 @@ class Relation:
 
 @dataclass(frozen=True)
 class RelationRule:
-    """How a merge treats a relation's rows.
+    """The treatment of one relation's rows by a merge.
 
     ``repoint`` is False for a relation kept whole on the merged party. ``exclude`` returns
     the rows of the merged party that stay where they are although the relation is

@@ -6,7 +6,7 @@ from billguard.registry.models import Document, Party
 
 
 class VendorProfile(models.Model):
-    """What procurement records about a vendor beyond the party itself."""
+    """The procurement record of a vendor beyond the party itself: category, terms, tax form."""
 
     class TaxForm(models.TextChoices):
         W9 = "w9", "IRS Form W-9"

@@ -31,9 +31,9 @@ def party_create(
 ) -> Party:
     """Create a customer or vendor.
 
-    With ``validate`` (what a person typing the values gets), a tax ID must pass python-stdnum's
-    check for the country, and the creation is audited; imports and the sample company keep
-    what their source says.
+    With ``validate``, used for values a person typed, a tax ID must pass python-stdnum's check
+    for the country and the creation is audited. Imports and the sample company keep the
+    values of their source.
     """
     if by is not None:
         authorize(by, "party_create")
