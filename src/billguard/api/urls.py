@@ -1,0 +1,8 @@
+"""The API's routes; the OpenAPI document is served at /api/openapi.json."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+]

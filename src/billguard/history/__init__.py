@@ -1,0 +1,1 @@
+"""Invoice, credit-note and payment history imported from accounting systems."""

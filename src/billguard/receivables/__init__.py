@@ -1,0 +1,1 @@
+"""Payments and disputes against issued invoices, and the receivables ageing."""
