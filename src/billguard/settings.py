@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "billguard.receivables",
     "billguard.imports",
     "billguard.delivery",
+    "billguard.exports",
     "billguard.api",
     "rest_framework",
     "rest_framework.authtoken",

@@ -1,0 +1,1 @@
+"""Exports for accounting systems: journals, UBL files per period and findings as CSV."""
