@@ -74,7 +74,8 @@ CODE_BY_DRF_EXCEPTION: Sequence[tuple[type[exceptions.APIException], str]] = (
 )
 
 # A BillguardError's ``place`` becomes the error's ``field`` when it is a field name, such as
-# ``period`` or ``lines[2].quantity``; a place such as "rates.csv row 4" stays in the message.
+# ``period`` or ``lines[2].quantity``. Any other place, such as "rates.csv row 4", starts the
+# message instead.
 FIELD_NAME = re.compile(r"^[A-Za-z_][\w.\-\[\]]*$")
 
 
@@ -147,7 +148,7 @@ def drf_error_code(error: exceptions.APIException) -> str:
 def exception_handler(error: Exception, context: Mapping[str, Any]) -> Response | None:
     """Render ``error`` in the API's error body (REST_FRAMEWORK["EXCEPTION_HANDLER"]).
 
-    Return None for an unexpected exception, so that Django logs it and answers with the
+    Return None for an unexpected exception, so that Django logs it and returns the
     JSON 500 of ``server_error``.
     """
     headers: dict[str, str] = {}
@@ -185,7 +186,7 @@ def exception_handler(error: Exception, context: Mapping[str, Any]) -> Response 
 def error_response(
     http_status: int, code: str, message: str, field: str | None = None
 ) -> JsonResponse:
-    """A plain Django response with the error body, for code outside DRF views (middleware)."""
+    """Build a plain Django response with the error body, for code outside DRF views."""
     return JsonResponse(error_body([error_entry(code, message, field)]), status=http_status)
 
 
