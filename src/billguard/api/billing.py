@@ -37,6 +37,7 @@ from billguard.checks.models import StoredFinding
 from billguard.controls.override import exception_override_request
 from billguard.controls.services import audit_checkpoint
 from billguard.domain.errors import InvalidInput, RuleViolation
+from billguard.domain.money import Money
 from billguard.domain.periods import parse_period
 from billguard.einvoice.errors import UblNotSupported
 from billguard.einvoice.ubl_writer import write_ubl
@@ -48,6 +49,28 @@ UBL_MEDIA_TYPE = "application/xml"
 
 
 # Serializers
+
+
+class CurrencyAmounts:
+    """Shows the listed money fields rounded to their currency's minor unit (ISO 4217).
+
+    The database keeps amounts with more decimals than most currencies have, such as
+    595.000 EUR, and a client should see 595.00 as on the issued document.
+    """
+
+    amount_fields: tuple[str, ...] = ()
+
+    def currency_of(self, record: Any) -> str:
+        return str(record.currency)
+
+    def to_representation(self, record: Any) -> Any:
+        data = super().to_representation(record)  # type: ignore[misc]
+        currency = self.currency_of(record)
+        for name in self.amount_fields:
+            value = getattr(record, name)
+            if value is not None and currency:
+                data[name] = str(Money.of(value, currency).rounded().amount)
+        return data
 
 
 class BillingRunSerializer(serializers.ModelSerializer):
@@ -99,7 +122,9 @@ class BillingRunStartedSerializer(serializers.Serializer):
     )
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class FindingSerializer(CurrencyAmounts, serializers.ModelSerializer):
+    amount_fields = ("amount_at_stake",)
+
     class Meta:
         model = StoredFinding
         fields = [
@@ -117,7 +142,8 @@ class FindingSerializer(serializers.ModelSerializer):
         ]
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(CurrencyAmounts, serializers.ModelSerializer):
+    amount_fields = ("line_extension", "tax_total", "payable")
     seller_entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
     contract = serializers.SlugRelatedField(slug_field="number", read_only=True)
     bill_to = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -149,13 +175,23 @@ class InvoiceSerializer(serializers.ModelSerializer):
         ]
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(CurrencyAmounts, serializers.ModelSerializer):
+    amount_fields = ("net_amount",)
+
+    def currency_of(self, record: Any) -> str:
+        return str(record.invoice.currency)
+
     class Meta:
         model = InvoiceLine
         exclude = ["id", "invoice"]
 
 
-class TaxSubtotalSerializer(serializers.ModelSerializer):
+class TaxSubtotalSerializer(CurrencyAmounts, serializers.ModelSerializer):
+    amount_fields = ("taxable_amount", "tax_amount")
+
+    def currency_of(self, record: Any) -> str:
+        return str(record.invoice.currency)
+
     class Meta:
         model = InvoiceTaxSubtotal
         exclude = ["id", "invoice"]

@@ -103,6 +103,10 @@ def billguard_error_entry(error: BillguardError) -> dict[str, Any]:
     if place.startswith("--"):
         # A CLI option name, such as --user, reads as the request field of the same name.
         place = place[2:].replace("-", "_")
+    words = place.split()
+    if 1 < len(words) <= 3 and all(word.isalpha() for word in words):
+        # A place written in words, such as "tax ID", names the field tax_id.
+        place = "_".join(words).lower()
     if place and FIELD_NAME.match(place):
         field = place
     elif place:
