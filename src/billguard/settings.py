@@ -57,6 +57,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "billguard.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "billguard.api.pagination.Pagination",
+    # No OPTIONS metadata: the OpenAPI document describes every operation, so OPTIONS is 405.
+    "DEFAULT_METADATA_CLASS": None,
+    # The media type comes from the Accept header only, never from a ?format= parameter.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billguard API",

@@ -145,8 +145,8 @@ class FindingSerializer(CurrencyAmounts, serializers.ModelSerializer):
 class InvoiceSerializer(CurrencyAmounts, serializers.ModelSerializer):
     amount_fields = ("line_extension", "tax_total", "payable")
     seller_entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    contract = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    bill_to = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    contract = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    bill_to = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Invoice

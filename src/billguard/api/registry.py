@@ -63,7 +63,7 @@ DOCUMENT_MEDIA_TYPES = (
 
 
 class PartySerializer(serializers.ModelSerializer):
-    merged_into = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    merged_into = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Party
@@ -129,9 +129,9 @@ class BillToCreateSerializer(serializers.Serializer):
 
 
 class ContractVersionSerializer(serializers.ModelSerializer):
-    bill_to = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    sow_document = serializers.PrimaryKeyRelatedField(read_only=True)
-    amendment = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    bill_to = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    sow_document = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    amendment = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
 
     class Meta:
         model = ContractVersion
@@ -189,7 +189,7 @@ class ChangeRequestRefSerializer(serializers.ModelSerializer):
 
 class AmendmentSerializer(serializers.ModelSerializer):
     contract = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    document = serializers.PrimaryKeyRelatedField(read_only=True)
+    document = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Amendment
