@@ -1,4 +1,4 @@
-"""Every operation of /api/openapi.json, called with generated requests, answers as documented.
+"""Every operation of /api/openapi.json returns the documented responses to generated requests.
 
 Schemathesis generates requests from the OpenAPI document and sends them through the WSGI
 application as fran.finance. Each response must have a documented status code, content type,

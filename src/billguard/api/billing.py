@@ -336,8 +336,8 @@ class BillingRunList(ApiView):
         values = payload.validated_data
         period = parse_period(values["period"], place="period")
         queue = run_mode_from_environment() == BillingRun.Mode.QUEUE and not values["dry_run"]
-        # NOTE: the run executes within the request, so a long run keeps the connection open;
-        # a client with a short timeout can poll GET /api/billing-runs/ and retry.
+        # NOTE: the run executes within the request, so a long run keeps the connection open.
+        # A client with a shorter timeout reads GET /api/billing-runs/ and retries with its key.
         result = billing_run_execute(
             period=period,
             contract_number=values["contract"],
@@ -500,7 +500,7 @@ class InvoiceDetail(ApiView):
 
 
 class XmlRenderer(BaseRenderer):
-    """Lets the UBL view answer Accept: application/xml; errors still go out as JSON."""
+    """Renderer that lets the UBL view accept Accept: application/xml; errors are still JSON."""
 
     media_type = UBL_MEDIA_TYPE
     format = "xml"

@@ -643,7 +643,7 @@ class DocumentDetail(ApiView):
 
 
 class PassthroughRenderer(BaseRenderer):
-    """Lets a view send bytes of any media type; errors still go out as JSON."""
+    """Renderer that lets a view send bytes of any media type; errors are still JSON."""
 
     media_type = "*/*"
     format = "bytes"
