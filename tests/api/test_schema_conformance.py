@@ -8,8 +8,12 @@ collection, so operations that other modules add are covered too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -34,7 +38,24 @@ CHECKS = [
 ]
 
 
+@pytest.fixture
+def connection_kept_open() -> Iterator[None]:
+    """Keep the test's database connection open across the WSGI requests.
+
+    Django closes the connection when a request finishes, which on PostgreSQL would end the
+    test's transaction. Django's own test client disconnects the same handler.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("connection_kept_open")
 @schema.parametrize()
 @settings(
     max_examples=6,
