@@ -1,11 +1,13 @@
 """A small book for the API tests: the sample users with tokens, two contracts, one run.
 
 C-1 is clean, so the run of 2026-11 issues its invoice. C-2 bills CUST-2, whose tax ID has a
-wrong check digit, so its draft is held with TAX_ID_INVALID.
+wrong check digit, so its draft is held with TAX_ID_INVALID. sam.sales has a pending change
+request on C-1's payment terms and a drafted amendment A-0 of C-1.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +17,11 @@ from rest_framework.test import APIClient
 
 from billguard.billing.models import BillingRun, Invoice
 from billguard.billing.run import billing_run_execute
+from billguard.controls.models import ChangeRequest
+from billguard.controls.requests import change_request_create
 from billguard.domain.periods import parse_period
+from billguard.registry.models import Amendment, Contract
+from billguard.registry.services.amendments import amendment_draft
 from tests.factories import make_contract, make_customer
 
 
@@ -25,6 +31,8 @@ class ApiBook:
     run: BillingRun
     issued: Invoice
     held: Invoice
+    change_request: ChangeRequest
+    amendment: Amendment
 
     def client(self, username: str) -> APIClient:
         """Return a client that authenticates as ``username`` with its token."""
@@ -45,7 +53,29 @@ def api_book(sample_users: dict[str, User], settings) -> ApiBook:  # type: ignor
     run = BillingRun.objects.get(pk=result.billing_run_id)
     issued = Invoice.objects.get(contract__number="C-1", status=Invoice.Status.ISSUED)
     held = Invoice.objects.get(contract__number="C-2", status=Invoice.Status.HELD)
-    return ApiBook(users=sample_users, run=run, issued=issued, held=held)
+    sales = sample_users["sam.sales"]
+    change_request = change_request_create(
+        by=sales,
+        target="contract",
+        target_id=issued.contract_id or 0,
+        changes={"payment_terms_days": 45},
+        reason="customer asked for longer terms",
+    )
+    amendment = amendment_draft(
+        contract=Contract.objects.get(number="C-1"),
+        number="A-0",
+        effective_from=dt.date(2027, 1, 1),
+        changes={"payment_terms_days": 60},
+        by=sales,
+    )
+    return ApiBook(
+        users=sample_users,
+        run=run,
+        issued=issued,
+        held=held,
+        change_request=change_request,
+        amendment=amendment,
+    )
 
 
 def error_codes(response) -> list[str]:  # type: ignore[no-untyped-def]
