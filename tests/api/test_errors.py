@@ -125,3 +125,26 @@ def test_role_refusal_is_403(api_book: ApiBook) -> None:
 
     assert response.status_code == 403
     assert error_codes(response) == ["PERMISSION_DENIED"]
+
+
+def test_options_is_405_without_allow(api_book: ApiBook) -> None:
+    response = api_book.client("fran.finance").options("/api/parties/")
+
+    assert response.status_code == 405
+    assert error_codes(response) == ["METHOD_NOT_ALLOWED"]
+    assert "OPTIONS" not in response["Allow"]
+
+
+def test_server_error_is_json_under_api() -> None:
+    from django.test import RequestFactory
+
+    from billguard.api.errors import server_error
+
+    api = server_error(RequestFactory().get("/api/invoices/"))
+    page = server_error(RequestFactory().get("/admin/"))
+
+    assert api.status_code == 500
+    assert api["Content-Type"] == "application/json"
+    assert error_codes(api) == ["SERVER_ERROR"]
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")

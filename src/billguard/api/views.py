@@ -39,6 +39,8 @@ class ApiView(GenericAPIView):
     """A view whose writes act as the token's user, and whose lists are paginated."""
 
     pagination_class = Pagination
+    # No OPTIONS: the OpenAPI document describes each operation, so OPTIONS is a 405.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
 
     def handle_exception(self, exc: Exception) -> Response:
         """Render every error as JSON, even where the view also sends XML or file bytes."""
