@@ -9,6 +9,7 @@ import pytest
 
 from billguard.billing.models import Invoice
 from billguard.billing.run import billing_run_execute
+from billguard.domain.errors import InvalidInput
 from billguard.domain.periods import parse_period
 from billguard.exports.journals import (
     QUICKBOOKS_HEADER,
@@ -17,6 +18,7 @@ from billguard.exports.journals import (
     build_journals,
     quickbooks_csv,
     require_mappings,
+    split_journals,
     xero_csv,
 )
 from billguard.exports.selection import issued_in_period
@@ -86,6 +88,7 @@ def test_credit_note_reverses_its_invoice():
     credit_note = journals["ADE-000004"]
 
     assert credit_note.label == "Credit note ADE-000004"
+    assert credit_note.lines[0].description == "credit note ADE-000004 for ADE-000001: receivable"
     swapped = [(line.account, line.credit, line.debit) for line in invoice.lines]
     assert [(line.account, line.debit, line.credit) for line in credit_note.lines] == swapped
 
@@ -231,3 +234,20 @@ def test_amounts_use_currency_minor_units():
         "123457",
         "23457",
     ]
+
+
+def test_split_never_cuts_a_journal():
+    issue_november()
+    journals = november_journals()
+
+    parts = split_journals(journals, 5)
+
+    assert [[j.number for j in part] for part in parts] == [
+        ["ADE-000001"],
+        ["ADE-000002"],
+        ["ADE-000003", "ADE-000004"],
+    ]
+    assert all(sum(len(j.lines) for j in part) <= 5 for part in parts)
+    with pytest.raises(InvalidInput) as error:
+        split_journals(journals, 4)
+    assert "ADE-000002 has 5 lines" in str(error.value)

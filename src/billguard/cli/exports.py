@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from billguard.cli.main import EXIT_BAD_INPUT, EXIT_OK, output_file
+from billguard.cli.main import EXIT_BAD_INPUT, EXIT_OK, output_file, positive_int
 from billguard.cli.users import acting_user, add_user_option
 
 SYSTEMS = ("quickbooks", "xero")
@@ -46,6 +46,13 @@ def _add_export_parser(sub: Any) -> None:
     journal.add_argument("--period", required=True, help="2026-11, 2026-Q4 or 2026")
     journal.add_argument("--seller", metavar="CODE", help="only this seller entity")
     journal.add_argument("-o", "--output", required=True, type=output_file, metavar="FILE")
+    journal.add_argument(
+        "--max-lines",
+        type=positive_int,
+        metavar="N",
+        help="write several files of at most N lines each, never splitting a journal, named "
+        "FILE-1.csv, FILE-2.csv and so on (Xero imports up to 300 lines per file)",
+    )
     journal.set_defaults(handler=export_journal)
 
     ubl = kinds.add_parser(
@@ -138,26 +145,35 @@ def export_journal(args: argparse.Namespace) -> int:
         build_journals,
         quickbooks_csv,
         require_mappings,
+        split_journals,
         xero_csv,
     )
     from billguard.exports.selection import issued_in_period, write_atomically
 
     period = parse_period(args.period, place="--period")
-    invoices = issued_in_period(period, args.seller)
-    journals = build_journals(invoices)
+    journals = build_journals(issued_in_period(period, args.seller))
     require_mappings(journals, args.format)
-    content = quickbooks_csv(journals) if args.format == "quickbooks" else xero_csv(journals)
-    write_atomically(args.output, content.encode())
+    render = quickbooks_csv if args.format == "quickbooks" else xero_csv
+    if args.max_lines is None:
+        files = [(args.output, journals)]
+    else:
+        parts = split_journals(journals, args.max_lines)
+        output = args.output
+        files = [
+            (output.with_name(f"{output.stem}-{n}{output.suffix}"), part)
+            for n, part in enumerate(parts, start=1)
+        ]
+    for path, part in files:
+        write_atomically(path, render(part).encode())
 
-    rows = sum(len(journal.lines) for journal in journals)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for journal in journals:
         totals[journal.currency] += journal.total()
     amounts = ", ".join(f"{totals[c]} {c}" for c in sorted(totals)) or "nothing"
-    print(
-        f"wrote {len(journals)} journal(s), {rows} line(s), for {period.label} to "
-        f"{args.output}: debits and credits {amounts}"
-    )
+    for path, part in files:
+        rows = sum(len(journal.lines) for journal in part)
+        print(f"wrote {len(part)} journal(s), {rows} line(s), for {period.label} to {path}")
+    print(f"debits and credits: {amounts}")
     if not journals:
         print(f"no invoice or credit note was issued in {period.label}")
     if args.format == "xero":
@@ -167,10 +183,11 @@ def export_journal(args: argparse.Namespace) -> int:
                 "organisation's base currency, so export each seller entity with --seller",
                 file=sys.stderr,
             )
-        if rows > XERO_MAX_ROWS:
+        largest = max(sum(len(j.lines) for j in part) for _, part in files)
+        if largest > XERO_MAX_ROWS:
             print(
-                f"warning: Xero imports at most {XERO_MAX_ROWS} lines per file and this one "
-                f"has {rows}; split it at journal boundaries before importing",
+                f"warning: Xero imports at most {XERO_MAX_ROWS} lines per file and a file has "
+                f"{largest}; export with --max-lines {XERO_MAX_ROWS} to split it",
                 file=sys.stderr,
             )
     return EXIT_OK

@@ -26,7 +26,7 @@ from decimal import Decimal
 from billguard.billing.models import Invoice
 from billguard.billing.outputs import journal_postings
 from billguard.domain.currencies import minor_units
-from billguard.domain.errors import RuleViolation
+from billguard.domain.errors import InvalidInput, RuleViolation
 from billguard.exports.models import AccountingSystem, AccountMapping, TaxMapping
 from billguard.exports.treatments import UNTAXED, describe_treatment, treatment_key
 from billguard.registry.models import GLAccount
@@ -241,12 +241,36 @@ def xero_csv(journals: list[Journal]) -> str:
     return out.getvalue()
 
 
+def split_journals(journals: list[Journal], max_lines: int) -> list[list[Journal]]:
+    """Group ``journals`` in order into parts of at most ``max_lines`` lines, never splitting
+    a journal. Raises InvalidInput when one journal alone has more lines."""
+    parts: list[list[Journal]] = [[]]
+    lines = 0
+    for journal in journals:
+        size = len(journal.lines)
+        if size > max_lines:
+            raise InvalidInput(
+                f"the journal of {journal.label} has {size} lines, more than {max_lines}.",
+                place="--max-lines",
+                value=max_lines,
+                fix=f"Give --max-lines {size} or more.",
+            )
+        if lines + size > max_lines:
+            parts.append([])
+            lines = 0
+        parts[-1].append(journal)
+        lines += size
+    return parts
+
+
 def _journal(invoice: Invoice, account_names: dict[str, str]) -> Journal:
     quantum = Decimal(1).scaleb(-minor_units(invoice.currency))
     jurisdiction = invoice.contract_version.tax_jurisdiction if invoice.contract_version else ""
-    label = (
-        "credit note" if invoice.document_type == Invoice.DocumentType.CREDIT_NOTE else "invoice"
-    )
+    credit_note = invoice.document_type == Invoice.DocumentType.CREDIT_NOTE
+    label = "credit note" if credit_note else "invoice"
+    title = f"{label} {invoice.number}"
+    if invoice.credited_invoice is not None:
+        title += f" for {invoice.credited_invoice.number}"
     lines = []
     for posting in journal_postings(invoice):
         debit = posting.debit.quantize(quantum)
@@ -268,7 +292,7 @@ def _journal(invoice: Invoice, account_names: dict[str, str]) -> Journal:
                 debit,
                 credit,
                 treatment,
-                f"{label} {invoice.number}: {what}",
+                f"{title}: {what}",
             )
         )
     debits = sum((line.debit for line in lines), Decimal(0))
