@@ -78,7 +78,7 @@ def issue_november() -> list[Invoice]:
 
 
 def break_price(contract_number: str) -> None:
-    """Bill the contract's schedule line at 1100.00 where the contract says 1000.00."""
+    """Bill the contract's schedule line at 1100.00 where the contract sets 1000.00."""
     line = BillingScheduleLine.objects.get(schedule__contract__number=contract_number)
     line.unit_price = D("1100.00")
     line.save()

@@ -69,7 +69,7 @@ def test_journal_amounts_equal_invoice_totals():
         assert -by_kind["tax"] == invoice.tax_total, invoice.number
 
 
-def test_journal_credits_revenue_per_account_and_tax_per_rate():
+def test_revenue_per_account_tax_per_rate():
     issue_november()
 
     journal = next(j for j in november_journals() if j.number == "ADE-000002")

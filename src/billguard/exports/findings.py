@@ -59,7 +59,7 @@ def findings_select(
     ).order_by("invoice__seller_entity__code", "invoice_id", "pk")
     if period is not None:
         # A run bills usage and time in arrears, so its drafts' own periods may start in the
-        # month before: the run's period decides, and the draft's only without a run.
+        # month before. The run's period decides, and the draft's period only without a run.
         of_run = Q(billing_run__period_start__gte=period.start) & Q(
             billing_run__period_start__lt=period.end
         )

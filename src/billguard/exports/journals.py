@@ -1,9 +1,9 @@
 """Journal exports in the import layouts of QuickBooks Online and Xero.
 
-Each issued invoice or credit note becomes one journal, posted as the billing run's journal
-CSV posts it (:func:`billguard.billing.outputs.journal_postings`): the receivable is debited
-with the payable amount, revenue is credited per GL account and tax per VAT breakdown line,
-and a credit note swaps debit and credit. Amounts are rounded to the currency's ISO 4217
+Each issued invoice or credit note becomes one journal with the lines of the billing run's
+journal CSV (:func:`billguard.billing.outputs.journal_postings`). The receivable is debited
+with the payable amount, and revenue is credited per GL account and tax per VAT breakdown
+line. A credit note swaps debit and credit. Amounts are rounded to the currency's ISO 4217
 minor units, and every journal must balance to the minor unit before anything is written.
 
 Layouts (see docs/exports.md for the sources):
@@ -104,7 +104,7 @@ class MissingMapping:
 
 
 class MappingsMissing(RuleViolation):
-    """An export needs mappings that are not set; nothing was written."""
+    """An export needs mappings that are not set, so nothing was written."""
 
     code = "MAPPING_MISSING"
 
@@ -160,7 +160,7 @@ def missing_mappings(journals: list[Journal], system: str) -> list[MissingMappin
     for journal in journals:
         for line in journal.lines:
             keys = [("account", line.account)]
-            # Xero's TaxRate column is mandatory on every row; QuickBooks Online's tax code
+            # Xero's TaxRate column is mandatory on every row. QuickBooks Online's tax code
             # is only written on the tax lines.
             if line.kind == "tax" or system == AccountingSystem.XERO:
                 keys.append(("tax", line.treatment))
@@ -202,7 +202,7 @@ def quickbooks_csv(journals: list[Journal]) -> str:
                     _amount(line.debit, decimals),
                     _amount(line.credit, decimals),
                     line.description,
-                    # QuickBooks Online asks for the customer on accounts receivable lines.
+                    # QuickBooks Online requires the customer on accounts receivable lines.
                     journal.customer if line.kind == "receivable" else "",
                     journal.currency,
                     "",
@@ -264,37 +264,14 @@ def split_journals(journals: list[Journal], max_lines: int) -> list[list[Journal
 
 
 def _journal(invoice: Invoice, account_names: dict[str, str]) -> Journal:
-    quantum = Decimal(1).scaleb(-minor_units(invoice.currency))
-    jurisdiction = invoice.contract_version.tax_jurisdiction if invoice.contract_version else ""
     credit_note = invoice.document_type == Invoice.DocumentType.CREDIT_NOTE
     label = "credit note" if credit_note else "invoice"
     title = f"{label} {invoice.number}"
     if invoice.credited_invoice is not None:
         title += f" for {invoice.credited_invoice.number}"
-    lines = []
-    for posting in journal_postings(invoice):
-        debit = posting.debit.quantize(quantum)
-        credit = posting.credit.quantize(quantum)
-        if not debit and not credit:
-            continue  # a 0 % VAT line posts nothing
-        if posting.kind == "tax":
-            treatment = treatment_key(posting.tax_category, posting.tax_rate, jurisdiction)
-            what = describe_treatment(treatment)
-        else:
-            treatment = UNTAXED
-            what = account_names.get(posting.account, posting.account)
-            if posting.kind == "receivable":
-                what = "receivable"
-        lines.append(
-            JournalLine(
-                posting.kind,
-                posting.account,
-                debit,
-                credit,
-                treatment,
-                f"{title}: {what}",
-            )
-        )
+
+    lines = _journal_lines(invoice, title, account_names)
+
     debits = sum((line.debit for line in lines), Decimal(0))
     credits = sum((line.credit for line in lines), Decimal(0))
     if debits != credits:
@@ -306,6 +283,7 @@ def _journal(invoice: Invoice, account_names: dict[str, str]) -> Journal:
             fix="Its stored lines, VAT breakdown and payable amount disagree. Credit it with "
             f"`billguard credit {invoice.number} --reason TEXT` and invoice again.",
         )
+
     buyer = (invoice.parties or {}).get("buyer", {})
     return Journal(
         number=invoice.number or "",
@@ -316,6 +294,34 @@ def _journal(invoice: Invoice, account_names: dict[str, str]) -> Journal:
         seller=invoice.seller_entity.code,
         lines=lines,
     )
+
+
+def _journal_lines(
+    invoice: Invoice, title: str, account_names: dict[str, str]
+) -> list[JournalLine]:
+    """Return the invoice's postings rounded to minor units, with their tax treatments."""
+    quantum = Decimal(1).scaleb(-minor_units(invoice.currency))
+    jurisdiction = invoice.contract_version.tax_jurisdiction if invoice.contract_version else ""
+    lines = []
+    for posting in journal_postings(invoice):
+        debit = posting.debit.quantize(quantum)
+        credit = posting.credit.quantize(quantum)
+        if not debit and not credit:
+            continue  # a 0 % VAT line posts nothing
+
+        if posting.kind == "tax":
+            treatment = treatment_key(posting.tax_category, posting.tax_rate, jurisdiction)
+            what = describe_treatment(treatment)
+        elif posting.kind == "receivable":
+            treatment = UNTAXED
+            what = "receivable"
+        else:
+            treatment = UNTAXED
+            what = account_names.get(posting.account, posting.account)
+        lines.append(
+            JournalLine(posting.kind, posting.account, debit, credit, treatment, f"{title}: {what}")
+        )
+    return lines
 
 
 def _targets(system: str) -> tuple[dict[str, str], dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Setting, listing and importing the accounting mappings; every write leaves an audit entry.
+"""Setting, listing and importing the accounting mappings, with an audit entry per write.
 
 The mappings only rename what Billguard posts, so they are set directly by a user who may
 manage the chart of accounts (action ``seller_entity_manage``), without a change request.
@@ -33,7 +33,7 @@ MAX_TARGET_LENGTH = 200
 
 @dataclass(frozen=True)
 class MappingRow:
-    """One mapping as the CLI lists it and the mappings CSV holds it."""
+    """One mapping as the CLI lists it and the mappings CSV contains it."""
 
     kind: str  # account or tax
     key: str  # GL account code or treatment key
@@ -50,7 +50,7 @@ class ImportResult:
     dry_run: bool
 
 
-# What the --target of a missing mapping is, by kind and system, for the fix that errors print.
+# Placeholders for the --target of a missing mapping in the fix that errors print.
 _TARGET_PLACEHOLDERS = {
     ("account", "quickbooks"): "'QUICKBOOKS ACCOUNT NAME'",
     ("account", "xero"): "XERO_ACCOUNT_CODE",
@@ -71,7 +71,7 @@ def mapping_add_command(kind: str, key: str, system: str) -> str:
 def mapping_set(
     *, kind: str, key: str, system: str, target: str, by: User | None = None, place: str = ""
 ) -> tuple[MappingRow, bool]:
-    """Create or change one mapping; return it and whether anything changed."""
+    """Create or change one mapping. Return it and whether anything changed."""
     if by is not None:
         authorize(by, "seller_entity_manage")
     row = _checked_row(kind, key, system, target, place=place)

@@ -1,4 +1,4 @@
-"""How Billguard's GL accounts and tax treatments are named in each accounting system."""
+"""Names of Billguard's GL accounts and tax treatments in each accounting system."""
 
 from django.db import models
 
@@ -32,10 +32,10 @@ class AccountMapping(models.Model):
 class TaxMapping(models.Model):
     """The tax code (QuickBooks Online) or tax rate name (Xero) of one tax treatment.
 
-    ``treatment`` is the key that ``billguard.exports.treatments`` writes: ``S:19`` for a
-    UNCL 5305 category and rate, ``E`` for a category without a rate, ``US-TX`` for a US
-    sales tax jurisdiction, and ``none`` for the journal lines that carry no tax (receivable
-    and revenue lines).
+    ``treatment`` is a key as ``billguard.exports.treatments`` writes it. It is ``S:19`` for a
+    UNCL 5305 category and rate, ``E`` for a category without a rate, and ``US-TX`` for a US
+    sales tax jurisdiction. ``none`` stands for the receivable and revenue lines, which carry
+    no tax.
     """
 
     system = models.CharField(max_length=12, choices=AccountingSystem.choices)

@@ -53,7 +53,7 @@ def write_atomically(path: Path, content: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
-        # mkstemp creates the file readable by its owner only; an export is an ordinary file.
+        # mkstemp creates the file readable by its owner only, but an export is an ordinary file.
         os.chmod(temporary, 0o644)
         with os.fdopen(handle, "wb") as out:
             out.write(content)

@@ -33,7 +33,10 @@ def treatment_key(category: str, rate: Decimal | None, jurisdiction: str = "") -
 
 
 def parse_treatment(text: str, *, place: str) -> str:
-    """Return the key of a treatment as typed (``s:19.00``, ``us-tx``); raise InvalidInput."""
+    """Return the key of a treatment as typed (``s:19.00``, ``us-tx``).
+
+    Raises InvalidInput for an unknown category or a rate outside 0 to 100.
+    """
     cleaned = text.strip()
     if cleaned.lower() == UNTAXED:
         return UNTAXED

@@ -1,9 +1,9 @@
 """UBL 2.1 files of the invoices and credit notes issued in a period, in a folder or a ZIP.
 
 Each document is written with the billing run's UBL writer and validated against the UBL
-schema and the EN 16931 rules before anything is written (about 3 ms a document once the
-rules are loaded, and about 0.4 s to load them, measured on the sample company's invoices).
-A document that fails a fatal rule stops the export.
+schema and the EN 16931 rules before anything is written. Validation is fast enough to run
+on every document: the demo's 636 invoices of 2026-11 are written and validated in 2.7 s
+(see docs/exports.md). A document that fails a fatal rule stops the export.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class UblExport:
 
 
 def ubl_export_build(invoices: list[Invoice]) -> UblExport:
-    """Write and validate the UBL document of each of ``invoices``; write no file.
+    """Write and validate the UBL document of each of ``invoices`` in memory.
 
     Raises RuleViolation listing every document that fails a fatal EN 16931 or schema rule.
     """
