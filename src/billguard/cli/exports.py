@@ -179,8 +179,8 @@ def export_journal(args: argparse.Namespace) -> int:
     if args.format == "xero":
         if len(totals) > 1:
             print(
-                "warning: the file mixes currencies; a Xero manual journal is in the "
-                "organisation's base currency, so export each seller entity with --seller",
+                "warning: the file mixes currencies, but Xero's manual journal template has no "
+                "currency column; export each seller entity with --seller",
                 file=sys.stderr,
             )
         largest = max(sum(len(j.lines) for j in part) for _, part in files)
