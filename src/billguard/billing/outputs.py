@@ -11,6 +11,7 @@ import io
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,38 +87,67 @@ def seller_ibans(seller_entity_ids: Iterable[int]) -> dict[int, str]:
     return ibans
 
 
-def journal_csv(invoice: Invoice) -> str:
-    """Journal lines of an issued invoice: debit the receivable, credit revenue and tax.
+@dataclass(frozen=True)
+class JournalPosting:
+    """One line of an invoice's journal, amounts as stored (3 decimals).
+
+    ``tax_category`` and ``tax_rate`` are set on the tax lines only; ``tax_code`` joins them
+    as the plain journal CSV shows them (``S19``).
+    """
+
+    kind: str  # receivable, revenue or tax
+    account: str
+    debit: Decimal
+    credit: Decimal
+    tax_category: str = ""
+    tax_rate: Decimal | None = None
+
+    @property
+    def tax_code(self) -> str:
+        if not self.tax_category:
+            return ""
+        rate = f"{self.tax_rate.normalize():f}" if self.tax_rate is not None else ""
+        return f"{self.tax_category}{rate}"
+
+
+def journal_postings(invoice: Invoice) -> list[JournalPosting]:
+    """Return the journal of an issued invoice: debit the receivable, credit revenue per GL
+    account and tax per VAT breakdown line.
 
     A credit note posts the same lines with debit and credit swapped.
     """
     revenue: dict[str, Decimal] = defaultdict(Decimal)
     for line in invoice.lines.all():
         revenue[line.gl_account] += line.net_amount
-    rows: list[tuple[str, Decimal, Decimal, str]] = [
-        (RECEIVABLE_ACCOUNT, invoice.payable, Decimal(0), "")
-    ]
+    zero = Decimal(0)
+    postings = [JournalPosting("receivable", RECEIVABLE_ACCOUNT, invoice.payable, zero)]
     for account in sorted(revenue):
-        rows.append((account, Decimal(0), revenue[account], ""))
+        postings.append(JournalPosting("revenue", account, zero, revenue[account]))
     for subtotal in invoice.tax_subtotals.all():
-        rate = f"{subtotal.rate.normalize():f}" if subtotal.rate is not None else ""
-        rows.append((TAX_ACCOUNT, Decimal(0), subtotal.tax_amount, f"{subtotal.category}{rate}"))
-    credit_note = invoice.document_type == Invoice.DocumentType.CREDIT_NOTE
+        postings.append(
+            JournalPosting(
+                "tax", TAX_ACCOUNT, zero, subtotal.tax_amount, subtotal.category, subtotal.rate
+            )
+        )
+    if invoice.document_type == Invoice.DocumentType.CREDIT_NOTE:
+        postings = [replace(p, debit=p.credit, credit=p.debit) for p in postings]
+    return postings
 
+
+def journal_csv(invoice: Invoice) -> str:
+    """Journal lines of an issued invoice as :func:`journal_postings` returns them."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(JOURNAL_HEADER)
-    for account, debit, credit, tax_code in rows:
-        if credit_note:
-            debit, credit = credit, debit
+    for posting in journal_postings(invoice):
         writer.writerow(
             [
                 invoice.issue_date.isoformat() if invoice.issue_date else "",
                 invoice.number,
-                account,
-                f"{debit:.2f}" if debit else "",
-                f"{credit:.2f}" if credit else "",
-                tax_code,
+                posting.account,
+                f"{posting.debit:.2f}" if posting.debit else "",
+                f"{posting.credit:.2f}" if posting.credit else "",
+                posting.tax_code,
             ]
         )
     return out.getvalue()

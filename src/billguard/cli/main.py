@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.amendments as amendments_commands
     import billguard.cli.cost_links as cost_links_commands
     import billguard.cli.documents as documents_commands
+    import billguard.cli.exports as exports_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.scorecards as scorecards_commands
     import billguard.cli.vendor_invoices as vendor_invoice_commands
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.api as api_commands
 
     api_commands.add_parsers(sub)
+    exports_commands.add_parsers(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from billguard.exports.sample import sample_mappings_create
 from billguard.procurement.models import PurchaseOrder, PurchaseOrderLine
 from billguard.registry.models import (
     BillToEntity,
@@ -75,6 +76,7 @@ def write_book(book: Book) -> WrittenCompany:
     """Write sellers, accounts, price lists, parties, contracts and activity of ``book``."""
     company = WrittenCompany(sellers=write_sellers())
     write_chart_of_accounts()
+    sample_mappings_create()
     write_templates()
     price_lists = write_price_lists()
     write_customers(book, company)
