@@ -120,6 +120,11 @@ def _totals(rows: list[AgeingRow]) -> list[AgeingRow]:
     return [totals[currency] for currency in sorted(totals)]
 
 
+def amount_text(value: Decimal, currency: str) -> str:
+    """Return ``value`` with the currency's ISO 4217 decimals and no currency code."""
+    return money_text(value, currency).rsplit(" ", 1)[0]
+
+
 def ageing_as_dict(ageing: Ageing) -> dict[str, object]:
     """Return the ageing as JSON-ready data, with amounts as strings."""
 
@@ -129,9 +134,11 @@ def ageing_as_dict(ageing: Ageing) -> dict[str, object]:
             "name": row.customer_name,
             "currency": row.currency,
             "invoices": row.invoices,
-            "buckets": {bucket: str(row.buckets[bucket]) for bucket in BUCKETS},
-            "total": str(row.total),
-            "unapplied": str(row.unapplied),
+            "buckets": {
+                bucket: amount_text(row.buckets[bucket], row.currency) for bucket in BUCKETS
+            },
+            "total": amount_text(row.total, row.currency),
+            "unapplied": amount_text(row.unapplied, row.currency),
         }
 
     return {
@@ -158,9 +165,9 @@ def ageing_csv(ageing: Ageing) -> str:
                 row.customer_name,
                 row.currency,
                 row.invoices,
-                *(row.buckets[bucket] for bucket in BUCKETS),
-                row.total,
-                row.unapplied,
+                *(amount_text(row.buckets[bucket], row.currency) for bucket in BUCKETS),
+                amount_text(row.total, row.currency),
+                amount_text(row.unapplied, row.currency),
             ]
         )
     return output.getvalue()
@@ -174,14 +181,11 @@ def ageing_table(ageing: Ageing) -> str:
     header += f"{'total':>15}{'unapplied':>14}"
     lines = [f"receivables ageing as of {ageing.as_of} (days past due)", "", header]
 
-    def amount(value: Decimal, currency: str) -> str:
-        return money_text(value, currency).rsplit(" ", 1)[0]
-
     def line(label: str, row: AgeingRow) -> str:
         return (
             f"{label[:15]:<16}{row.currency:<5}"
-            + "".join(f"{amount(row.buckets[b], row.currency):>14}" for b in BUCKETS)
-            + f"{amount(row.total, row.currency):>15}{amount(row.unapplied, row.currency):>14}"
+            + "".join(f"{amount_text(row.buckets[b], row.currency):>14}" for b in BUCKETS)
+            + f"{amount_text(row.total, row.currency):>15}{amount_text(row.unapplied, row.currency):>14}"
         )
 
     lines += [line(row.customer, row) for row in ageing.rows]
