@@ -185,7 +185,8 @@ def ageing_table(ageing: Ageing) -> str:
         return (
             f"{label[:15]:<16}{row.currency:<5}"
             + "".join(f"{amount_text(row.buckets[b], row.currency):>14}" for b in BUCKETS)
-            + f"{amount_text(row.total, row.currency):>15}{amount_text(row.unapplied, row.currency):>14}"
+            + f"{amount_text(row.total, row.currency):>15}"
+            + f"{amount_text(row.unapplied, row.currency):>14}"
         )
 
     lines += [line(row.customer, row) for row in ageing.rows]

@@ -128,20 +128,8 @@ def payments_import(
             source=source, external_id__in=[data.external_id for _, data in rows]
         ).values_list("external_id", flat=True)
     )
-    seen: dict[str, int] = {}
     for row_number, data in rows:
         place = f"{file_name}, row {row_number}"
-        if data.external_id in seen:
-            problems.append(
-                InvalidInput(
-                    f"external id {data.external_id!r} is also on row {seen[data.external_id]}.",
-                    place=f"{place}, column external_id",
-                    value=data.external_id,
-                    fix="Give each payment its own external id.",
-                )
-            )
-            continue
-        seen[data.external_id] = row_number
         if data.external_id in known:
             outcome.skipped.append((row_number, data.external_id))
             continue
@@ -215,6 +203,7 @@ def _read(
     bill_tos = _lookup(BillToEntity, table, header, "bill_to")
     rows: list[tuple[int, PaymentInput]] = []
     problems: list[BillguardError] = []
+    seen: dict[str, int] = {}
     for row_number, cells in enumerate(table[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue
@@ -230,6 +219,19 @@ def _read(
             )
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+        external_id = values.get("external_id", "")
+        if external_id in seen:
+            problems.append(
+                InvalidInput(
+                    f"external id {external_id!r} is also on row {seen[external_id]}.",
+                    place=f"{place}, column external_id",
+                    value=external_id,
+                    fix="Give each payment its own external id.",
+                )
+            )
+            continue
+        if external_id:
+            seen[external_id] = row_number
         data = _row(values, place, parties, bill_tos, problems)
         if data is not None:
             rows.append((row_number, data))
