@@ -212,7 +212,8 @@ def test_ageing_formats(receivables: Receivables, capsys):
     status, out, _ = run(
         capsys, "receivables", "ageing", "--as-of", "2026-11-30", "--format", "csv"
     )
-    assert list(csv.DictReader(io.StringIO(out)))[0]["31-60"] == "1190.00"
+    first = next(csv.DictReader(io.StringIO(out)))
+    assert first["31-60"] == "1190.00"
 
 
 def test_invoices_status_and_kpis(receivables: Receivables, capsys):
