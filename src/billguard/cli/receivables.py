@@ -317,8 +317,7 @@ def payments_list_command(args: argparse.Namespace) -> int:
     for row in rows:
         payment = row.payment
         applied = ", ".join(
-            f"{a.invoice.number} {money_text(a.amount, payment.currency)}"
-            for a in payment.allocations.all()
+            f"{a.invoice.number} {money_text(a.amount, payment.currency)}" for a in row.allocations
         )
         print(
             f"{payment.pk:>6}  {payment.received_on!s:<11}{payment.customer.code[:15]:<16}"

@@ -421,11 +421,19 @@ def _allocation_validate(payment: Payment, invoice: Invoice, amount: Decimal) ->
 @dataclass(frozen=True)
 class PaymentRow:
     payment: Payment
-    applied: Decimal
+    allocations: list[PaymentAllocation]
+
+    @property
+    def applied(self) -> Decimal:
+        return sum((allocation.amount for allocation in self.allocations), Decimal(0))
 
     @property
     def unapplied(self) -> Decimal:
         return self.payment.amount - self.applied
+
+
+# Payment ids per allocation query, below SQLite's limit on the depth of an expression.
+_ID_BATCH = 500
 
 
 def payments_list(
@@ -435,20 +443,25 @@ def payments_list(
     since: dt.date | None = None,
     until: dt.date | None = None,
 ) -> list[PaymentRow]:
-    """Return payments by received date with their applied amount, newest last."""
-    payments = Payment.objects.select_related("customer", "bill_to").prefetch_related(
-        "allocations__invoice"
-    )
+    """Return payments by received date, oldest first, with their allocations."""
+    payments = Payment.objects.select_related("customer", "bill_to")
     if customer is not None:
         payments = payments.filter(customer=customer)
     if since is not None:
         payments = payments.filter(received_on__gte=since)
     if until is not None:
         payments = payments.filter(received_on__lte=until)
-    rows = [
-        PaymentRow(payment, sum((a.amount for a in payment.allocations.all()), Decimal(0)))
-        for payment in payments.order_by("received_on", "pk")
-    ]
+    listed = list(payments.order_by("received_on", "pk"))
+    ids = [payment.pk for payment in listed]
+    allocations: dict[int, list[PaymentAllocation]] = {pk: [] for pk in ids}
+    for first in range(0, len(ids), _ID_BATCH):
+        for allocation in (
+            PaymentAllocation.objects.filter(payment_id__in=ids[first : first + _ID_BATCH])
+            .select_related("invoice")
+            .order_by("pk")
+        ):
+            allocations[allocation.payment_id].append(allocation)
+    rows = [PaymentRow(payment, allocations[payment.pk]) for payment in listed]
     if unapplied_only:
         rows = [row for row in rows if row.unapplied > 0]
     return rows
