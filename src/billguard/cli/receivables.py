@@ -118,7 +118,7 @@ def _add_disputes(sub: Any) -> None:
         help="wrong_price, wrong_quantity, wrong_bill_to, duplicate, tax, missing_po or other",
     )
     open_.add_argument("--amount", required=True, help="the amount disputed")
-    open_.add_argument("--note", default="", help="what the customer says is wrong")
+    open_.add_argument("--note", default="", help="what the customer reports as wrong")
     open_.add_argument(
         "--check",
         default="",
@@ -150,7 +150,9 @@ def _add_disputes(sub: Any) -> None:
     add_user_option(resolve)
     resolve.set_defaults(handler=disputes_resolve_command)
 
-    reject = actions.add_parser("reject", help="reject a dispute; the invoice stands")
+    reject = actions.add_parser(
+        "reject", help="reject a dispute, so the invoice remains valid as issued"
+    )
     reject.add_argument("dispute", type=int, metavar="DISPUTE", help="dispute id")
     reject.add_argument("--note", required=True, help="why the invoice is right")
     add_user_option(reject)

@@ -75,13 +75,14 @@ def dispute_open(
             fix=f"Use one of: {', '.join(Dispute.Reason.values)}.",
         )
     check_code = check_code.strip().upper()
-    if check_code and check_code not in invoice_check_codes():
+    codes = invoice_check_codes()
+    if check_code and check_code not in codes:
         raise InvalidInput(
             f"{check_code!r} is not the code of a registered invoice check.",
             place="--check",
             value=check_code,
-            fix="Give a code that `billguard checks` lists, or leave it out when no check "
-            "would have caught the error.",
+            fix=f"Use one of {', '.join(codes)}, or leave it out when no check would have "
+            "caught the error.",
         )
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidInput(
@@ -165,7 +166,7 @@ def dispute_by_id(dispute_id: int, *, place: str = "DISPUTE") -> Dispute:
 
 
 def dispute_reject(*, dispute: Dispute, note: str, by: User) -> Dispute:
-    """Close a dispute without a correction: the invoice stands as issued."""
+    """Close a dispute without a correction, so the invoice remains valid as issued."""
     authorize(by, "dispute_decide")
     _note_validate(note)
     with transaction.atomic():
@@ -196,7 +197,7 @@ def dispute_resolve(
 ) -> DisputeResolution:
     """Resolve a dispute by a credit note, and with ``reissue`` by a corrected invoice too.
 
-    Without ``reissue``, ``quantities`` (by line position) credits part of the invoice; a
+    Without ``reissue``, ``quantities`` (by line position) credits part of the invoice. A
     reissue always follows a full credit note, so the corrected invoice replaces it whole.
     The user needs both the dispute_decide and the invoice_credit action.
     """
@@ -323,7 +324,7 @@ def invoice_reissue(
 
 
 def reissue_of(dispute: Dispute) -> Invoice | None:
-    """The invoice that replaced the disputed one, held or issued.
+    """Return the invoice that replaced the disputed one, held or issued.
 
     ``Dispute.reissued_invoice`` is emptied when a held reissue is drafted again from the
     exception queue, so the link from the reissue to the invoice it replaces is read then.

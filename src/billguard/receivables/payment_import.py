@@ -305,7 +305,9 @@ def _row(
     method = values.get("method") or Payment.Method.BANK_TRANSFER
     if len(problems) > count:
         return None
-    assert isinstance(customer, Party) and received_on is not None and amount is not None
+    assert isinstance(customer, Party)
+    assert received_on is not None
+    assert amount is not None
     return PaymentInput(
         customer=customer,
         bill_to=bill_to if isinstance(bill_to, BillToEntity) else None,

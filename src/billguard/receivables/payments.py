@@ -252,8 +252,8 @@ def _payment_store(data: PaymentInput, *, by: User, apply_oldest: bool) -> Payme
 
 
 def open_balances(payment: Payment) -> list[InvoiceBalance]:
-    """The customer's issued invoices in the payment's currency with something open, oldest
-    due first, locked until the caller's transaction ends."""
+    """Return the customer's issued invoices in the payment's currency with something open,
+    oldest due first, locked until the caller's transaction ends."""
     invoices = issued_invoices().filter(customer_filter(payment.customer_id))
     invoices = invoices.filter(currency=payment.currency)
     if payment.bill_to_id is not None:

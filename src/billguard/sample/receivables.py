@@ -58,7 +58,7 @@ def sample_receivables_create(book: Book) -> SampleReceivables:
 
 
 def _regular_invoice(book: Book, period_label: str, skip: int = 0) -> Invoice:
-    """The issued invoice of a contract without a seeded fault, billed monthly, for the period.
+    """Return the period's issued invoice of a monthly contract without a seeded fault.
 
     ``skip`` passes over that many candidates, so two disputes land on two customers.
     """
@@ -124,7 +124,9 @@ def _payments_create(rng: random.Random) -> int:
     partial_done = False
     for invoice in invoices:
         due = invoice.due_date or invoice.issue_date
-        assert due is not None and invoice.issue_date is not None
+        assert due is not None
+        assert invoice.issue_date is not None
+
         draw = rng.random()
         if draw < UNPAID_SHARE:
             continue
@@ -135,12 +137,14 @@ def _payments_create(rng: random.Random) -> int:
             received = max(received, invoice.issue_date + dt.timedelta(days=1))
         if received >= AS_OF:
             continue
+
         amount = invoice.payable
         if not partial_done and due < AS_OF - dt.timedelta(days=45):
             amount = round_decimal(
                 invoice.payable / 2, minor_units(invoice.currency), RoundingMode.HALF_UP
             )
             partial_done = True
+
         by_reference = rng.random() < 0.8
         party_id = invoice.contract.party_id if invoice.contract else invoice.bill_to.party_id  # type: ignore[union-attr]
         payments.append(
@@ -158,6 +162,7 @@ def _payments_create(rng: random.Random) -> int:
             )
         )
         amounts.append((invoice, amount, RULE_REFERENCE if by_reference else RULE_EXACT_AMOUNT))
+
     Payment.objects.bulk_create(payments, batch_size=500)
     PaymentAllocation.objects.bulk_create(
         [
