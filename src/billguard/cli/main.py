@@ -248,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     vendors_commands.add_parsers(sub)
     cost_links_commands.add_parsers(sub)
     receivables_commands.add_parsers(sub)
+    import billguard.cli.api as api_commands
+
+    api_commands.add_parsers(sub)
     return parser
 
 
