@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -149,8 +149,18 @@ def payment_record(
     """Store a payment and apply it to the customer's open invoices by the module's rules."""
     authorize(by, "payment_record")
     payment_validate(data, today=today)
-    with transaction.atomic():
-        result = _payment_store(data, by=by, apply_oldest=apply_oldest)
+    try:
+        with transaction.atomic():
+            result = _payment_store(data, by=by, apply_oldest=apply_oldest)
+    except IntegrityError:
+        # Another request recorded the same external id after the check above.
+        raise RuleViolation(
+            f"a payment with external id {data.external_id!r} from "
+            f"{data.source or 'no source'} is already recorded.",
+            place="--external-id",
+            value=data.external_id,
+            fix="Each external id is recorded once per source.",
+        ) from None
     logger.info(
         "recorded payment %s of %s from %s: %s applied, %s unapplied",
         result.payment.pk,
