@@ -180,6 +180,8 @@ def test_reissue_held_by_checks_then_resolved(receivables: Receivables):
     assert outcome.issued
     assert outcome.invoice.replaces_id == receivables.september.pk
     assert outcome.invoice.draft_key == "C-1#R1:2026-09"
+    assert outcome.invoice.issue_date == dt.date(2026, 9, 20)
+    assert outcome.invoice.due_date == dt.date(2026, 10, 20)
     dispute.refresh_from_db()
     assert reissue_of(dispute) == outcome.invoice
 

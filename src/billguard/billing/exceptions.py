@@ -87,8 +87,11 @@ def exception_resolve(
                 fix="Check its billing schedule; the held draft stays in the queue.",
             )
         if held.replaces_id is not None:
-            # A reissue keeps its own draft key, because the original's stays with the original.
+            # A reissue keeps its own draft key, because the original's stays with the original,
+            # and its own dates, because it is issued after the period it bills.
             plan.draft_key = held.draft_key
+            plan.document.issue_date = held.issue_date or plan.document.issue_date
+            plan.document.due_date = held.due_date or plan.document.due_date
         checked = check_plans([(plan, sources[0].contract)], period)
         invoice = invoices_save_drafts(checked=checked, billing_run=held.billing_run)[0]
         if held.replaces_id is not None:
