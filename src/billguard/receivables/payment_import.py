@@ -33,8 +33,8 @@ from billguard.receivables.models import Payment
 from billguard.receivables.payments import (
     PaymentInput,
     PaymentResult,
-    _payment_store,
     payment_amount,
+    payment_store,
     payment_validate,
 )
 from billguard.registry.models import BillToEntity, Party
@@ -147,7 +147,7 @@ def payments_import(
     total = len(outcome.rows)
     with transaction.atomic():
         for done, (_, data) in enumerate(outcome.rows, start=1):
-            outcome.results.append(_payment_store(data, by=by, apply_oldest=apply_oldest))
+            outcome.results.append(payment_store(data, by=by, apply_oldest=apply_oldest))
             if progress is not None:
                 progress(done, total)
     logger.info(

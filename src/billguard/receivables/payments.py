@@ -151,7 +151,7 @@ def payment_record(
     payment_validate(data, today=today)
     try:
         with transaction.atomic():
-            result = _payment_store(data, by=by, apply_oldest=apply_oldest)
+            result = payment_store(data, by=by, apply_oldest=apply_oldest)
     except IntegrityError:
         # Another request recorded the same external id after the check above.
         raise RuleViolation(
@@ -221,7 +221,11 @@ def payment_validate(data: PaymentInput, *, today: dt.date | None = None, place:
         )
 
 
-def _payment_store(data: PaymentInput, *, by: User, apply_oldest: bool) -> PaymentResult:
+def payment_store(data: PaymentInput, *, by: User, apply_oldest: bool) -> PaymentResult:
+    """Store a validated payment and apply it by the matching rules, with an audit entry.
+
+    Runs in the caller's transaction; ``payment_record`` and the import validate first.
+    """
     actor = by.get_username()
     payment = Payment.objects.create(
         customer=data.customer,
