@@ -200,6 +200,9 @@ def dispute_resolve(
     Without ``reissue``, ``quantities`` (by line position) credits part of the invoice. A
     reissue always follows a full credit note, so the corrected invoice replaces it whole.
     The user needs both the dispute_decide and the invoice_credit action.
+
+    NOTE: payments already applied to the disputed invoice stay on it, so a credited invoice
+    can show more paid than open. Move them with ``payment_allocate`` (to the reissue).
     """
     authorize(by, "dispute_decide")
     authorize(by, "invoice_credit")
