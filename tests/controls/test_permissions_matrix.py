@@ -64,6 +64,9 @@ from billguard.procurement.vendor_invoices import (
     vendor_invoice_reject,
     vendor_invoices_recheck_held,
 )
+from billguard.receivables.disputes import dispute_open, dispute_reject, dispute_resolve
+from billguard.receivables.models import Dispute, Payment, PaymentAllocation
+from billguard.receivables.payments import PaymentInput, payment_allocate, payment_record
 from billguard.registry.models import (
     Amendment,
     BillingSchedule,
@@ -148,6 +151,11 @@ cost_link_create              no    yes         yes     no               yes    
 cost_link_agreement_revision  no    yes         yes     no               yes           no
 cost_change_approve_difference no   yes         yes     no               yes           no
 party_merge_undo              no    no          no      yes              yes           no
+payment_record                no    no          yes     no               yes           no
+payment_allocate              no    no          yes     no               yes           no
+dispute_open                  yes   no          yes     no               yes           no
+dispute_reject                no    no          yes     yes              yes           no
+dispute_resolve               no    no          yes     yes              yes           no
 """
 
 
@@ -293,6 +301,29 @@ def issued_invoice() -> Invoice:
     make_contract()
     billing_run_execute(period=parse_period("2026-11"))
     return invoice_by_number("ADE-000001")
+
+
+def unapplied_payment() -> tuple[Payment, Invoice]:
+    invoice = issued_invoice()
+    payment = Payment.objects.create(
+        customer=invoice.contract.party,  # type: ignore[union-attr]
+        received_on=dt.date(2026, 11, 20),
+        currency="EUR",
+        amount=D("100.00"),
+        method="bank_transfer",
+    )
+    return payment, invoice
+
+
+def open_dispute() -> Dispute:
+    invoice = issued_invoice()
+    return Dispute.objects.create(
+        invoice=invoice, opened_on=dt.date(2026, 11, 5), reason="tax", amount=D("1.00")
+    )
+
+
+def dispute_state(dispute: Dispute) -> str:
+    return Dispute.objects.get(pk=dispute.pk).status
 
 
 def held_invoice() -> Invoice:
@@ -761,6 +792,63 @@ SERVICES: dict[str, ServiceCase] = {
             change_id=change.pk, reason="Difference absorbed", by=by
         ),
         observe=lambda _: ChangeRequest.objects.count(),
+        needs_user=True,
+    ),
+    "payment_record": ServiceCase(
+        prepare=issued_invoice,
+        call=lambda invoice, by: payment_record(
+            data=PaymentInput(
+                customer=invoice.contract.party,
+                received_on=dt.date(2026, 11, 20),
+                currency="EUR",
+                amount=D("1190.00"),
+                reference=str(invoice.number),
+            ),
+            by=by,  # type: ignore[arg-type]
+            today=dt.date(2026, 12, 31),
+        ),
+        observe=lambda _: Payment.objects.count(),
+        needs_user=True,
+    ),
+    "payment_allocate": ServiceCase(
+        prepare=unapplied_payment,
+        call=lambda pair, by: payment_allocate(
+            payment=pair[0],
+            invoice=pair[1],
+            amount=D("100.00"),
+            by=by,  # type: ignore[arg-type]
+        ),
+        observe=lambda pair: PaymentAllocation.objects.filter(payment=pair[0]).count(),
+        needs_user=True,
+    ),
+    "dispute_open": ServiceCase(
+        prepare=issued_invoice,
+        call=lambda invoice, by: dispute_open(
+            invoice=invoice,
+            opened_on=dt.date(2026, 11, 5),
+            reason="wrong_price",
+            amount=D("100.00"),
+            by=by,  # type: ignore[arg-type]
+        ),
+        observe=lambda _: Dispute.objects.count(),
+        needs_user=True,
+    ),
+    "dispute_reject": ServiceCase(
+        prepare=open_dispute,
+        call=lambda dispute, by: dispute_reject(dispute=dispute, note="Tax is right", by=by),  # type: ignore[arg-type]
+        observe=dispute_state,
+        needs_user=True,
+    ),
+    "dispute_resolve": ServiceCase(
+        prepare=open_dispute,
+        call=lambda dispute, by: dispute_resolve(
+            dispute=dispute,
+            reissue=False,
+            note="Credited",
+            issue_date=dt.date(2026, 11, 20),
+            by=by,  # type: ignore[arg-type]
+        ),
+        observe=dispute_state,
         needs_user=True,
     ),
     "party_merge_undo": ServiceCase(

@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from billguard.api import approvals, billing, registry
+from billguard.api import approvals, billing, receivables, registry
 
 
 class RecordIdConverter:
@@ -64,4 +64,12 @@ urlpatterns = [
     path("invoices/<id:pk>/", billing.InvoiceDetail.as_view()),
     path("invoices/<id:pk>/ubl/", billing.InvoiceUbl.as_view()),
     path("invoices/<id:pk>/credit-notes/", billing.InvoiceCreditNotes.as_view()),
+    path("payments/", receivables.PaymentList.as_view()),
+    path("payments/<id:pk>/", receivables.PaymentDetail.as_view()),
+    path("payments/<id:pk>/allocations/", receivables.PaymentAllocations.as_view()),
+    path("disputes/", receivables.DisputeList.as_view()),
+    path("disputes/<id:pk>/", receivables.DisputeDetail.as_view()),
+    path("disputes/<id:pk>/resolve/", receivables.DisputeResolve.as_view()),
+    path("disputes/<id:pk>/reject/", receivables.DisputeReject.as_view()),
+    path("receivables/ageing/", receivables.ReceivablesAgeing.as_view()),
 ]

@@ -86,8 +86,17 @@ def exception_resolve(
                 f"contract {held.contract} has nothing left to bill for {period.label}.",
                 fix="Check its billing schedule; the held draft stays in the queue.",
             )
+        if held.replaces_id is not None:
+            # A reissue keeps its own draft key, because the original's stays with the original,
+            # and its own dates, because it is issued after the period it bills.
+            plan.draft_key = held.draft_key
+            plan.document.issue_date = held.issue_date or plan.document.issue_date
+            plan.document.due_date = held.due_date or plan.document.due_date
         checked = check_plans([(plan, sources[0].contract)], period)
         invoice = invoices_save_drafts(checked=checked, billing_run=held.billing_run)[0]
+        if held.replaces_id is not None:
+            Invoice.objects.filter(pk=invoice.pk).update(replaces_id=held.replaces_id)
+            invoice.replaces_id = held.replaces_id
         issued = invoice.status == Invoice.Status.DRAFT
         if issued:
             invoices_issue(invoices=[invoice], actor=resolved_by or DEFAULT_ACTOR)

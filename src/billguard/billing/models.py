@@ -126,6 +126,10 @@ class Invoice(models.Model):
     credited_invoice = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
+    # The invoice this one was issued to replace after a dispute (its credit note cancels it).
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reissues"
+    )
     billing_run = models.ForeignKey(BillingRun, null=True, blank=True, on_delete=models.SET_NULL)
     # contract:period for drafts of the billing run; at most one invoice per key, which makes
     # a re-run of a period idempotent.

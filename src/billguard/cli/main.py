@@ -235,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.documents as documents_commands
     import billguard.cli.exports as exports_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
+    import billguard.cli.receivables as receivables_commands
     import billguard.cli.scorecards as scorecards_commands
     import billguard.cli.vendor_invoices as vendor_invoice_commands
     import billguard.cli.vendors as vendors_commands
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     scorecards_commands.add_parsers(sub)
     vendors_commands.add_parsers(sub)
     cost_links_commands.add_parsers(sub)
+    receivables_commands.add_parsers(sub)
     import billguard.cli.api as api_commands
 
     api_commands.add_parsers(sub)

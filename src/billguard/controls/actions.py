@@ -41,6 +41,9 @@ ACTIONS: dict[str, str] = {
     "cost_link_manage": "link a customer contract line to the vendor cost behind it",
     "scorecard_compute": "compute supplier scorecards",
     "party_dedupe": "find likely duplicate parties and dismiss false matches",
+    "payment_record": "record, import and allocate customer payments",
+    "dispute_open": "open a dispute against an issued invoice",
+    "dispute_decide": "reject or resolve an invoice dispute",
 }
 
 # Billing-critical field categories (a change to one alters what is invoiced).

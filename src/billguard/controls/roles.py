@@ -37,6 +37,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "amendment_draft",
             "amendment_sign",
             "source_record",
+            "dispute_open",
         }
     ),
     Role.PROCUREMENT: frozenset(
@@ -76,6 +77,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "cost_link_manage",
             "scorecard_compute",
             "party_dedupe",
+            "payment_record",
+            "dispute_open",
+            "dispute_decide",
         }
     ),
     Role.FINANCE_APPROVER: frozenset(
@@ -91,6 +95,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "exception_override",
             "audit_read",
             "vendor_invoice_decide",
+            "dispute_decide",
         }
     ),
     Role.ADMINISTRATOR: frozenset(set(ACTIONS)),

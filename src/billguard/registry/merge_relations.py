@@ -191,6 +191,10 @@ RELATION_RULES: dict[str, RelationRule] = {
         reason="a vendor has one profile, and the survivor's own profile stands",
         exclude=_profile_conflicts,
     ),
+    "receivables.payment.customer": RelationRule(
+        repoint=True,
+        reason="payments move with the contracts, whose invoices they pay",
+    ),
     "procurement.vendorscore.vendor": RelationRule(
         repoint=False,
         reason="scores are computed per period from the vendor's orders and invoices; the next "

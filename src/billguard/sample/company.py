@@ -45,6 +45,7 @@ from billguard.sample.faults import FAULT_NAMES, FAULTS, SeededFault, seeded_fau
 from billguard.sample.history import issue_history
 from billguard.sample.planner import Planner
 from billguard.sample.plans import Book, CustomerPlan
+from billguard.sample.receivables import sample_receivables_create
 from billguard.sample.templates import plan_bespoke_contract
 from billguard.sample.users import sample_users_create
 from billguard.sample.vendors import plan_vendors_and_orders
@@ -116,6 +117,7 @@ def generate_sample_company(
     sample_users_create()
     write_book(book)
     history_invoices = issue_history(book)
+    receivables = sample_receivables_create(book)
     for fault in FAULTS:
         if fault.name in names and fault.change is not None:
             fault.change(book.fault_carriers[fault.name])
@@ -133,7 +135,7 @@ def generate_sample_company(
         usage_records=UsageRecord.objects.count(),
         timesheets=Timesheet.objects.count(),
         purchase_orders=PurchaseOrder.objects.count(),
-        history_invoices=history_invoices + _legacy_invoice_count(),
+        history_invoices=history_invoices + receivables.documents_issued + _legacy_invoice_count(),
         seeded_faults=seeded_faults(book, names),
         external_drafts=drafts,
     )
