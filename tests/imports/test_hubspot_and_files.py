@@ -129,7 +129,7 @@ def erp_files(*, price: str = "120.50", city: str = "Hamburg"):
     contracts = xlsx_bytes(
         [
             ["Vertrag", "Nummer", "Kunde", "Beginn", "Waehrung", "Zahlungsziel"],
-            ["V1", "ERP-V1", "K1", dt.datetime(2026, 1, 1), "EUR", 30],
+            ["V1", "ERP-V1", "K1", dt.date(2026, 1, 1), "EUR", 30],
         ]
     )
     lines = csv_bytes(
