@@ -25,7 +25,7 @@ SALESFORCE: dict[str, Rows] = {
             "BillingCity": "Springfield",
             "BillingState": "OR",
             "BillingPostalCode": "97477",
-            "BillingCountry": "US",
+            "BillingCountry": "United States",
         },
         {
             "Id": "001A000002",
@@ -153,7 +153,7 @@ HUBSPOT: dict[str, Rows] = {
             "City": "London",
             "Postal Code": "SW1A 2AA",
             "State/Region": "",
-            "Country/Region": "GB",
+            "Country/Region": "United Kingdom",
         }
     ],
     "deals": [

@@ -29,7 +29,7 @@ def test_salesforce_dry_run_then_import(export, capsys):
 
     assert main(["import", "salesforce", str(export), "--user", "fran"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "6 created" in out
+    assert "created 6" in out
     assert Contract.objects.filter(number="SF-00000100").exists()
 
     assert main(["import", "salesforce", str(export), "--user", "fran"]) == EXIT_OK

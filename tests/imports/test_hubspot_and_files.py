@@ -78,6 +78,25 @@ def test_hubspot_bad_rows_reported_together(fran):
     assert Party.objects.filter(code__startswith="HS-").count() == 0
 
 
+def test_hubspot_country_name_or_code(fran):
+    tables = hubspot_rows()
+    tables["companies"].append(dict(tables["companies"][0], **{"Record ID": "5002"}))
+    tables["companies"][1]["Country/Region"] = "Narnia"
+
+    with pytest.raises(ImportInvalid) as raised:
+        import_hubspot(files=hubspot_files(tables), by=fran)
+
+    assert len(raised.value.problems) == 1
+    problem = raised.value.problems[0]
+    assert problem.place == "hubspot-companies.csv, row 3, column Country/Region"
+    assert problem.value == "Narnia"
+
+    tables["companies"][1]["Country/Region"] = "FR"
+    import_hubspot(files=hubspot_files(tables), by=fran)
+    assert Party.objects.get(code="HS-5001").country == "GB"
+    assert Party.objects.get(code="HS-5002").country == "FR"
+
+
 def test_hubspot_deals_need_line_items(fran):
     files = hubspot_files(hubspot_rows())
     del files["line_items"]

@@ -46,7 +46,7 @@ def test_import_creates_customers_prices_contract(fran):
     assert bill_to.contact_email == "ap@globex.example"
     assert Party.objects.filter(code="SF-001A000002").exists()
 
-    price_list = PriceList.objects.get(code="SF-01sA000001:USD")
+    price_list = PriceList.objects.get(code="SF-01sA000001-USD")
     assert price_list.currency == "USD"
     prices = dict(price_list.items.values_list("product_code", "unit_price"))
     assert prices == {"PLAT": Decimal("1000"), "SUPP": Decimal("250")}

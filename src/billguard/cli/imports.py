@@ -229,28 +229,37 @@ def _report(run: ImportRun) -> int:
 
     if not run.dry_run:
         audit_checkpoint()
-    verb = "would be" if run.dry_run else "were"
     print(
         f"import run {run.pk} ({run.source}){' - dry run, nothing written' if run.dry_run else ''}"
     )
     for name, sha in ((f["name"], f["sha256"]) for f in run.files):
         print(f"  {name}  sha256 {sha[:16]}...")
+    pending = sorted(
+        {item["pending_request"] for item in run.details if item.get("pending_request")}
+    )
+    waiting = f"; change requests still pending from earlier imports: {pending}" if pending else ""
     if run.created == run.updated == run.change_requests == 0:
         print(
-            f"nothing changed: all {run.unchanged} records are already in the registry as imported"
+            f"nothing changed: all {run.unchanged} records are in the registry as imported{waiting}"
         )
         return EXIT_OK
-    print(
-        f"{run.created} created, {run.updated} updated, {run.unchanged} unchanged, "
-        f"{run.change_requests} change requests ({verb} made)"
-    )
+    counts = f"{run.created}, update {run.updated} and request {run.change_requests} change(s)"
+    if run.dry_run:
+        print(f"would create {counts}; {run.unchanged} unchanged{waiting}")
+    else:
+        print(
+            f"created {run.created}, updated {run.updated}, requested {run.change_requests} "
+            f"change(s); {run.unchanged} unchanged{waiting}"
+        )
     for item in run.details:
         if item["action"] == "unchanged":
             continue
         extra = ""
         if item.get("fields"):
             extra = f" ({', '.join(item['fields'])})"
-        if item.get("change_request"):
+        if item.get("change_request") and run.dry_run:
+            extra += f" -> a change request, {item.get('status', '')}"
+        elif item.get("change_request"):
             extra += f" -> change request {item['change_request']} {item.get('status', '')}"
         print(f"  {item['action']:<15} {item['object_type']:<16} {item['label']}{extra}")
     return EXIT_OK

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+import pycountry
+
 from billguard.domain.currencies import is_currency
 from billguard.domain.errors import BillguardError, InvalidInput
 from billguard.registry.validation import require_country
@@ -177,17 +179,28 @@ def parse_currency(cell: Cell, problems: Problems) -> str | None:
 
 
 def parse_country(cell: Cell, problems: Problems) -> str | None:
+    """Read a country as an ISO 3166-1 code (DE, DEU) or its English name ("Germany").
+
+    CRM exports hold the country as typed (HubSpot's Country/Region, Salesforce's
+    BillingCountry without country picklists), so names are looked up with pycountry.
+    """
+    text = cell.text.strip()
     try:
-        return require_country(cell.text, field=cell.column)
+        return require_country(text, field=cell.column)
     except InvalidInput:
-        cell.problem(
-            problems,
-            f"{cell.text.strip()!r} is not an ISO 3166-1 alpha-2 country code."
-            if cell.text.strip()
-            else f"{cell.column} is empty.",
-            "Write the two-letter code, such as DE, GB or US.",
-        )
-        return None
+        pass
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2) if text else None
+    except LookupError:
+        pass
+    cell.problem(
+        problems,
+        f"{text!r} is not a country code or English country name."
+        if text
+        else f"{cell.column} is empty.",
+        "Write the ISO 3166-1 code, such as DE, GB or US, or the English name, such as Germany.",
+    )
+    return None
 
 
 def require_value(cell: Cell, problems: Problems, *, what: str) -> str | None:

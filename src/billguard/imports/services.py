@@ -158,7 +158,19 @@ def _run(
             value=contract_type,
             fix=f"Use one of: {', '.join(ContractType.values)}.",
         )
+    # An import creates customers, bill-to entities and contracts, so whoever runs it needs
+    # the three actions, even when this run happens to create nothing.
+    for action in ("party_create", "bill_to_create", "contract_create"):
+        authorize(by, action)
     seller = _seller_entity(seller_entity)
+    if seller is None and batch.contracts:
+        known = ", ".join(SellerEntity.objects.order_by("code").values_list("code", flat=True))
+        raise InvalidInput(
+            "the registry has more than one seller entity (or none), so the import must be "
+            "told which one the new contracts belong to.",
+            place="--seller-entity",
+            fix=f"Give --seller-entity CODE, one of: {known or 'none yet; create one first'}.",
+        )
     file_list = [
         {"name": name, "sha256": hashlib.sha256(content).hexdigest()} for name, content in files
     ]

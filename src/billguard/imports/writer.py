@@ -127,7 +127,7 @@ class ImportWriter:
             with transaction.atomic():
                 write()
         except BillguardError as error:
-            detail = f" ({error.place})" if error.place else ""
+            detail = f" (field {error.place})" if error.place and error.place != "user" else ""
             self.problems.items.append(
                 InvalidInput(
                     f"{error.message.rstrip('.')}{detail}.",
@@ -161,7 +161,7 @@ class ImportWriter:
         return model.objects.filter(pk=reference.record_id).first()
 
     def _code(self, external_id: str) -> str:
-        return f"{self.batch.code_prefix}-{external_id}"[:40]
+        return f"{self.batch.code_prefix}-{external_id.replace(':', '-')}"[:40]
 
     # Customers
 
