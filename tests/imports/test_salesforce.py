@@ -238,3 +238,53 @@ def test_contract_without_lines_is_reported(fran):
 
     assert raised.value.problems[0].place == "Contract.csv, row 2, column Id"
     assert "no activated order" in raised.value.problems[0].message
+
+
+def test_contract_end_date_change_is_requested(fran):
+    run(salesforce_rows(), fran)
+    tables = salesforce_rows()
+    tables["Contract.csv"][0]["ContractTerm"] = "24"
+
+    result = run(tables, fran)
+
+    assert result.change_requests == 1
+    request = ChangeRequest.objects.get()
+    assert request.changes == {"end_date": "2027-12-31"}
+    assert request.status == ChangeRequest.Status.PENDING
+    version = Contract.objects.get(number="SF-00000100").versions.get()
+    assert str(version.end_date) == "2026-12-31"
+
+
+def test_contract_start_date_change_is_rejected(fran):
+    run(salesforce_rows(), fran)
+    tables = salesforce_rows()
+    tables["Contract.csv"][0]["StartDate"] = "2026-02-01"
+
+    with pytest.raises(ImportInvalid) as raised:
+        run(tables, fran)
+
+    problem = raised.value.problems[0]
+    assert problem.place == "Contract.csv, row 2"
+    assert "started on 2026-01-01" in problem.message
+    assert ChangeRequest.objects.count() == 0
+
+
+def test_duplicate_contract_number_reported(fran):
+    tables = salesforce_rows()
+    tables["Contract.csv"].append(dict(tables["Contract.csv"][0], Id="800A000002"))
+
+    with pytest.raises(ImportInvalid) as raised:
+        run(tables, fran)
+
+    places = [problem.place for problem in raised.value.problems]
+    assert "Contract.csv, row 3, column ContractNumber" in places
+    assert "contract number 00000100 appears twice" in str(raised.value)
+
+
+def test_user_without_create_actions_is_refused(fran):
+    from billguard.domain.errors import NotAllowed
+
+    auditor = make_user("audrey", "auditor")
+    with pytest.raises(NotAllowed, match="may not create"):
+        run(salesforce_rows(), auditor)
+    assert ImportRun.objects.count() == 0

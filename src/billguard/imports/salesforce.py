@@ -317,6 +317,12 @@ def _contracts(
     check_unique(
         problems, [(r.get("Id", ""), file, n) for n, r in rows], column="Id", what="contract"
     )
+    check_unique(
+        problems,
+        [(r.get("ContractNumber", "").strip(), file, n) for n, r in rows],
+        column="ContractNumber",
+        what="contract number",
+    )
     order_lines, billing_contacts = _order_lines(export, problems, products)
     opportunity_lines = _opportunity_lines(export, problems, products)
     contracts = []
