@@ -2,7 +2,7 @@
 
 Salesforce's Data Export is a ZIP with one CSV per object, headed by field API names.
 HubSpot's export CSVs are headed by property labels. The rows describe one customer with a
-monthly subscription, as each system holds it.
+monthly subscription, as each system stores it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``billguard import`` subcommands: Salesforce and HubSpot exports, mapped files, runs.
 
 An import writes everything or nothing and exits 2 with every problem listed when a value is
-bad. Running it again on the same files changes nothing and says so.
+bad. Running it again on the same files changes nothing and reports that.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def add_parsers(sub: Any) -> None:
         action="append",
         required=True,
         metavar='"HEADER=FIELD"',
-        help="a source column header and the Billguard field it holds; repeat for each column",
+        help="a source column header and the Billguard field it maps to; repeat for each column",
     )
     add_user_option(save)
     save.set_defaults(handler=mappings_save)

@@ -3,8 +3,8 @@
 HubSpot writes each property's label as the column header ("Record ID", "Company name",
 "Country/Region") and each association as a column of record IDs separated by semicolons
 ("Associated Company IDs"). Companies become customer parties with a bill-to entity. A deal
-in a "Closed Won" stage becomes a contract whose first version holds the deal's line items;
-the other deals are not contracts yet and are skipped.
+in a "Closed Won" stage becomes a contract whose first version contains the deal's line items.
+The other deals are not contracts yet and are skipped.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ LAYOUT = "HubSpot's export (property labels as headers)"
 
 COMPANY_COLUMNS = ["Record ID", "Company name", "Country/Region"]
 DEAL_COLUMNS = ["Record ID", "Deal Name", "Deal Stage", "Close Date", "Associated Company IDs"]
+# NOTE: the association columns and the labels "Billing start date" and "Currency" follow
+# HubSpot's naming but were not checked against an export file that HubSpot wrote.
 LINE_ITEM_COLUMNS = ["Record ID", "Name", "Quantity", "Unit price", "Associated Deal IDs"]
 
 # HubSpot's billing frequency options and the Billguard cadence of each; an empty frequency
@@ -211,7 +213,9 @@ def _deals(
             )
         if None in (external_id, close, deal_currency) or company not in company_ids or not items:
             continue
-        assert external_id is not None and close is not None and deal_currency is not None
+        assert external_id is not None
+        assert close is not None
+        assert deal_currency is not None
         starts = [extra["start"] for _, extra in items if isinstance(extra["start"], dt.date)]
         start = min(starts) if starts else close
         terms = [extra["months"] for _, extra in items if isinstance(extra["months"], int)]

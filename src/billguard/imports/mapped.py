@@ -247,7 +247,11 @@ def _contracts(rows: list[Row], problems: Problems) -> list[ContractIn]:
             )
         if None in (external_id, contract_number, customer, start, currency):
             continue
-        assert external_id and contract_number and customer and start and currency
+        assert external_id
+        assert contract_number
+        assert customer
+        assert start
+        assert currency
         contracts.append(
             ContractIn(
                 external_id=external_id,
@@ -293,7 +297,10 @@ def _lines(rows: list[Row], problems: Problems) -> list[tuple[str, LineIn]]:
             continue
         if None in (contract, code, description, quantity):
             continue
-        assert contract and code and description and quantity is not None
+        assert contract
+        assert code
+        assert description
+        assert quantity is not None
         lines.append(
             (
                 contract,
@@ -330,7 +337,12 @@ def _price_lists(rows: list[Row], problems: Problems) -> list[PriceListIn]:
         valid_from = parse_date(get("valid_from"), problems, required=True)
         if None in (list_id, currency, external_id, product, price, valid_from):
             continue
-        assert list_id and currency and external_id and product and price is not None and valid_from
+        assert list_id
+        assert currency
+        assert external_id
+        assert product
+        assert price is not None
+        assert valid_from
         price_list = lists.get(list_id)
         if price_list is None:
             price_list = lists[list_id] = PriceListIn(

@@ -23,8 +23,8 @@ from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, NotFound
 from billguard.registry.models import PriceListItem
 
-# NOTE: not one of the Target choices of the controls app, which stores it all the same; the
-# lead may add it there so that listings show a label instead of the code.
+# NOTE: not one of the Target choices of the controls app. The target column stores it all the
+# same, but listings show this code instead of a label until it is added there.
 PRICE_LIST_ITEM_TARGET = "price_list_item"
 
 

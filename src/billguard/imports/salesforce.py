@@ -4,7 +4,7 @@ Field names are those of Salesforce's Object Reference (Account, Contact, Contra
 OrderItem, Opportunity, OpportunityLineItem, Product2, Pricebook2, PricebookEntry). Accounts
 become customer parties with a bill-to entity; the contact named as an activated order's
 BillToContactId becomes the bill-to's contact. Each price book becomes one price list per
-currency. Each contract becomes a contract whose first version holds the lines of its
+currency. Each contract becomes a contract whose first version contains the lines of its
 activated orders' order items, or, when it has no activated order, of its won opportunity's
 line items. An activated order is what the customer committed to under the contract and
 Salesforce no longer lets its items change, while an opportunity's line items are the forecast
@@ -376,7 +376,9 @@ def _contracts(
                 )
         if None in (contract_number, start, contract_currency) or account not in account_ids:
             continue
-        assert contract_number is not None and start is not None and contract_currency is not None
+        assert contract_number is not None
+        assert start is not None
+        assert contract_currency is not None
         book = row.get("Pricebook2Id", "").strip()
         contracts.append(
             ContractIn(
@@ -483,8 +485,8 @@ def _line(
 
 
 def _line_codes(lines: list[LineIn]) -> list[LineIn]:
-    """Name each line by its product code where that is unique in the contract, so that the
-    codes read well and stay the same across exports; otherwise by the item's record ID."""
+    """Code each line by its product code where that is unique in the contract, otherwise by
+    the item's record ID. Product codes read well and stay the same across exports."""
     counts: dict[str, int] = defaultdict(int)
     for line in lines:
         counts[line.product_code] += 1

@@ -158,10 +158,11 @@ def _run(
             value=contract_type,
             fix=f"Use one of: {', '.join(ContractType.values)}.",
         )
-    # An import creates customers, bill-to entities and contracts, so whoever runs it needs
+    # An import creates customers, bill-to entities and contracts, so the acting user needs
     # the three actions, even when this run happens to create nothing.
     for action in ("party_create", "bill_to_create", "contract_create"):
         authorize(by, action)
+
     seller = _seller_entity(seller_entity)
     if seller is None and batch.contracts:
         known = ", ".join(SellerEntity.objects.order_by("code").values_list("code", flat=True))
@@ -177,6 +178,7 @@ def _run(
     started = timezone.now()
     if problems:
         raise ImportInvalid(problems.items)
+
     try:
         with transaction.atomic():
             run = ImportRun.objects.create(
@@ -242,7 +244,7 @@ def _finish(run: ImportRun, outcome: Outcome) -> None:
 
 
 def _seller_entity(code: str | None) -> SellerEntity | None:
-    """The seller entity of new contracts: the one named, or the only one there is."""
+    """Return the seller entity of new contracts: the one named, or the only one there is."""
     if code:
         seller = SellerEntity.objects.filter(code=code).first()
         if seller is None:
@@ -274,6 +276,7 @@ def mapping_save(
             value=target,
             fix=f"Use one of: {', '.join(MappingTarget.values)}.",
         )
+
     fields = mapped.TARGET_FIELDS[target]
     if not columns:
         raise InvalidInput(
@@ -289,6 +292,7 @@ def mapping_save(
                 value=field_name,
                 fix=f"Use one of: {', '.join(fields)}.",
             )
+
     mapped_fields = list(columns.values())
     twice = sorted({f for f in mapped_fields if mapped_fields.count(f) > 1})
     if twice:
@@ -305,6 +309,7 @@ def mapping_save(
             place="--column",
             fix='Map a column to each, such as --column "Customer ID=external_id".',
         )
+
     source_name = (source or name).strip().lower()
     if source_name in {Source.SALESFORCE, Source.HUBSPOT}:
         raise InvalidInput(

@@ -53,15 +53,15 @@ from billguard.registry.terms import LineTerms, VersionTerms
 
 CREATE, UPDATE, UNCHANGED, REQUEST = "create", "update", "unchanged", "change_request"
 
-# The contract version fields an import compares; a difference in any of them is a change of
-# the contract terms, so it becomes a change request.
+# The contract version fields an import compares. A difference in any of them changes the
+# contract terms, so it becomes a change request.
 CONTRACT_FIELDS = ("currency", "bill_to_id", "price_list_id", "end_date", "payment_terms_days")
 LINE_FIELDS = ("description", "product_code", "quantity", "unit_price", "kind")
 
 
 @dataclass
 class Outcome:
-    """What an import did (or, in a dry run, would do), one entry per imported object."""
+    """The actions of an import (or, in a dry run, the ones it would take), one per object."""
 
     details: list[dict[str, Any]] = field(default_factory=list)
 
@@ -291,8 +291,8 @@ class ImportWriter:
     # Price lists
 
     def _price_list(self, price_list: PriceListIn) -> None:
-        # NOTE: no action covers price lists on their own; creating contract terms is the
-        # nearest, and every role that creates contracts holds it.
+        # NOTE: no action covers price lists on their own. Creating contract terms is the
+        # nearest, and every role that creates contracts has it.
         authorize(self.by, "contract_create")
         record = self._referenced(PriceList, "price_list", price_list.external_id)
         if record is None:
@@ -471,7 +471,9 @@ class ImportWriter:
     ) -> bool:
         first = record.versions.order_by("version_number").first()
         current = record.versions.order_by("-version_number").first()
-        assert first is not None and current is not None
+        assert first is not None
+        assert current is not None
+
         if first.effective_from != contract.start:
             raise InvalidInput(
                 f"contract {record.number} started on {first.effective_from} in the registry, "
@@ -480,6 +482,7 @@ class ImportWriter:
                 fix="A start date cannot be changed by an import: correct it in the export, "
                 "or end this contract and import the new one under another number.",
             )
+
         wanted: dict[str, Any] = {
             "currency": contract.currency,
             "bill_to_id": bill_to.pk if bill_to is not None else None,
