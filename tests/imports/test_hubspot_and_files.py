@@ -258,3 +258,41 @@ def test_mapping_header_mismatch_names_columns(fran):
         import_file(files=files, by=fran)
 
     assert raised.value.problems[0].place == "kunden.csv, row 1, column Kundennr"
+
+
+def test_mapped_customer_matches_party_by_code(fran):
+    from billguard.imports.models import ExternalReference
+    from tests.factories import make_customer
+
+    party, bill_to = make_customer("CUST-1")
+    mapping_save(
+        name="crm-customers",
+        target="customers",
+        source="crm",
+        columns={
+            "Id": "external_id",
+            "Code": "code",
+            "Name": "name",
+            "Country": "country",
+            "Town": "city",
+        },
+        by=fran,
+    )
+    row = {"Id": "K7", "Code": "CUST-1", "Name": party.name, "Country": "DE", "Town": "Munich"}
+
+    matched = import_file(files=[("crm.csv", csv_bytes([row]), "crm-customers")], by=fran)
+
+    assert (matched.created, matched.updated, matched.change_requests) == (0, 0, 0)
+    reference = ExternalReference.objects.get(source="crm", object_type="customer")
+    assert (reference.external_id, reference.record_id) == ("K7", party.pk)
+    # The file has no tax ID column, so the registry's tax ID stays and nothing is requested.
+    assert BillToEntity.objects.get(pk=bill_to.pk).tax_id == "DE123456788"
+
+    moved = import_file(
+        files=[("crm.csv", csv_bytes([dict(row, Town="Augsburg")]), "crm-customers")], by=fran
+    )
+
+    assert moved.change_requests == 1
+    request = ChangeRequest.objects.get()
+    assert (request.target, request.target_id) == ("bill_to", str(bill_to.pk))
+    assert request.changes == {"city": "Augsburg"}

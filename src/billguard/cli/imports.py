@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billguard.cli.main import EXIT_BAD_INPUT, EXIT_OK, parse_date
+from billguard.cli.main import EXIT_OK, parse_date
 from billguard.cli.users import acting_user, add_user_option
 
 if TYPE_CHECKING:
@@ -176,8 +176,13 @@ def import_hubspot(args: argparse.Namespace) -> int:
         if path is not None
     }
     if not files:
-        print("error: give at least one of --companies, --deals and --line-items.")
-        return EXIT_BAD_INPUT
+        from billguard.domain.errors import InvalidInput
+
+        raise InvalidInput(
+            "no export file was given.",
+            place="--companies",
+            fix="Give at least one of --companies, --deals and --line-items.",
+        )
     with _progress() as bar:
         run = run_import(
             files=files,

@@ -223,7 +223,7 @@ class ImportWriter:
     def _party_update(self, party: Party, customer: CustomerIn) -> bool:
         """Update the party's own name and postcode in place; neither is billing-critical."""
         wanted = {"name": customer.name.strip(), "postcode": customer.postcode}
-        changes = {k: v for k, v in wanted.items() if getattr(party, k) != v}
+        changes = {k: v for k, v in wanted.items() if v and getattr(party, k) != v}
         if not changes:
             return False
         authorize(self.by, "party_create")
@@ -256,10 +256,9 @@ class ImportWriter:
             "contact_name": customer.contact_name,
             "contact_email": customer.contact_email,
         }
-        # An export without a billing contact leaves the registry's contact as it is.
-        if not customer.contact_name and not customer.contact_email:
-            del wanted["contact_name"], wanted["contact_email"]
-        changes = {k: v for k, v in wanted.items() if getattr(bill_to, k) != v}
+        # An empty value in the source leaves the registry's value as it is, because an export
+        # often lacks a column (a tax ID, a billing contact) that the registry has.
+        changes = {k: v for k, v in wanted.items() if v and getattr(bill_to, k) != v}
         if not changes:
             return False
         critical = critical_fields(Target.BILL_TO)
@@ -488,10 +487,10 @@ class ImportWriter:
             "bill_to_id": bill_to.pk if bill_to is not None else None,
             "price_list_id": price_list_id,
             "end_date": contract.end_date,
+            "payment_terms_days": contract.payment_terms_days,
         }
-        if contract.payment_terms_days is not None:
-            wanted["payment_terms_days"] = contract.payment_terms_days
-        changes = {k: v for k, v in wanted.items() if getattr(current, k) != v}
+        # As for customers, a value the source leaves empty is kept.
+        changes = {k: v for k, v in wanted.items() if v is not None and getattr(current, k) != v}
         lines = (
             _line_changes(current, contract.lines, remove_missing=True)
             if contract.lines_given
