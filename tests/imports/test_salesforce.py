@@ -133,7 +133,7 @@ def test_bad_rows_are_all_reported(fran):
     assert "001UNKNOWN" in text
     assert "'31/01/2026' is not a date" in text
     assert "'USX' is not an ISO 4217 currency code" in text
-    assert "negative" in text
+    assert "the unit price -5.00 is negative" in text
     assert "account 001A000002 appears twice" in text
     assert Party.objects.filter(code__startswith="SF-").count() == 0
     assert ImportRun.objects.count() == 0

@@ -151,7 +151,8 @@ def parse_decimal(
         return None
     if value < 0 or (positive and value == 0):
         bound = "more than zero" if positive else "zero or more"
-        cell.problem(problems, f"the {what} {text} is negative or zero.", f"It must be {bound}.")
+        sign = "negative" if value < 0 else "zero"
+        cell.problem(problems, f"the {what} {text} is {sign}.", f"It must be {bound}.")
         return None
     return value
 
