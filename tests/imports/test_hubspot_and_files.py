@@ -296,3 +296,21 @@ def test_mapped_customer_matches_party_by_code(fran):
     request = ChangeRequest.objects.get()
     assert (request.target, request.target_id) == ("bill_to", str(bill_to.pk))
     assert request.changes == {"city": "Augsburg"}
+
+
+def test_merged_party_is_followed_to_survivor(fran):
+    from tests.factories import make_customer
+
+    import_hubspot(files=hubspot_files(hubspot_rows()), by=fran)
+    survivor, _ = make_customer("CUST-1")
+    merged = Party.objects.get(code="HS-5001")
+    Party.objects.filter(pk=merged.pk).update(merged_into=survivor)
+    BillToEntity.objects.filter(party=merged).update(party=survivor)
+    Contract.objects.filter(party=merged).update(party=survivor)
+    parties = Party.objects.count()
+
+    again = import_hubspot(files=hubspot_files(hubspot_rows()), by=fran)
+
+    assert (again.created, again.updated, again.change_requests) == (0, 0, 0)
+    assert Party.objects.count() == parties
+    assert Party.objects.get(pk=survivor.pk).name == "Northwind Traders GmbH"

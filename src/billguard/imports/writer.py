@@ -145,13 +145,16 @@ class ImportWriter:
         ).first()
 
     def _remember(self, object_type: str, external_id: str, record: models.Model) -> None:
-        ExternalReference.objects.create(
+        # Updates a reference whose record no longer exists, so the import can match anew.
+        ExternalReference.objects.update_or_create(
             source=self.batch.source,
             object_type=object_type,
             external_id=external_id,
-            record_type=record._meta.label_lower,
-            record_id=record.pk,
-            run=self.run,
+            defaults={
+                "record_type": record._meta.label_lower,
+                "record_id": record.pk,
+                "run": self.run,
+            },
         )
 
     def _referenced(self, model: type[Any], object_type: str, external_id: str) -> Any:
@@ -167,6 +170,11 @@ class ImportWriter:
 
     def _customer(self, customer: CustomerIn) -> None:
         party = self._referenced(Party, "customer", customer.external_id)
+        # A party merged into another since the last import is replaced by the survivor. The
+        # merged party's source record does not update the survivor's name and postcode.
+        merged = party is not None and party.merged_into_id is not None
+        while party is not None and party.merged_into_id is not None:
+            party = party.merged_into
         if party is None:
             code = customer.code or self._code(customer.external_id)
             party = Party.objects.filter(code=code, kind=Party.Kind.CUSTOMER).first()
@@ -181,7 +189,7 @@ class ImportWriter:
                 bill_to = self._bill_to_create(party, customer)
                 self.outcome.record(CREATE, "bill_to", customer.external_id, bill_to.code)
             self._remember("bill_to", customer.external_id, bill_to)
-        changed = self._party_update(party, customer)
+        changed = False if merged else self._party_update(party, customer)
         changed |= self._bill_to_update(bill_to, customer)
         if not changed:
             self.outcome.record(UNCHANGED, "customer", customer.external_id, party.code)
@@ -368,6 +376,8 @@ class ImportWriter:
 
     def _contract(self, contract: ContractIn) -> None:
         party = self._referenced(Party, "customer", contract.customer_ref)
+        while party is not None and party.merged_into_id is not None:
+            party = party.merged_into
         bill_to = self._referenced(BillToEntity, "bill_to", contract.customer_ref)
         if party is None:
             raise InvalidInput(
