@@ -2,9 +2,9 @@
 
 A record not seen before (no external reference, no match by code or number) is created
 through the registry services. For a record imported before, each changed field is sorted by
-the control policy: a billing-critical field (prices, quantities, currency, bill-to, payment
+the control policy. A billing-critical field (prices, quantities, currency, bill-to, payment
 terms, tax treatment, contract dates) becomes a change request through the change-request
-service, and any other field (a contact name, a contract title) is updated in place with an
+service. Any other field (a contact name, a contract title) is updated in place with an
 audit entry. A request that is still open with the same changes is not made twice.
 """
 
@@ -84,7 +84,7 @@ class Outcome:
 
 @dataclass
 class ImportWriter:
-    """Writes one batch for ``by``; callers hold the transaction."""
+    """The writer of one batch for ``by``. Callers hold the transaction."""
 
     batch: ImportBatch
     run: ImportRun
@@ -118,9 +118,9 @@ class ImportWriter:
             self.progress(self._done, total)
 
     def _guarded(self, place: str, write: Callable[[], None]) -> None:
-        """Run one record's write in a savepoint; a refusal becomes a problem of its row.
+        """Run one record's write in a savepoint, and turn a rejection into a problem of its row.
 
-        The other records are still written, so that one run reports every problem; the
+        The other records are still written, so that one run reports every problem. The
         caller rolls the whole import back when any problem was found.
         """
         try:
