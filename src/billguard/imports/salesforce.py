@@ -389,7 +389,7 @@ def _contracts(
                 start=start,
                 end_date=end,
                 currency=contract_currency,
-                title=row.get("Name", "").strip() or row.get("Description", "").strip()[:200],
+                title=(row.get("Name", "").strip() or row.get("Description", "").strip())[:200],
                 price_list_ref=f"{book}:{contract_currency}" if book else "",
                 active=row.get("Status", "").strip() == "Activated",
                 lines=_line_codes([line for line, _, _ in lines]),
