@@ -71,3 +71,16 @@ def test_mappings_save_list_show(capsys):
     assert main(["import", "mappings", "show", "erp-customers"]) == EXIT_OK
     assert "'Kundennr'" in capsys.readouterr().out
     assert main(["import", "mappings", "show", "nope"]) == EXIT_BAD_INPUT
+
+
+def test_runs_show_lists_every_record(export, capsys):
+    main(["import", "salesforce", str(export), "--dry-run", "--user", "fran"])
+    capsys.readouterr()
+    from billguard.imports.models import ImportRun
+
+    run = ImportRun.objects.get()
+
+    assert main(["import", "runs", str(run.pk)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "create          contract         SF-00000100" in out
+    assert main(["import", "runs", "999"]) == EXIT_BAD_INPUT

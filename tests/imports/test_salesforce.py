@@ -288,3 +288,19 @@ def test_user_without_create_actions_is_refused(fran):
     with pytest.raises(NotAllowed, match="may not create"):
         run(salesforce_rows(), auditor)
     assert ImportRun.objects.count() == 0
+
+
+def test_dry_run_reports_change_requests(fran):
+    run(salesforce_rows(), fran)
+    tables = salesforce_rows()
+    tables["OrderItem.csv"][0]["Quantity"] = "12"
+
+    dry = run(tables, fran, dry_run=True)
+
+    assert dry.change_requests == 1
+    assert ChangeRequest.objects.count() == 0
+    requested = [item for item in dry.details if item["action"] == "change_request"]
+    assert [item["label"] for item in requested] == ["SF-00000100"]
+    assert "change_request" not in requested[0]
+    version = Contract.objects.get(number="SF-00000100").versions.get()
+    assert version.lines.get(line_code="PLAT").quantity == 10

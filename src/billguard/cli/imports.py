@@ -103,7 +103,10 @@ def add_parsers(sub: Any) -> None:
     show.add_argument("name", metavar="NAME")
     show.set_defaults(handler=mappings_show)
 
-    runs = actions.add_parser("runs", help="list the import runs, newest first")
+    runs = actions.add_parser(
+        "runs", help="list the import runs, newest first, or show one run's records"
+    )
+    runs.add_argument("id", type=int, nargs="?", metavar="ID", help="show this run's records")
     runs.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs (20)")
     runs.set_defaults(handler=runs_list)
 
@@ -234,6 +237,12 @@ def _report(run: ImportRun) -> int:
 
     if not run.dry_run:
         audit_checkpoint()
+    _print_run(run, every_record=False)
+    return EXIT_OK
+
+
+def _print_run(run: ImportRun, *, every_record: bool) -> None:
+    """Print a run's files, counts and records; unchanged records only with ``every_record``."""
     print(
         f"import run {run.pk} ({run.source}){' - dry run, nothing written' if run.dry_run else ''}"
     )
@@ -243,31 +252,36 @@ def _report(run: ImportRun) -> int:
         {item["pending_request"] for item in run.details if item.get("pending_request")}
     )
     waiting = f"; change requests still pending from earlier imports: {pending}" if pending else ""
-    if run.created == run.updated == run.change_requests == 0:
+    nothing_changed = run.created == run.updated == run.change_requests == 0
+    if nothing_changed:
         print(
             f"nothing changed: all {run.unchanged} records are in the registry as imported{waiting}"
         )
-        return EXIT_OK
-    counts = f"{run.created}, update {run.updated} and request {run.change_requests} change(s)"
-    if run.dry_run:
-        print(f"would create {counts}; {run.unchanged} unchanged{waiting}")
+    elif run.dry_run:
+        print(
+            f"would create {run.created}, update {run.updated} and request "
+            f"{run.change_requests} change(s); {run.unchanged} unchanged{waiting}"
+        )
     else:
         print(
             f"created {run.created}, updated {run.updated}, requested {run.change_requests} "
             f"change(s); {run.unchanged} unchanged{waiting}"
         )
+    if nothing_changed and not every_record:
+        return
     for item in run.details:
-        if item["action"] == "unchanged":
+        if item["action"] == "unchanged" and not every_record:
             continue
         extra = ""
         if item.get("fields"):
             extra = f" ({', '.join(item['fields'])})"
-        if item.get("change_request") and run.dry_run:
+        if item["action"] == "change_request" and run.dry_run:
             extra += f" -> a change request, {item.get('status', '')}"
         elif item.get("change_request"):
             extra += f" -> change request {item['change_request']} {item.get('status', '')}"
+        elif item.get("pending_request"):
+            extra += f" (change request {item['pending_request']} still pending)"
         print(f"  {item['action']:<15} {item['object_type']:<16} {item['label']}{extra}")
-    return EXIT_OK
 
 
 def mappings_save(args: argparse.Namespace) -> int:
@@ -326,7 +340,22 @@ def mappings_show(args: argparse.Namespace) -> int:
 
 
 def runs_list(args: argparse.Namespace) -> int:
+    from billguard.domain.errors import NotFound
     from billguard.imports.models import ImportRun
+
+    if args.id is not None:
+        run = ImportRun.objects.filter(pk=args.id).first()
+        if run is None:
+            raise NotFound(
+                f"import run {args.id} was not found.",
+                place="ID",
+                value=args.id,
+                fix="List the runs with `billguard import runs`.",
+            )
+        who = run.run_by.get_username() if run.run_by else "-"
+        print(f"run by {who} at {run.started_at:%Y-%m-%d %H:%M}")
+        _print_run(run, every_record=True)
+        return EXIT_OK
 
     runs = list(ImportRun.objects.select_related("run_by")[: max(args.limit, 1)])
     if not runs:

@@ -238,7 +238,11 @@ def _finish(run: ImportRun, outcome: Outcome) -> None:
     run.updated = outcome.count(UPDATE)
     run.unchanged = outcome.count(UNCHANGED)
     run.change_requests = outcome.count(REQUEST)
-    run.details = outcome.details
+    # The change requests of a dry run were rolled back, so their ids name nothing.
+    run.details = [
+        {k: v for k, v in item.items() if not (run.dry_run and k == "change_request")}
+        for item in outcome.details
+    ]
     run.finished_at = timezone.now()
     run.save()
 
