@@ -314,3 +314,61 @@ def test_merged_party_is_followed_to_survivor(fran):
     assert (again.created, again.updated, again.change_requests) == (0, 0, 0)
     assert Party.objects.count() == parties
     assert Party.objects.get(pk=survivor.pk).name == "Northwind Traders GmbH"
+
+
+def test_mapped_price_list_items(fran):
+    from billguard.registry.models import PriceList
+
+    mapping_save(
+        name="erp-prices",
+        target="price_list_items",
+        source="erp",
+        columns={
+            "Liste": "price_list_id",
+            "Waehrung": "currency",
+            "Eintrag": "external_id",
+            "Artikel": "product_code",
+            "Preis": "unit_price",
+            "Ab": "valid_from",
+        },
+        by=fran,
+    )
+    rows = [
+        {
+            "Liste": "PL1",
+            "Waehrung": "EUR",
+            "Eintrag": "E1",
+            "Artikel": "HOST",
+            "Preis": "99.90",
+            "Ab": "2026-01-01",
+        },
+        {
+            "Liste": "PL1",
+            "Waehrung": "EUR",
+            "Eintrag": "E2",
+            "Artikel": "SUPP",
+            "Preis": "10",
+            "Ab": "2026-01-01",
+        },
+    ]
+
+    created = import_file(files=[("preise.csv", csv_bytes(rows), "erp-prices")], by=fran)
+
+    price_list = PriceList.objects.get(code="ERP-PL1")
+    assert price_list.currency == "EUR"
+    assert dict(price_list.items.values_list("product_code", "unit_price")) == {
+        "HOST": Decimal("99.9"),
+        "SUPP": Decimal("10"),
+    }
+    assert created.created == 3
+
+    rows[0]["Preis"] = "104.90"
+    rows[1]["Waehrung"] = "USD"
+    with pytest.raises(ImportInvalid) as raised:
+        import_file(files=[("preise.csv", csv_bytes(rows), "erp-prices")], by=fran)
+    assert [p.place for p in raised.value.problems] == ["preise.csv, row 3, column Waehrung"]
+
+    rows[1]["Waehrung"] = "EUR"
+    changed = import_file(files=[("preise.csv", csv_bytes(rows), "erp-prices")], by=fran)
+    assert changed.change_requests == 1
+    assert ChangeRequest.objects.get().changes == {"unit_price": "104.90"}
