@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     api_commands.add_parsers(sub)
     exports_commands.add_parsers(sub)
+    import billguard.cli.imports as imports_commands
+
+    imports_commands.add_parsers(sub)
     return parser
 
 
