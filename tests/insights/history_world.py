@@ -734,7 +734,7 @@ def reference_findings(since: dt.date | None = None) -> list[RefFinding]:
         if expected is None:
             found.append(at_risk("CONTRACT_PRICE_NOT_FOUND"))
             continue
-        if copies - len(credits) < 1 or expected == billed:
+        if expected == billed:
             continue
         steps = unit_price_steps(version, first.line_code, day, items)
         if first.unit_price != steps[-1] and first.unit_price in steps[:-1]:
@@ -840,8 +840,11 @@ def _reference_missed(
                 (line.service_start, line.service_end or line.service_start)
             )
     found = []
+    in_history = {invoice_by_id[row.invoice_id].contract_id for row in billed_lines}
     for pk, versions in versions_of.items():
         contract = contracts[pk]
+        if pk not in in_history:
+            continue
         for position, version in enumerate(versions):
             following = (
                 versions[position + 1].effective_from if position + 1 < len(versions) else None

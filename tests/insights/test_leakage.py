@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 
 from billguard.insights.leakage import Finding, leakage_audit
 from tests.insights.history_world import (
@@ -20,6 +21,11 @@ from tests.insights.history_world import (
 )
 
 pytestmark = pytest.mark.django_db
+
+# On PostgreSQL the audit also runs in the database itself; both engines must agree.
+ENGINES = (
+    ["auto", "postgresql"] if "postgresql" in settings.DATABASES["default"]["ENGINE"] else ["auto"]
+)
 
 
 def as_reference(finding: Finding) -> RefFinding:
@@ -43,9 +49,10 @@ def sorted_findings(findings: list[RefFinding]) -> list[RefFinding]:
     )
 
 
-def test_audit_matches_python_repricing() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_audit_matches_python_repricing(engine: str) -> None:
     world = build_world(seed=7)
-    report = leakage_audit(HISTORY_START, with_findings=True)
+    report = leakage_audit(HISTORY_START, with_findings=True, engine_name=engine)
 
     audited = sorted_findings([as_reference(f) for f in report.findings])
     expected = reference_findings(HISTORY_START)
@@ -75,9 +82,10 @@ def test_audit_quiet_on_clean_contracts() -> None:
     assert noisy == []
 
 
-def test_audit_without_since_matches_python() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_audit_without_since_matches_python(engine: str) -> None:
     build_world(seed=3, contracts=12)
-    report = leakage_audit(with_findings=True)
+    report = leakage_audit(with_findings=True, engine_name=engine)
 
     audited = sorted_findings([as_reference(f) for f in report.findings])
     assert audited == reference_findings(None)
@@ -197,3 +205,48 @@ def test_prorated_discounted_uplifted_line() -> None:
     assert finding.expected == Decimal("163.23")
     assert finding.amount == Decimal("13.23")
     assert report.totals[0].under_billed == Decimal("13.23")
+
+
+def test_contract_without_history_has_no_missed_periods() -> None:
+    world = build_world(seed=7)
+    silent = world.contracts[1]
+    silent.imported_invoices.all().delete()  # type: ignore[attr-defined]
+
+    report = leakage_audit(HISTORY_START, with_findings=True)
+
+    missed = [f for f in report.findings if f.code == "BILLING_PERIOD_MISSED"]
+    assert missed
+    assert all(f.contract != silent.number for f in missed)
+
+
+def test_remediation_ranks_by_invoiced_amount() -> None:
+    build_world(seed=7)
+    report = leakage_audit(HISTORY_START)
+
+    assert report.remediation
+    for currency in {row.currency for row in report.remediation}:
+        rows = [row for row in report.remediation if row.currency == currency]
+        assert [row.rank for row in rows] == list(range(1, len(rows) + 1))
+        amounts = [row.invoiced for row in rows]
+        assert amounts == sorted(amounts, reverse=True)
+    # C-001 has no SOW, C-000 an unsigned one, C-004 no escalation contact.
+    flagged = {row.contract: row for row in report.remediation}
+    assert flagged["C-000"].sow_missing
+    assert flagged["C-001"].sow_missing
+    assert flagged["C-004"].missing_fields == ["escalation contact"]
+    assert "C-002" not in flagged
+
+
+def test_remediation_counts_credit_notes() -> None:
+    world = build_world(seed=7)
+    report = leakage_audit(HISTORY_START)
+
+    from billguard.history.models import ImportedInvoice
+
+    for row in report.remediation:
+        credit_notes = ImportedInvoice.objects.filter(
+            contract__number=row.contract, document_type="credit_note", currency=row.currency
+        ).count()
+        assert row.credit_notes == credit_notes
+    assert world.seeded["duplicate"] > 0
+    assert any(row.credit_notes for row in report.remediation)

@@ -44,14 +44,31 @@ def add_parser(audit_actions: Any) -> None:
         metavar="N",
         help="rows of the customer, contract and remediation lists (default 20, 0 for all)",
     )
+    leakage.add_argument(
+        "--engine",
+        choices=("auto", "postgresql", "duckdb"),
+        default="auto",
+        help="where the SQL runs: auto and duckdb copy the tables into DuckDB, postgresql "
+        "runs it in the PostgreSQL database (default auto)",
+    )
     leakage.set_defaults(handler=audit_leakage)
 
 
 def audit_leakage(args: argparse.Namespace) -> int:
+    from django.db import connection
+
+    from billguard.domain.errors import InvalidInput
     from billguard.insights.leakage import leakage_audit
     from billguard.insights.leakage_output import render
 
-    report = leakage_audit(args.since)
+    if args.engine == "postgresql" and connection.vendor != "postgresql":
+        raise InvalidInput(
+            "the postgresql engine needs a PostgreSQL database.",
+            place="--engine",
+            value=args.engine,
+            fix="Use --engine auto on SQLite.",
+        )
+    report = leakage_audit(args.since, engine_name=args.engine)
     text = render(report, args.format, args.top or None)
     if args.output is None:
         print(text, end="")

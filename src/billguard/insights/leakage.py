@@ -112,14 +112,17 @@ class Finding:
     amount: Decimal
 
 
-def leakage_audit(since: dt.date | None = None, *, with_findings: bool = False) -> LeakageReport:
+def leakage_audit(
+    since: dt.date | None = None, *, with_findings: bool = False, engine_name: str = "auto"
+) -> LeakageReport:
     """Re-price the imported history issued on or after ``since`` (all of it when None).
 
     ``with_findings`` also returns every finding, which the tests compare line by line; the
-    report itself only sums them.
+    report itself only sums them. ``engine_name`` picks where the SQL runs (see
+    ``engines.audit_engine``).
     """
     mandatory = mandatory_fields_load()
-    with audit_engine() as engine:
+    with audit_engine(engine_name) as engine:
         run_statements(engine, leakage_sql.DROP_TABLES)
         run_statements(engine, leakage_sql.statements(engine.dialect, since, _currencies()))
         window = engine.fetch("SELECT first_day, last_day FROM leak_window")

@@ -236,7 +236,8 @@ WHERE NOT is_credit
 """
 
 # Every whole billing period of a fixed recurring line inside the window and the term of the
-# version in force at its start, with no invoice line of that line code overlapping it.
+# version in force at its start, with no invoice line of that line code overlapping it. Only
+# contracts with at least one imported invoice count: the history does not cover the others.
 _PERIODS = """
 CREATE TEMPORARY TABLE leak_periods AS
 WITH ranges AS (
@@ -253,6 +254,9 @@ WITH ranges AS (
         (CAST(extract(month FROM v.first_effective_from) AS INTEGER) - 1) % v.step AS phase
     FROM leak_versions v
     JOIN registry_contractline cl ON cl.version_id = v.version_id
+    JOIN (
+        SELECT DISTINCT contract_id FROM leak_lines WHERE NOT is_credit
+    ) billed ON billed.contract_id = v.contract_id
     CROSS JOIN leak_window w
     WHERE cl.kind = 'recurring_fixed' AND w.first_day IS NOT NULL
 ),
@@ -450,7 +454,8 @@ SELECT
     CAST(COALESCE(cl.quantity, 1) * 10000 AS INTEGRAL) AS contract_q4,
     COALESCE(CAST(cl.unit_price * 1000000 AS INTEGRAL), lp.p6) AS base_p6,
     COALESCE(s.due_changes, 0) AS due_changes,
-    d.d4 AS discount_d4
+    d.d4 AS discount_d4,
+    PERIOD_OF_DAY AS billing_start_index
 FROM leak_requests r
 LEFT JOIN registry_contractline cl
     ON cl.version_id = r.version_id AND cl.line_code = r.line_code
@@ -499,18 +504,12 @@ SELECT * FROM chain
 _PRICED = """
 CREATE TEMPORARY TABLE leak_priced AS
 WITH
-periods AS (
-    SELECT
-        t.*,
-        PERIOD_OF_DAY AS billing_start_index
-    FROM leak_terms t
-),
 bounded AS (
     SELECT
         p.*,
         BILLING_START AS billing_start,
         BILLING_END AS billing_end
-    FROM periods p
+    FROM leak_terms p
 ),
 earliest AS (
     SELECT version_id, line_code, base_p6, p6, MIN(step_number) AS first_step
@@ -574,7 +573,6 @@ classified AS (
             WHEN l.billed_currency <> l.currency THEN 'CURRENCY_MISMATCH'
             WHEN l.contract_line_id IS NULL THEN 'CONTRACT_LINE_NOT_FOUND'
             WHEN l.expected_p6 IS NULL THEN 'CONTRACT_PRICE_NOT_FOUND'
-            WHEN l.invoice_lines - l.credit_lines < 1 THEN NULL
             WHEN l.expected_milli = l.billed_milli THEN NULL
             WHEN l.billed_p6 <> l.expected_p6 AND l.billed_earlier_price
                 THEN 'ESCALATION_NOT_APPLIED'
@@ -655,7 +653,7 @@ WHERE i.document_type = 'invoice'
 
 def _fill_placeholders() -> None:
     """Expand the long expressions that the statements name by placeholder."""
-    global _PERIODS, _CHAIN, _PRICED
+    global _PERIODS, _TERMS, _CHAIN, _PRICED
     _PERIODS = (
         _PERIODS.replace(
             "PERIOD_START_INDEX_OF_RANGE",
@@ -667,11 +665,11 @@ def _fill_placeholders() -> None:
     _CHAIN = _CHAIN.replace(
         "RHU_UPLIFT", rhu("c.p6 * (1000000 + ch.u4)", "CAST(100000000 AS INTEGRAL)")
     ).replace("RHU_INDEX", rhu("c.p6 * ch.iv4", "ch.ibv4 * 100"))
+    _TERMS = _TERMS.replace(
+        "PERIOD_OF_DAY", period_start_index("r.day", "r.step", "r.phase", "r.billing_day")
+    )
     _PRICED = (
-        _PRICED.replace(
-            "PERIOD_OF_DAY", period_start_index("t.day", "t.step", "t.phase", "t.billing_day")
-        )
-        .replace("BILLING_START", boundary("p.billing_start_index", "p.billing_day"))
+        _PRICED.replace("BILLING_START", boundary("p.billing_start_index", "p.billing_day"))
         .replace("BILLING_END", boundary("p.billing_start_index + p.step", "p.billing_day"))
         .replace(
             "RHU_EXPECTED",
