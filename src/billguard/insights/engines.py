@@ -1,9 +1,10 @@
-"""Where the leakage audit's SQL runs: PostgreSQL itself, or DuckDB with the SQLite tables copied.
+"""Where the leakage audit's SQL runs: in DuckDB over copied tables, or in PostgreSQL itself.
 
-On PostgreSQL the statements run on Django's connection, in one transaction, over temporary
-tables. SQLite has no exact decimal arithmetic (its NUMERIC columns hold floats), so for the
-embedded database the audited tables are copied into an in-memory DuckDB database through a
-CSV file per table, with every value as text and cast back to its exact type there.
+The DuckDB engine copies the audited tables into an in-memory DuckDB database through one CSV
+file per table: from PostgreSQL with COPY, from SQLite through the ORM. SQLite has no exact
+decimal arithmetic because its NUMERIC columns hold floats, so there every value is written
+as text and read back with its exact type. The PostgreSQL engine runs the statements on
+Django's connection, in one transaction, over temporary tables.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The SQL of the leakage audit, one text for PostgreSQL and DuckDB.
 
-Every amount is computed in exact integers, because DuckDB divides DECIMAL values in DOUBLE:
+DuckDB divides DECIMAL values in DOUBLE, so every amount is computed in exact integers:
 quantities in 1/10,000 units (``q4``), unit prices in 1/1,000,000 (``p6``), percentages in
 1/10,000 of a percent (``d4``) and money in thousandths of the currency unit (``milli``, the
 precision of the money columns). ``INTEGRAL`` stands for the integer type that holds the
@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-# Finding codes. The first group comes from the check catalogue of the billing run; the last
-# two are the audit's own, for an invoice line that the contract cannot price at all.
+# Finding codes. Most come from the check catalogue of the billing run. LINE_AMOUNT_MISMATCH,
+# CONTRACT_LINE_NOT_FOUND and CONTRACT_PRICE_NOT_FOUND are the audit's own.
 PRICE_MISMATCH = "PRICE_MISMATCH"
 ESCALATION_NOT_APPLIED = "ESCALATION_NOT_APPLIED"
 QUANTITY_MISMATCH = "QUANTITY_MISMATCH"
@@ -202,7 +202,7 @@ WHERE SINCE IS NULL OR i.issue_date >= SINCE
 
 # One row per line, with the totals of its key: the contract, line code and service period.
 # A line without a service period is its own key. The first invoice line of a key (by issue
-# date) is the one priced; the other invoice lines of the key, net of its credit notes, are
+# date) is the one priced. The other invoice lines of the key, net of its credit notes, are
 # duplicates.
 _KEYED = """
 CREATE TEMPORARY TABLE leak_keyed AS

@@ -2,7 +2,7 @@
 
 Run ``python -m billguard.insights.sample_history`` after ``make demo``. It bills the whole
 months of 2026-01 to 2026-10 of the first eight active monthly contracts, priced through
-registry.pricing as the contract says, and seeds one fault of each common kind: a wrong
+registry.pricing from the contract terms, and seeds one fault of each common kind: a wrong
 price, a missed month, a month billed twice, an invoice to another customer's bill-to entity,
 a partial credit note and an invoice that matches no contract. Running it again replaces the
 rows it wrote before (source ``csv``, external ids starting with ``SAMPLE-``).
@@ -150,7 +150,10 @@ def _write_history() -> int:
     from billguard.registry.models import PriceListItem
     from billguard.registry.pricing import version_in_force
 
-    ImportedInvoice.objects.filter(source=Source.CSV, external_id__startswith=PREFIX).delete()
+    earlier = ImportedInvoice.objects.filter(source=Source.CSV, external_id__startswith=PREFIX)
+    # A credit note protects the invoice it credits, so the credit notes go first.
+    earlier.filter(credited_invoice__isnull=False).delete()
+    earlier.delete()
     items = list(PriceListItem.objects.all())
     chosen = _monthly_contracts()
     writer = _Writer()
