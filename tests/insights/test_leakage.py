@@ -210,7 +210,9 @@ def test_prorated_discounted_uplifted_line() -> None:
 def test_contract_without_history_has_no_missed_periods() -> None:
     world = build_world(seed=7)
     silent = world.contracts[1]
-    silent.imported_invoices.all().delete()  # type: ignore[attr-defined]
+    history = silent.imported_invoices.all()  # type: ignore[attr-defined]
+    history.filter(credited_invoice__isnull=False).delete()
+    history.delete()
 
     report = leakage_audit(HISTORY_START, with_findings=True)
 
@@ -229,24 +231,50 @@ def test_remediation_ranks_by_invoiced_amount() -> None:
         assert [row.rank for row in rows] == list(range(1, len(rows) + 1))
         amounts = [row.invoiced for row in rows]
         assert amounts == sorted(amounts, reverse=True)
-    # C-001 has no SOW, C-000 an unsigned one, C-004 no escalation contact.
+    # C-011 (a project) has no SOW, C-000 an unsigned one, C-004 no escalation contact.
     flagged = {row.contract: row for row in report.remediation}
     assert flagged["C-000"].sow_missing
-    assert flagged["C-001"].sow_missing
+    assert flagged["C-011"].sow_missing
     assert flagged["C-004"].missing_fields == ["escalation contact"]
     assert "C-002" not in flagged
+    # A subscription needs no SOW document, so C-001 (no SOW, every field) is not listed.
+    assert "C-001" not in flagged
 
 
 def test_remediation_counts_credit_notes() -> None:
-    world = build_world(seed=7)
-    report = leakage_audit(HISTORY_START)
+    from decimal import Decimal
+
+    from django.utils import timezone
 
     from billguard.history.models import ImportedInvoice
 
-    for row in report.remediation:
-        credit_notes = ImportedInvoice.objects.filter(
-            contract__number=row.contract, document_type="credit_note", currency=row.currency
-        ).count()
-        assert row.credit_notes == credit_notes
-    assert world.seeded["duplicate"] > 0
-    assert any(row.credit_notes for row in report.remediation)
+    build_world(seed=7)
+    credited = ImportedInvoice.objects.filter(contract__number="C-000").earliest("issue_date")
+    ImportedInvoice.objects.create(
+        source="quickbooks",
+        external_id="CN-TEST",
+        document_type="credit_note",
+        number="CN-TEST",
+        customer_name=credited.customer_name,
+        party=credited.party,
+        bill_to=credited.bill_to,
+        contract=credited.contract,
+        issue_date=dt.date(2026, 2, 20),
+        currency=credited.currency,
+        line_extension=Decimal("12.50"),
+        credited_invoice=credited,
+        imported_at=timezone.now(),
+    )
+
+    report = leakage_audit(HISTORY_START)
+
+    row = next(row for row in report.remediation if row.contract == "C-000")
+    assert row.credit_notes == 1
+    assert row.credited == Decimal("12.50")
+    invoiced = sum(
+        invoice.line_extension
+        for invoice in ImportedInvoice.objects.filter(
+            contract__number="C-000", document_type="invoice", issue_date__gte=HISTORY_START
+        )
+    )
+    assert row.invoiced == invoiced

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import models
 
 from billguard.domain.currencies import _MINOR_UNITS, minor_units
+from billguard.domain.errors import InvalidInput
 from billguard.domain.rounding import RoundingMode, round_decimal
 from billguard.insights import leakage_sql
 from billguard.insights.engines import Engine, audit_engine, run_statements
@@ -159,7 +160,7 @@ def money_of(milli: Any, currency: str) -> Decimal:
     exact = Decimal(int(milli)).scaleb(-3)
     try:
         decimals = minor_units(currency)
-    except Exception:  # an imported invoice in a code ISO 4217 does not list
+    except InvalidInput:  # an imported invoice in a code that ISO 4217 does not list
         decimals = 2
     return round_decimal(exact, decimals, RoundingMode.HALF_UP)
 

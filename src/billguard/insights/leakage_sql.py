@@ -531,8 +531,8 @@ measured AS (
         END AS period_days,
         CASE WHEN b.kind = 'recurring_fixed' THEN b.contract_q4 ELSE b.billed_q4 END
             AS expected_q4,
-        c.scale,
-        c.milli_per_minor,
+        COALESCE(c.scale, 100) AS scale,
+        COALESCE(c.milli_per_minor, 10) AS milli_per_minor,
         ch.p6 AS expected_p6,
         COALESCE(e.first_step < b.due_changes, FALSE) AS billed_earlier_price
     FROM bounded b
@@ -550,7 +550,7 @@ measured AS (
 )
 SELECT
     m.*,
-    COALESCE(m.milli_per_minor, 10) * RHU_EXPECTED AS expected_milli
+    m.milli_per_minor * RHU_EXPECTED AS expected_milli
 FROM measured m
 """
 
