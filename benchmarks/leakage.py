@@ -5,7 +5,7 @@ usage line and a time-and-materials line), a second version for every tenth cont
 2026-07-01 and a 5 % discount on L02 of every fourth. This module adds a 2 % uplift of L01
 from 2026-09-01 on every seventh unamended contract, an unsigned SOW on every 97th, and the
 imported history: one invoice per contract and month from 2026-06 to 2026-10 with lines L01
-and L02, priced as the contract says except for seeded faults (a wrong price on every 50th
+and L02, priced from the contract terms except for seeded faults (a wrong price on every 50th
 contract's L01 in August, the bill-to of another customer on every 100th contract's
 September invoice, and on every 100th contract the September L02 billing August again: a
 duplicate and a missed period). Everything is written with COPY.

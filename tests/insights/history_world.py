@@ -2,7 +2,7 @@
 
 ``build_world`` creates contracts (several versions, price lists, discounts, fixed and index
 price changes, three cadences and billing days, currencies with 0, 2 and 3 decimals) and
-bills each billing period correctly, except where a seeded fault says otherwise. The
+bills each billing period correctly, except where a seeded fault changes the amount. The
 correct amounts come from ``reference_net``, which prices through the registry and the
 domain core as the billing run does (registry.pricing, domain.periods, domain.proration,
 domain.rounding). ``reference_findings`` applies the audit's rules one line at a time in
@@ -107,9 +107,9 @@ def reference_net(
     if quote.unit_price is None:
         return None
     fixed = terms.kind == FIXED
-    quantity = (
-        (terms.quantity if terms.quantity is not None else D(1)) if fixed else billed_quantity
-    )
+    quantity = billed_quantity
+    if fixed:
+        quantity = terms.quantity if terms.quantity is not None else D(1)
     discount = approved_discount(version, line_code, day)
     percent = discount.percent if discount is not None else D(0)
     discounted = quantity * quote.unit_price * (D(100) - percent) / D(100)

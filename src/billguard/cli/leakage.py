@@ -33,7 +33,12 @@ def add_parser(audit_actions: Any) -> None:
         help="audit only invoices issued on or after DATE (YYYY-MM-DD); missed billing "
         "periods are looked for from DATE on",
     )
-    leakage.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    leakage.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="report format (default table)",
+    )
     leakage.add_argument(
         "--output", type=output_file, metavar="FILE", help="write the report to FILE"
     )
