@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # The PostgreSQL server the tests use; pytest-django creates and drops its own test database there.
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_suite
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres bench bench-matching clean
+.PHONY: demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,16 @@ bench-matching: $(STAMP)
 	mkdir -p var/bench
 	$(BIN)/python -m benchmarks.matching --million $(BENCH_MATCHING_RECORDS) \
 		--threads $(BENCH_MATCHING_THREADS) --json var/bench/matching.json
+
+# The leakage audit (docs/benchmarks.md, "Leakage audit"): BENCH_LEAKAGE_CONTRACTS contracts
+# with 10 imported invoice lines each, in the database billguard_leakage_bench (dropped and
+# created again), timed on both audit engines against a bare aggregate of the same lines.
+BENCH_LEAKAGE_CONTRACTS ?= 100000
+BENCH_LEAKAGE_URL ?= postgresql://root@127.0.0.1:5432/billguard_leakage_bench
+
+bench-leakage: $(STAMP)
+	$(BIN)/python -m benchmarks.leakage --contracts $(BENCH_LEAKAGE_CONTRACTS) \
+		--database-url $(BENCH_LEAKAGE_URL)
 
 clean:
 	rm -rf $(VENV) var

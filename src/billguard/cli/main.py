@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_option(credit)
     credit.set_defaults(handler=commands.credit)
 
-    audit = sub.add_parser("audit", help="check the audit trail")
+    audit = sub.add_parser("audit", help="check the audit trail and the imported invoice history")
     audit_sub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = audit_sub.add_parser(
         "verify",
@@ -223,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
         "tampered with.",
     )
     verify.set_defaults(handler=commands.audit_verify)
+    import billguard.cli.leakage as leakage_commands
+
+    leakage_commands.add_parser(audit_sub)
 
     add_policy_parser(sub)
     contracts.add_parsers(sub)

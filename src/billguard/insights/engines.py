@@ -1,0 +1,248 @@
+"""Where the leakage audit's SQL runs: in DuckDB over copied tables, or in PostgreSQL itself.
+
+The DuckDB engine copies the audited tables into an in-memory DuckDB database through one CSV
+file per table: from PostgreSQL with COPY, from SQLite through the ORM. SQLite has no exact
+decimal arithmetic because its NUMERIC columns hold floats, so there every value is written
+as text and read back with its exact type. The PostgreSQL engine runs the statements on
+Django's connection, in one transaction, over temporary tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.db import connection, models, transaction
+
+from billguard.history.models import ImportedInvoice, ImportedInvoiceLine
+from billguard.registry.models import (
+    Contract,
+    ContractLine,
+    ContractVersion,
+    Discount,
+    Document,
+    Party,
+    PriceListItem,
+    ScheduledPriceChange,
+)
+
+logger = logging.getLogger(__name__)
+
+# The tables the audit reads, with the fields it reads of each. Every field of a contract
+# version is copied, because the mandatory fields come from the control policy.
+AUDITED_FIELDS: tuple[tuple[type[models.Model], tuple[str, ...] | None], ...] = (
+    (Contract, ("id", "number", "party", "contract_type")),
+    (ContractVersion, None),
+    (
+        ContractLine,
+        ("id", "version", "line_code", "kind", "product_code", "quantity", "unit_price"),
+    ),
+    (Discount, None),
+    (ScheduledPriceChange, None),
+    (PriceListItem, None),
+    (Document, ("id", "signed_on")),
+    (Party, ("id", "name")),
+    (
+        ImportedInvoice,
+        (
+            "id",
+            "document_type",
+            "customer_name",
+            "party",
+            "bill_to",
+            "contract",
+            "issue_date",
+            "currency",
+            "line_extension",
+        ),
+    ),
+    (
+        ImportedInvoiceLine,
+        (
+            "id",
+            "invoice",
+            "line_code",
+            "quantity",
+            "unit_price",
+            "net_amount",
+            "service_start",
+            "service_end",
+        ),
+    ),
+)
+
+NULL_MARK = "\\N"
+_CREATED_TABLE = re.compile(r"CREATE TEMPORARY TABLE (\w+)")
+
+
+class Engine(Protocol):
+    dialect: str
+
+    def execute(self, sql: str) -> None: ...
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+
+class PostgresEngine:
+    dialect = "postgresql"
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def execute(self, sql: str) -> None:
+        self.cursor.execute(sql)
+        created = _CREATED_TABLE.search(sql)
+        if created:
+            # Autovacuum never analyzes temporary tables, and the planner needs their sizes.
+            self.cursor.execute(f"ANALYZE {created[1]}")
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        self.cursor.execute(sql)
+        return list(self.cursor.fetchall())
+
+
+class DuckEngine:
+    dialect = "duckdb"
+
+    def __init__(self, database: Any) -> None:
+        self.database = database
+
+    def execute(self, sql: str) -> None:
+        self.database.execute(sql)
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self.database.execute(sql).fetchall())
+
+
+ENGINES = ("auto", "postgresql", "duckdb")
+
+
+@contextmanager
+def audit_engine(engine: str = "auto") -> Iterator[Engine]:
+    """Yield the engine that runs the audit, with the audited tables readable in it.
+
+    ``auto`` is DuckDB: on SQLite it is the only engine with exact decimals, and on
+    PostgreSQL handing the tables to it by COPY and auditing there is faster than the
+    temporary tables of the PostgreSQL engine (docs/benchmarks.md). ``postgresql`` runs the
+    SQL in the PostgreSQL database itself.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown audit engine {engine!r}; expected one of {ENGINES}")
+    if engine == "postgresql":
+        if connection.vendor != "postgresql":
+            raise ValueError("the postgresql audit engine needs a PostgreSQL database")
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Compiling the long date expressions costs more than the JIT would save.
+            cursor.execute("SET LOCAL jit = off")
+            yield PostgresEngine(cursor)
+        return
+    import duckdb
+
+    database = duckdb.connect(":memory:")
+    try:
+        # PostgreSQL's div() truncates; the audit divides only numbers of 0 or more, where
+        # DuckDB's floor division gives the same result.
+        database.execute("CREATE MACRO div(a, b) AS (a // b)")
+        # No statement of the audit depends on row order, and keeping it costs memory.
+        database.execute("SET preserve_insertion_order = false")
+        # NOTE: at PostgreSQL's default READ COMMITTED level each COPY sees the rows committed
+        # when it starts, so an import committed between two copies shows in some tables only.
+        with (
+            tempfile.TemporaryDirectory(prefix="billguard-leakage-") as folder,
+            transaction.atomic(),
+        ):
+            for model, names in AUDITED_FIELDS:
+                _copy_table(database, model, names, Path(folder))
+        yield DuckEngine(database)
+    finally:
+        database.close()
+
+
+def _copy_table(
+    database: Any, model: type[models.Model], names: tuple[str, ...] | None, folder: Path
+) -> None:
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not isinstance(field, models.JSONField | models.DateTimeField)
+        and (names is None or field.name in names)
+    ]
+    table = model._meta.db_table
+    path = folder / f"{table}.csv"
+    columns = [field.column for field in fields]
+    if connection.vendor == "postgresql":
+        _export_postgres(table, columns, path)
+    else:
+        rows = model._default_manager.order_by().values_list(*[f.attname for f in fields])
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows.iterator(chunk_size=5000):
+                writer.writerow([_text(value) for value in row])
+    types = ", ".join(f"'{field.column}': '{_duck_type(field)}'" for field in fields)
+    # The table and column names come from the model's metadata, never from input.
+    database.execute(
+        f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, header = true, "  # noqa: S608
+        f"nullstr = ?, quote = '\"', escape = '\"', columns = {{{types}}})",
+        [str(path), NULL_MARK],
+    )
+    logger.debug("copied %s into DuckDB", table)
+
+
+def _export_postgres(table: str, columns: list[str], path: Path) -> None:
+    """Write the table as CSV with PostgreSQL's COPY, in blocks, never row by row in Python."""
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    # The table and column names come from the model's metadata, never from input.
+    sql = (
+        f"COPY (SELECT {names} FROM {connection.ops.quote_name(table)}) "  # noqa: S608
+        f"TO STDOUT (FORMAT csv, HEADER true, NULL '{NULL_MARK}')"
+    )
+    connection.ensure_connection()
+    with (
+        path.open("wb") as handle,
+        connection.connection.cursor() as cursor,
+        cursor.copy(sql) as copy,
+    ):
+        for block in copy:
+            handle.write(block)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return NULL_MARK
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _duck_type(field: models.Field[Any, Any]) -> str:
+    if isinstance(field, models.DecimalField):
+        return f"DECIMAL({field.max_digits}, {field.decimal_places})"
+    if isinstance(field, models.BooleanField):
+        return "BOOLEAN"
+    if isinstance(field, models.DateField):
+        return "DATE"
+    if isinstance(field, models.AutoField | models.IntegerField | models.ForeignKey):
+        return "BIGINT"
+    return "VARCHAR"
+
+
+def run_statements(engine: Engine, statements: Sequence[str]) -> None:
+    for statement in statements:
+        engine.execute(statement)
