@@ -40,6 +40,7 @@ ROOT_URLCONF = "billguard.urls"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "billguard.api.idempotency.IdempotencyMiddleware",
 ]
 
 # The REST API authenticates with tokens (Authorization: Token <key>) and describes itself
@@ -54,6 +55,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "billguard.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "billguard.api.pagination.Pagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billguard API",
@@ -62,6 +65,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "billguard.api.schema.document_errors",
+    ],
 }
 
 DATABASES = {

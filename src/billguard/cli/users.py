@@ -106,6 +106,10 @@ def add_users_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_user_option(role)
     role.set_defaults(handler=users_role)
 
+    from billguard.cli.api import add_token_parser
+
+    add_token_parser(users_sub)
+
 
 def users_list(args: argparse.Namespace) -> int:
     from billguard.controls.users import users_list as users_with_roles
