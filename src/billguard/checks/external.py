@@ -173,7 +173,7 @@ def external_check_record(
     )
     audit_record(
         actor=sent_by,
-        action="external_check_record",
+        action="external_check.record",
         record=check,
         before=None,
         after={
