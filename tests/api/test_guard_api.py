@@ -116,7 +116,9 @@ def test_guard_store_refused_to_sales(contract):
 
 
 def test_guard_needs_token(contract):
-    response = APIClient().post("/api/guard", json.dumps(draft_json()), content_type="application/json")
+    response = APIClient().post(
+        "/api/guard", json.dumps(draft_json()), content_type="application/json"
+    )
 
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "NOT_AUTHENTICATED"
@@ -135,9 +137,7 @@ def test_guard_bad_json_names_field(contract):
 
 
 def test_guard_empty_body(contract):
-    response = client_for("fran.finance").post(
-        "/api/guard", b"", content_type="application/json"
-    )
+    response = client_for("fran.finance").post("/api/guard", b"", content_type="application/json")
 
     assert response.status_code == 400
     assert "empty" in response.json()["errors"][0]["message"]
@@ -372,3 +372,24 @@ def test_webhook_ignores_token_and_idempotency_key(contract, stripe_secret):
 
     assert response.status_code == 200
     assert ExternalDraftCheck.objects.get().sent_by == "stripe webhook"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("quantity", "1e400"),
+        ("quantity", "1E-400"),
+        ("unit_price", "99999999999999999999999999999999999"),
+        ("tax_rate", "1e30"),
+    ],
+)
+def test_guard_out_of_range_number(contract, field, value):
+    body = draft_json()
+    del body["lines"][0][field]
+    text = json.dumps(body)[:-3] + f', "{field}": {value}' + "}]}"
+
+    response = client_for("fran.finance").post("/api/guard", text, content_type="application/json")
+
+    [error] = response.json()["errors"]
+    assert response.status_code == 400
+    assert f"line 1, field {field}" in error["message"]

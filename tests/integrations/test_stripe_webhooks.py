@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import stripe
+from tests.factories import make_contract
 
 from billguard.checks.models import ExternalDraftCheck
 from billguard.controls.alerts import alert_subscribe
@@ -23,7 +24,6 @@ from billguard.integrations.stripe_webhooks import (
     stripe_signature_header,
     stripe_signature_verify,
 )
-from tests.factories import make_contract
 
 FIXTURES = Path(__file__).parent / "stripe"
 SECRET = "whsec_test_billguard_endpoint"

@@ -52,7 +52,9 @@ REQUIRED_LINE_FIELDS = ("description", "quantity", "unit_price", "tax_category")
 class RawBodyParser(BaseParser):
     """Pass the body on as bytes, so the draft readers report errors with their own places."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> bytes:
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Any = None
+    ) -> bytes:
         return stream.read() if stream is not None else b""
 
 
@@ -69,13 +71,18 @@ class TextXmlBodyParser(RawBodyParser):
 
 
 def _draft_value_schema(name: str) -> dict[str, Any]:
+    # The JSON draft reader takes a string or a number for every field, and null as empty.
     if name in ("quantity", "unit_price", "net_amount", "tax_rate"):
-        return {
-            "oneOf": [{"type": "string"}, {"type": "number"}],
-            "nullable": True,
-            "description": "A decimal, as a JSON number or a string such as \"12.50\".",
-        }
-    return {"type": "string", "nullable": True}
+        description = 'A decimal, as a JSON number or a string such as "12.50".'
+    elif name.endswith(("_date", "_start", "_end")):
+        description = "A date, YYYY-MM-DD."
+    else:
+        description = "Text; a JSON number is read as its digits."
+    return {
+        "oneOf": [{"type": "string"}, {"type": "number"}],
+        "nullable": True,
+        "description": description,
+    }
 
 
 DRAFT_LINE_SCHEMA: dict[str, Any] = {
@@ -92,8 +99,8 @@ DRAFT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         **{name: _draft_value_schema(name) for name in DOCUMENT_FIELDS},
-        "period_start": {"type": "string", "nullable": True, "example": "2026-11-01"},
-        "period_end": {"type": "string", "nullable": True, "example": "2026-11-30"},
+        "period_start": _draft_value_schema("period_start"),
+        "period_end": _draft_value_schema("period_end"),
         "lines": {"type": "array", "minItems": 1, "items": DRAFT_LINE_SCHEMA},
     },
 }
@@ -169,7 +176,24 @@ class GuardResponseSerializer(serializers.Serializer):
     documents = GuardDocumentSerializer(many=True)
 
 
-class GuardOptions(QueryFilters):
+class NonEmptyFilters(QueryFilters):
+    """Query filters that reject a parameter given with an empty value (``?as_of=``).
+
+    DRF reads an empty optional parameter as a missing one, which would hide a typo.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = {
+            name: [f"{name} is empty; give a value or leave the parameter out."]
+            for name in self.fields
+            if name in data and not str(data.get(name, "")).strip()
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
+
+
+class GuardOptions(NonEmptyFilters):
     store = serializers.BooleanField(
         required=False,
         default=False,
@@ -205,7 +229,7 @@ class StoredCheckDetailSerializer(StoredCheckSerializer):
     document = serializers.DictField(help_text="The draft as the checks read it.")
 
 
-class StoredCheckFilters(QueryFilters):
+class StoredCheckFilters(NonEmptyFilters):
     source = serializers.ChoiceField(choices=ExternalDraftCheck.Source.values, required=False)
     blocked = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true: only held drafts."
@@ -222,7 +246,8 @@ class StripeReceiptSerializer(serializers.Serializer):
     event_id = serializers.CharField()
     event_type = serializers.CharField()
     status = serializers.ChoiceField(
-        choices=["checked", "ignored"], help_text="ignored: an event type other than invoice.created."
+        choices=["checked", "ignored"],
+        help_text="ignored: an event type other than invoice.created.",
     )
     check_id = serializers.IntegerField(allow_null=True)
     invoice = serializers.CharField(allow_blank=True, help_text="The Stripe invoice id.")
@@ -233,7 +258,17 @@ class StripeReceiptSerializer(serializers.Serializer):
     )
 
 
-class GuardView(ApiView):
+class GuardApiView(ApiView):
+    """An ApiView that answers OPTIONS with 405.
+
+    DRF's OPTIONS metadata needs a serializer_class, which these views do not have: it would
+    fail with a server error.
+    """
+
+    metadata_class = None
+
+
+class GuardView(GuardApiView):
     parser_classes = [JsonBodyParser, XmlBodyParser, TextXmlBodyParser]
 
     @extend_schema(
@@ -261,7 +296,7 @@ class GuardView(ApiView):
         return Response(GuardResponseSerializer(body).data)
 
 
-class StoredCheckList(ApiView):
+class StoredCheckList(GuardApiView):
     @extend_schema(
         operation_id="guard_checks_list",
         summary="List the stored draft checks",
@@ -279,7 +314,7 @@ class StoredCheckList(ApiView):
         return self.get_paginated_response(data)
 
 
-class StoredCheckDetail(ApiView):
+class StoredCheckDetail(GuardApiView):
     @extend_schema(
         operation_id="guard_checks_retrieve",
         summary="Show one stored draft check with its draft",
@@ -297,6 +332,7 @@ class StripeWebhookView(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    metadata_class = None
     parser_classes = [JsonBodyParser]
 
     @extend_schema(
@@ -313,7 +349,7 @@ class StripeWebhookView(APIView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=True,
-                description="t=<Unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">, as Stripe "
+                description='t=<Unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">, as Stripe '
                 "signs it.",
             ),
             OpenApiParameter(

@@ -43,13 +43,13 @@ CHECKED_EVENT = "invoice.created"
 SENT_BY = "stripe webhook"
 
 
-class SignatureInvalid(InvalidInput):  # noqa: N818 - named like the other BillguardErrors
+class SignatureInvalid(InvalidInput):
     """The Stripe-Signature header is missing, malformed, stale or matches no signature."""
 
     code = "SIGNATURE_INVALID"
 
 
-class WebhookNotConfigured(InvalidInput):  # noqa: N818
+class WebhookNotConfigured(InvalidInput):
     """No signing secret is set, so no delivery can be verified."""
 
     code = "WEBHOOK_NOT_CONFIGURED"
