@@ -256,6 +256,7 @@ def test_check_detail_and_not_found(contract):
     assert found.status_code == 200
     assert found.json()["document"]["number"] == "INV-7"
     assert found.json()["sent_by"] == "fran.finance"
+    assert found.json()["payable"] == "1190.00"
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "NOT_FOUND"
 
@@ -393,3 +394,18 @@ def test_guard_out_of_range_number(contract, field, value):
     [error] = response.json()["errors"]
     assert response.status_code == 400
     assert f"line 1, field {field}" in error["message"]
+
+
+def test_webhook_idempotency_key_without_token(contract, stripe_secret):
+    payload = (STRIPE_FIXTURES / "invoice_created.json").read_bytes()
+
+    response = APIClient().post(
+        "/api/webhooks/stripe",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signed_now(payload),
+        HTTP_IDEMPOTENCY_KEY="proxy-retry-1",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "checked"

@@ -259,10 +259,10 @@ class StripeReceiptSerializer(serializers.Serializer):
 
 
 class GuardApiView(ApiView):
-    """An ApiView that answers OPTIONS with 405.
+    """An ApiView that returns 405 for OPTIONS.
 
-    DRF's OPTIONS metadata needs a serializer_class, which these views do not have: it would
-    fail with a server error.
+    DRF's OPTIONS metadata needs a serializer_class, which these views do not have, so it
+    would fail with a server error.
     """
 
     metadata_class = None

@@ -1,4 +1,4 @@
-"""Checks of drafts finalised by other systems, answered at once and stored on request.
+"""Checks of drafts finalised by other systems, returned at once and stored on request.
 
 Guard mode (billguard.checks.guard) runs every check on a draft and stores nothing. The
 services here run it for the HTTP endpoints, turn each result into JSON, and record a check
@@ -32,6 +32,7 @@ from billguard.controls.roles import authorize, has_action, user_roles
 from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, NotAllowed, NotFound
 from billguard.domain.invoice import InvoiceDocument
+from billguard.domain.money import Money
 
 RECORD_ACTION = "billing_run"
 READ_ACTIONS = ("billing_run", "audit_read")
@@ -75,7 +76,7 @@ def check_as_json(check: ExternalDraftCheck) -> dict[str, Any]:
         "number": check.document_number,
         "contract": check.contract_number,
         "currency": check.currency,
-        "payable": str(check.payable),
+        "payable": str(Money.of(check.payable, check.currency).rounded().amount),
         "blocked": check.blocked,
         "findings": check.findings,
         "details": check.details,
@@ -242,10 +243,11 @@ def external_check_get(check_id: int) -> ExternalDraftCheck:
 def _held_alert_emit(check: ExternalDraftCheck, result: GuardResult) -> None:
     """Emit invoice.held for a draft that Billguard would hold, as the billing run does.
 
-    The payload has no invoice_id, because the draft is in the other system; it names the
+    The payload has no invoice_id, because the draft is in the other system. It names the
     stored check, the source and the draft's id there instead.
     """
     codes = sorted({f.code for f in result.findings if f.blocks})
+    document_payable = result.document.totals.payable
     label = check.external_id or check.document_number or f"check {check.pk}"
     contract = check.contract_number or "no contract"
     alerts_emit(
@@ -261,7 +263,7 @@ def _held_alert_emit(check: ExternalDraftCheck, result: GuardResult) -> None:
                     "external_id": check.external_id,
                     "contract": check.contract_number,
                     "currency": check.currency,
-                    "payable": str(check.payable),
+                    "payable": str(document_payable),
                     "blocking_findings": codes,
                 },
             )

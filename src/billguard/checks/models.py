@@ -33,8 +33,8 @@ class StoredFinding(models.Model):
 class ExternalDraftCheck(models.Model):
     """A stored check of one invoice drafted by another system, with its findings.
 
-    The draft itself stays in that system: Billguard records what it was sent and what the
-    checks found, and ``blocked`` says whether the draft would be held.
+    The draft itself stays in that system. Billguard records what it was sent and what the
+    checks found, and ``blocked`` is true when the draft would be held.
     """
 
     class Source(models.TextChoices):

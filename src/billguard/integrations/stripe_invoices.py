@@ -162,7 +162,7 @@ class _StripeInvoice:
                 fix="Add an invoice item to the Stripe invoice before it is finalised.",
             )
         # NOTE: an event carries the first page of lines only (lines.has_more is then true).
-        # The lines after it are not checked, and details.lines_not_checked says so.
+        # The lines after it are not checked, and details.lines_not_checked records that.
         lines = [self._line(line, index) for index, line in enumerate(data)]
         return header, lines
 
@@ -196,10 +196,11 @@ class _StripeInvoice:
                 place=place,
                 fix="Send the lines as Stripe's line item objects.",
             )
+
         quantity = self._quantity(line, place)
         amount = self._amount(line, "amount", place)
         discounts = sum(
-            (self._amount(d, "amount", f"{place}, discount_amounts[{i}]"))
+            self._amount(d, "amount", f"{place}, discount_amounts[{i}]")
             for i, d in enumerate(line.get("discount_amounts") or [])
         )
         inclusive_tax = sum(
@@ -216,6 +217,7 @@ class _StripeInvoice:
         unit_price = abs(unit_price)
         if net < 0 and quantity > 0:
             quantity = -quantity  # a credit line: EN 16931 keeps prices positive (BR-27)
+
         category, rate, reason = self._tax(line, place, net)
         period = line.get("period") or {}
         start = self._date(period.get("start"), f"lines.data[{index}].period.start")
@@ -283,6 +285,7 @@ class _StripeInvoice:
         ]
         taxes = _line_taxes(line)
         tax_amount = sum(self._amount(t, "amount", f"{place}, taxes") for t in taxes)
+
         if not percentages and tax_amount and net:
             # Without the tax rate objects, the rate is what the tax amount makes of the net
             # amount. NOTE: rounded to 0.1 %, which may misread a rate on a very small line.
@@ -296,6 +299,7 @@ class _StripeInvoice:
         rate = sum((p for p in percentages if p is not None), Decimal(0))
         if rate > 0:
             return "S", rate, ""
+
         reasons = [str(t.get("taxability_reason") or "") for t in taxes]
         reasons.append(str(self.invoice.get("customer_tax_exempt") or ""))
         for reason in reasons:

@@ -57,7 +57,7 @@ class WebhookNotConfigured(InvalidInput):
 
 @dataclass(frozen=True)
 class StripeReceipt:
-    """The receiver's answer to one delivery."""
+    """The response body of one delivery."""
 
     event_id: str
     event_type: str
