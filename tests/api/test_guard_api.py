@@ -409,3 +409,13 @@ def test_webhook_idempotency_key_without_token(contract, stripe_secret):
 
     assert response.status_code == 200
     assert response.json()["status"] == "checked"
+
+
+def test_webhook_body_too_large(stripe_secret, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    payload = (STRIPE_FIXTURES / "invoice_created.json").read_bytes()
+
+    response = stripe_post(payload, signed_now(payload))
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "REQUEST_TOO_LARGE"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseBase
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -25,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billguard.api.errors import REQUEST_TOO_LARGE, error_response
 from billguard.api.schema import error_responses
 from billguard.api.views import ApiView, QueryFilters
 from billguard.checks.external import (
@@ -362,7 +365,11 @@ class StripeWebhookView(APIView):
         ],
         request={"application/json": {"type": "object", "description": "A Stripe event."}},
         responses={
-            200: StripeReceiptSerializer,
+            200: OpenApiResponse(
+                StripeReceiptSerializer,
+                description="The event was checked and recorded, was recorded before, or is "
+                "of a type that is ignored.",
+            ),
             400: OpenApiResponse(
                 description="A missing, malformed, wrong or stale signature "
                 "(SIGNATURE_INVALID), no signing secret set (WEBHOOK_NOT_CONFIGURED), or an "
@@ -370,8 +377,16 @@ class StripeWebhookView(APIView):
             ),
         },
     )
-    def post(self, request: Request) -> Response:
-        receipt = stripe_event_receive(request.body, request.headers.get(SIGNATURE_HEADER, ""))
+    def post(self, request: Request) -> HttpResponseBase:
+        try:
+            payload = request.body
+        except RequestDataTooBig:
+            return error_response(
+                413,
+                REQUEST_TOO_LARGE,
+                "The request body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+            )
+        receipt = stripe_event_receive(payload, request.headers.get(SIGNATURE_HEADER, ""))
         return Response(StripeReceiptSerializer(receipt.as_dict()).data)
 
 

@@ -188,6 +188,9 @@ def stripe_event_receive(
         recorded = _recorded(event_id)
         if recorded is None:
             raise
+        logger.info(
+            "Stripe event %s recorded by a concurrent delivery as check %s", event_id, recorded.pk
+        )
         return _receipt(recorded, event_type)
     logger.info(
         "Stripe event %s: invoice %s checked as check %s, %s",
