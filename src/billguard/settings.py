@@ -57,6 +57,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "billguard.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "billguard.api.pagination.Pagination",
+    # No OPTIONS metadata: the OpenAPI document describes every operation, so OPTIONS is 405.
+    "DEFAULT_METADATA_CLASS": None,
+    # The media type comes from the Accept header only, never from a ?format= parameter.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billguard API",
@@ -65,6 +69,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Record ids in paths (the "id" converter of billguard.api.urls) fit a 64-bit column.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999999999999999999}
+    },
+    "ENUM_NAME_OVERRIDES": {
+        "AmendmentStatusEnum": "billguard.registry.models.Amendment.Status",
+        "BillingRunStatusEnum": "billguard.billing.models.BillingRun.Status",
+        "ChangeRequestStatusEnum": "billguard.controls.models.ChangeRequest.Status",
+        "ChangeRequestTargetEnum": "billguard.controls.models.policy.Target",
+        "ContractStatusEnum": "billguard.registry.models.Contract.Status",
+        "DocumentKindEnum": "billguard.registry.models.Document.Kind",
+        "InvoiceStatusEnum": "billguard.billing.models.Invoice.Status",
+        "PartyKindEnum": "billguard.registry.models.Party.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "billguard.api.schema.document_errors",

@@ -78,6 +78,9 @@ CODE_BY_DRF_EXCEPTION: Sequence[tuple[type[exceptions.APIException], str]] = (
 # message instead.
 FIELD_NAME = re.compile(r"^[A-Za-z_][\w.\-\[\]]*$")
 
+# Places that name the acting user in the CLI (--user); over the API it is the token's user.
+ACTING_USER_PLACES = frozenset({"user", "--user"})
+
 
 def error_entry(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     """Build one entry of the ``errors`` list."""
@@ -100,9 +103,16 @@ def billguard_error_entry(error: BillguardError) -> dict[str, Any]:
     field: str | None = None
     place = (error.place or "").strip()
     message = error.message.strip()
+    if place in ACTING_USER_PLACES:
+        # The acting user comes from the token, not from a request field.
+        place = ""
     if place.startswith("--"):
         # A CLI option name, such as --user, reads as the request field of the same name.
         place = place[2:].replace("-", "_")
+    words = place.split()
+    if 1 < len(words) <= 3 and all(word.isalpha() for word in words):
+        # A place written in words, such as "tax ID", names the field tax_id.
+        place = "_".join(words).lower()
     if place and FIELD_NAME.match(place):
         field = place
     elif place:

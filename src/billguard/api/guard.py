@@ -140,7 +140,7 @@ GUARD_EXAMPLE = {
 }
 
 
-class FindingSerializer(serializers.Serializer):
+class GuardFindingSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="The check code, such as PRICE_MISMATCH.")
     severity = serializers.ChoiceField(
         choices=["block", "warn"], help_text="block holds the draft unless observed; warn reports."
@@ -168,7 +168,7 @@ class GuardDocumentSerializer(serializers.Serializer):
     currency = serializers.CharField()
     payable = serializers.CharField(help_text="The amount due (BT-115), a decimal as text.")
     blocked = serializers.BooleanField(help_text="Whether Billguard would hold the draft.")
-    findings = FindingSerializer(many=True)
+    findings = GuardFindingSerializer(many=True)
     check_id = serializers.IntegerField(
         allow_null=True, help_text="The stored check's id with ?store=true, otherwise null."
     )
@@ -219,7 +219,7 @@ class StoredCheckSerializer(serializers.Serializer):
     currency = serializers.CharField()
     payable = serializers.CharField()
     blocked = serializers.BooleanField()
-    findings = FindingSerializer(many=True)
+    findings = GuardFindingSerializer(many=True)
     details = serializers.DictField(
         help_text="Facts of the source that the checks do not read, such as Stripe's due date."
     )
@@ -261,17 +261,7 @@ class StripeReceiptSerializer(serializers.Serializer):
     )
 
 
-class GuardApiView(ApiView):
-    """An ApiView that returns 405 for OPTIONS.
-
-    DRF's OPTIONS metadata needs a serializer_class, which these views do not have, so it
-    would fail with a server error.
-    """
-
-    metadata_class = None
-
-
-class GuardView(GuardApiView):
+class GuardView(ApiView):
     parser_classes = [JsonBodyParser, XmlBodyParser, TextXmlBodyParser]
 
     @extend_schema(
@@ -299,7 +289,7 @@ class GuardView(GuardApiView):
         return Response(GuardResponseSerializer(body).data)
 
 
-class StoredCheckList(GuardApiView):
+class StoredCheckList(ApiView):
     @extend_schema(
         operation_id="guard_checks_list",
         summary="List the stored draft checks",
@@ -317,15 +307,15 @@ class StoredCheckList(GuardApiView):
         return self.get_paginated_response(data)
 
 
-class StoredCheckDetail(GuardApiView):
+class StoredCheckDetail(ApiView):
     @extend_schema(
         operation_id="guard_checks_retrieve",
         summary="Show one stored draft check with its draft",
         responses={200: StoredCheckDetailSerializer, **error_responses(403, 404)},
     )
-    def get(self, request: Request, check_id: int) -> Response:
+    def get(self, request: Request, pk: int) -> Response:
         checks_authorize_read(self.by)
-        check = external_check_get(check_id)
+        check = external_check_get(pk)
         body = {**check_as_json(check), "document": check.document}
         return Response(StoredCheckDetailSerializer(body).data)
 
@@ -335,7 +325,6 @@ class StripeWebhookView(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    metadata_class = None
     parser_classes = [JsonBodyParser]
 
     @extend_schema(

@@ -25,6 +25,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from billguard.api.pagination import Pagination
@@ -38,6 +39,15 @@ class ApiView(GenericAPIView):
     """A view whose writes act as the token's user, and whose lists are paginated."""
 
     pagination_class = Pagination
+    # No OPTIONS: the OpenAPI document describes each operation, so OPTIONS is a 405.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Render every error as JSON, even where the view also sends XML or file bytes."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
     @property
     def by(self) -> User:
