@@ -121,6 +121,10 @@ EMAIL_PORT = int(os.environ.get("BILLGUARD_SMTP_PORT", "25"))
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("BILLGUARD_MAIL_FROM", "billguard@localhost")
 
+# The signing secret (whsec_...) of Stripe's webhook endpoint /api/webhooks/stripe/; empty
+# rejects every delivery.
+STRIPE_WEBHOOK_SECRET = os.environ.get("BILLGUARD_STRIPE_WEBHOOK_SECRET", "")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from billguard.api import approvals, billing, receivables, registry
+from billguard.api import approvals, billing, guard, receivables, registry
 
 
 class RecordIdConverter:
@@ -72,4 +72,8 @@ urlpatterns = [
     path("disputes/<id:pk>/resolve/", receivables.DisputeResolve.as_view()),
     path("disputes/<id:pk>/reject/", receivables.DisputeReject.as_view()),
     path("receivables/ageing/", receivables.ReceivablesAgeing.as_view()),
+    path("guard/", guard.GuardView.as_view(), name="guard"),
+    path("guard/checks/", guard.StoredCheckList.as_view(), name="guard-checks"),
+    path("guard/checks/<id:pk>/", guard.StoredCheckDetail.as_view(), name="guard-check"),
+    path("webhooks/stripe/", guard.StripeWebhookView.as_view(), name="stripe-webhook"),
 ]

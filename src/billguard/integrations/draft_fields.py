@@ -63,6 +63,11 @@ ZERO_RATE_CATEGORIES = frozenset({"Z", "E", "AE", "K", "G"})
 # Categories whose VAT breakdown must not have an exemption reason, with the rule that requires it.
 NO_EXEMPTION_RULES = {"S": "BR-S-10", "Z": "BR-Z-10", "L": "BR-AF-10", "M": "BR-AG-10"}
 
+# Bounds of a number in a draft: a product of two such numbers, such as quantity times price,
+# still fits the 28 significant digits of Python's default decimal context.
+MAX_INTEGER_DIGITS = 12
+MAX_DECIMALS = 10
+
 # Digits with an optional sign and decimal point; no exponent, no thousands separator.
 _PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -221,7 +226,7 @@ def _parse_decimal(record: DraftRecord, name: str) -> Decimal | None:
     value = record.values.get(name)
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         # A JSON number, read as Decimal or int so that no float rounding happens.
-        return Decimal(value)
+        return _in_range(Decimal(value), record, name)
     text = record.text(name)
     if not text:
         return None
@@ -232,7 +237,26 @@ def _parse_decimal(record: DraftRecord, name: str) -> Decimal | None:
             value=text,
             fix="Write it with a decimal point and no thousands separator, such as 12.50.",
         )
-    return Decimal(text)
+    return _in_range(Decimal(text), record, name)
+
+
+def _in_range(number: Decimal, record: DraftRecord, name: str) -> Decimal:
+    """Reject a number that the 28-digit decimal arithmetic of the totals cannot hold."""
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidInput(
+            f"{number} has more than {MAX_INTEGER_DIGITS} digits before the decimal point.",
+            place=record.place(name),
+            value=str(number),
+            fix="Check the value; no price, quantity or amount is that large.",
+        )
+    if number.as_tuple().exponent < -MAX_DECIMALS:  # type: ignore[operator]
+        raise InvalidInput(
+            f"{number} has more than {MAX_DECIMALS} decimals.",
+            place=record.place(name),
+            value=str(number),
+            fix=f"Round it to {MAX_DECIMALS} decimals at most.",
+        )
+    return number
 
 
 def _required_text(record: DraftRecord, name: str) -> str:
