@@ -9,8 +9,9 @@ from types import TracebackType
 class ProgressBar:
     WIDTH = 30
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, unit: str = "chunks") -> None:
         self.label = label
+        self.unit = unit
         self.enabled = sys.stderr.isatty()
         self.drawn = False
 
@@ -32,6 +33,6 @@ class ProgressBar:
             return
         filled = self.WIDTH * done // total
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} chunks")
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {self.unit}")
         sys.stderr.flush()
         self.drawn = True

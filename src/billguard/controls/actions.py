@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "cost_link_manage": "link a customer contract line to the vendor cost behind it",
     "scorecard_compute": "compute supplier scorecards",
     "party_dedupe": "find likely duplicate parties and dismiss false matches",
+    "history_import": "import invoice, credit note and payment history from accounting systems",
 }
 
 # Billing-critical field categories (a change to one alters what is invoiced).

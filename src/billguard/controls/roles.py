@@ -76,6 +76,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "cost_link_manage",
             "scorecard_compute",
             "party_dedupe",
+            "history_import",
         }
     ),
     Role.FINANCE_APPROVER: frozenset(
