@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
 from billguard.domain.currencies import is_currency, minor_units
@@ -256,7 +256,7 @@ def parse_documents(
             if net is None:
                 if net_text:
                     continue
-                net = expected.quantize(smallest)
+                net = expected.quantize(smallest, rounding=ROUND_HALF_UP)
         else:
             if net is None:
                 if not net_text:
@@ -396,7 +396,7 @@ def _report_differences(
         if first.strip() != value.strip():
             problems.add(
                 row, name, value,
-                f"{document.number} has {first!r} here on row {document.first_row} "
+                f"{document.number} has {first!r} on row {document.first_row} "
                 f"and {value!r} on this row.",
                 "Repeat the same document fields on every line of one document.",
             )  # fmt: skip

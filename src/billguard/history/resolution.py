@@ -50,6 +50,7 @@ def reference_tokens(text: str) -> list[str]:
 
 @dataclass
 class Version:
+    id: int
     contract_id: int
     effective_from: dt.date
     # Last day covered: the day before the next version, or the version's end date (None:
@@ -134,9 +135,9 @@ class Registry:
         for version_id, line_code, product_code, kind in ContractLine.objects.values_list(
             "version_id", "line_code", "product_code", "kind"
         ):
-            lines[version_id][line_code.casefold()] = (line_code, kind)
+            lines[version_id][line_code.lower()] = (line_code, kind)
             if product_code:
-                lines[version_id].setdefault(product_code.casefold(), (line_code, kind))
+                lines[version_id].setdefault(product_code.lower(), (line_code, kind))
         versions = ContractVersion.objects.order_by("contract_id", "effective_from")
         for row in versions.values_list(
             "id", "contract_id", "effective_from", "end_date", "renewal_terms", "bill_to_id",
@@ -158,7 +159,9 @@ class Registry:
                 terms.billing_day = billing_day
             last_day = None if renewal == ContractVersion.RenewalTerms.AUTO_RENEW else end
             terms.versions.append(
-                Version(contract_id, start, last_day, bill_to_id, lines.get(version_id, {}))
+                Version(
+                    version_id, contract_id, start, last_day, bill_to_id, lines.get(version_id, {})
+                )
             )
         for contract_id, (cadence, billing_day, starts_on) in schedules.items():
             terms = by_id[contract_id]
@@ -169,12 +172,26 @@ class Registry:
             self.contracts[terms.number.casefold()] = terms
             self.party_contracts[terms.party_id].append(terms)
 
+    def contract_signature(self, contract: ContractTerms | None) -> str:
+        """Return a text that changes when the contract's lines, versions or cadence change,
+        so that a document is written again when its contract lines would resolve anew."""
+        if contract is None:
+            return ""
+        versions = [
+            (v.id, v.effective_from, v.last_day, sorted(v.lines.items())) for v in contract.versions
+        ]
+        return repr((contract.cadence, contract.billing_day, contract.anchor_month, versions))
+
     def resolve(self, document: ParsedDocument) -> Resolution:
-        result = Resolution()
-        self._resolve_customer(document.customer, result)
         service_dates = [line[SERVICE] for line in document.lines if line[SERVICE] is not None]
         day = min(service_dates) if service_dates else document.issue_date
-        self._resolve_contract(document.reference, day, result)
+        return self.resolve_fields(document.customer, document.reference, day)
+
+    def resolve_fields(self, customer: str, reference: str, day: dt.date) -> Resolution:
+        """Resolve a document from its customer, memo or reference, and first service day."""
+        result = Resolution()
+        self._resolve_customer(customer, result)
+        self._resolve_contract(reference, day, result)
         if result.bill_to_id is None and result.contract is not None:
             version = result.contract.version_at(day)
             if version is not None:
@@ -251,7 +268,7 @@ class Registry:
                 contract.versions[-1] if contract.versions else None
             )
             if version is not None:
-                code = str(line[ITEM]).casefold()
+                code = str(line[ITEM]).lower()
                 match = version.lines.get(code) or version.lines.get(code.rsplit(":", 1)[-1])
                 if match:
                     line_code, kind = match

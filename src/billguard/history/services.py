@@ -45,7 +45,7 @@ from billguard.history.parsing import (
     parse_payments,
 )
 from billguard.history.reading import sheet_open
-from billguard.history.resolution import Registry, reference_tokens
+from billguard.history.resolution import Registry, Resolution, reference_tokens
 from billguard.history.storage import documents_write
 
 if TYPE_CHECKING:
@@ -167,24 +167,12 @@ def history_import(
     report = progress or (lambda step, done, total: None)
 
     problems: list[BillguardError] = []
-    documents: dict[str, dict[str, ParsedDocument]] = {}
-    for kind in (INVOICES, CREDIT_NOTES):
-        path = files[kind]
-        if path is not None:
-            sheet = sheet_open(path)
-            report(f"reading {path.name}", 0, 1)
-            documents[kind] = parse_documents(
-                sheet, layout_for(system, kind), date_order=order,
-                default_currency=currency, problems_out=problems,
-            )  # fmt: skip
     parsed_payments: dict[str, ParsedPayment] = {}
     if payments is not None:
         parsed_payments = parse_payments(
             sheet_open(payments), layout_for(system, PAYMENTS), date_order=order,
             default_currency=currency, problems_out=problems,
         )  # fmt: skip
-    if problems:
-        raise HistoryImportInvalid(problems)
 
     outcome = ImportOutcome(source=system, dry_run=dry_run)
     now = timezone.now()
@@ -201,22 +189,26 @@ def history_import(
             },
         )
         for kind in (INVOICES, CREDIT_NOTES):
-            if kind in documents:
-                _import_documents(
-                    system, kind, documents[kind], registry, batch, now,
-                    outcome, report,
-                )  # fmt: skip
+            path = files[kind]
+            if path is None:
+                continue
+            report(f"reading {path.name}", 0, 1)
+            context = _DocumentContext(system, kind, registry, batch, now, outcome, report)
+            if not problems and _import_fast(context, path, order, currency):
+                continue
+            documents = parse_documents(
+                sheet_open(path), layout_for(system, kind), date_order=order,
+                default_currency=currency, problems_out=problems,
+            )  # fmt: skip
+            if not problems:
+                _import_documents(context, documents)
+        if problems:
+            raise HistoryImportInvalid(problems)
         if parsed_payments:
             _import_payments(
-                system,
-                parsed_payments,
-                registry,
-                batch,
-                now,
-                outcome,
-                problems,
+                system, parsed_payments, registry, batch, now, outcome, problems,
                 payments.name if payments else "",
-            )
+            )  # fmt: skip
             if problems:
                 raise HistoryImportInvalid(problems)
         batch.counts = _counts(outcome)
@@ -240,29 +232,83 @@ def history_import(
     return outcome
 
 
-def _import_documents(
-    system: str,
-    kind: str,
-    documents: dict[str, ParsedDocument],
-    registry: Registry,
-    batch: HistoryImport,
-    now: dt.datetime,
-    outcome: ImportOutcome,
-    report: Progress,
-) -> None:
-    counts = outcome.invoices if kind == INVOICES else outcome.credit_notes
-    # Party, bill-to and contract of each stored invoice, by number, for credit notes.
-    invoice_terms = _invoice_terms(system) if kind == CREDIT_NOTES else {}
-    prefix = CREDIT_NOTE_PREFIX if kind == CREDIT_NOTES else ""
-    stored = dict(
-        ImportedInvoice.objects.filter(source=system, external_id__startswith=prefix).values_list(
-            "external_id", "content_sha256"
+@dataclass
+class _DocumentContext:
+    system: str
+    kind: str
+    registry: Registry
+    batch: HistoryImport
+    now: dt.datetime
+    outcome: ImportOutcome
+    report: Progress
+
+    @property
+    def prefix(self) -> str:
+        return CREDIT_NOTE_PREFIX if self.kind == CREDIT_NOTES else ""
+
+    @property
+    def counts(self) -> KindCounts:
+        return self.outcome.invoices if self.kind == INVOICES else self.outcome.credit_notes
+
+    def stored_digests(self) -> dict[str, str]:
+        """Return the digest of each stored document of this kind, by external id."""
+        stored = ImportedInvoice.objects.filter(source=self.system)
+        if self.prefix:
+            stored = stored.filter(external_id__startswith=self.prefix)
+        else:
+            stored = stored.exclude(external_id__startswith=CREDIT_NOTE_PREFIX)
+        return dict(stored.values_list("external_id", "content_sha256"))
+
+    def invoice_terms(self) -> dict[str, tuple[int | None, int | None, int | None]]:
+        # Party, bill-to and contract of each stored invoice, by number, for credit notes.
+        return _invoice_terms(self.system) if self.kind == CREDIT_NOTES else {}
+
+
+def _import_fast(context: _DocumentContext, path: Path, order: str, currency: str | None) -> bool:
+    from billguard.history.fast_import import documents_import_fast, fast_path_applies
+
+    if not fast_path_applies(path):
+        return False
+    with transaction.atomic():
+        # A savepoint, so that a fast path that gives up leaves nothing behind.
+        done = documents_import_fast(
+            path=path,
+            layout=layout_for(context.system, context.kind),
+            date_order=order,
+            default_currency=currency,
+            registry=context.registry,
+            invoice_terms=context.invoice_terms(),
+            stored=context.stored_digests(),
+            prefix=context.prefix,
+            counts=context.counts,
+            outcome=context.outcome,
+            write={
+                "source": context.system,
+                "import_id": context.batch.pk,
+                "imported_at": context.now,
+            },
         )
-        if prefix
-        else ImportedInvoice.objects.filter(source=system)
-        .exclude(external_id__startswith=CREDIT_NOTE_PREFIX)
-        .values_list("external_id", "content_sha256")
+    if not done:
+        # Counts may be partly filled when the fast path gave up after reading documents.
+        empty = KindCounts()
+        if context.kind == INVOICES:
+            context.outcome.invoices = empty
+        else:
+            context.outcome.credit_notes = empty
+    return done
+
+
+def _import_documents(context: _DocumentContext, documents: dict[str, ParsedDocument]) -> None:
+    system, outcome, report, registry = (
+        context.system,
+        context.outcome,
+        context.report,
+        context.registry,
     )
+    counts = context.counts
+    prefix = context.prefix
+    invoice_terms = context.invoice_terms()
+    stored = context.stored_digests()
     prepared = _Prepared()
     total_lines = sum(len(d.lines) for d in documents.values())
     done = 0
@@ -293,8 +339,8 @@ def _import_documents(
         report("writing", 0, 1)
         documents_write(
             source=system,
-            import_id=batch.pk,
-            imported_at=now,
+            import_id=context.batch.pk,
+            imported_at=context.now,
             headers=prepared.headers,
             lines=prepared.lines,
             credited=prepared.credited,
@@ -310,29 +356,9 @@ def _prepare(
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
     """Resolve ``document`` and return its header (HEADER_COLUMNS without the external id and
     digest), its line rows and the external id of the invoice it credits ("" for none)."""
-    resolution = registry.resolve(document)
-    credited = ""
-    if document.kind == "credit_note":
-        credited = next(
-            (token for token in reference_tokens(document.reference) if token in invoice_terms),
-            "",
-        )
-    if credited and resolution.contract is None:
-        # A credit note without a contract of its own takes the one of the invoice it credits.
-        party_id, bill_to_id, contract_id = invoice_terms[credited]
-        if contract_id is not None and party_id in (resolution.party_id, None):
-            resolution.contract = registry.contracts_by_id.get(contract_id)
-            resolution.party_id = party_id
-            resolution.bill_to_id = resolution.bill_to_id or bill_to_id
-            resolution.customer_issue = ""
-    if resolution.customer_issue:
-        outcome.unresolved_customers.append(
-            Unresolved(document.number, document.customer, resolution.customer_issue)
-        )
-    elif resolution.contract is None:
-        outcome.unresolved_contracts.append(
-            Unresolved(document.number, document.customer, resolution.contract_issue)
-        )
+    resolution, credited = resolve_document(
+        document, registry.resolve(document), registry, invoice_terms, outcome
+    )
     contract = resolution.contract
     lines = []
     for position, line in enumerate(document.lines, start=1):
@@ -357,7 +383,48 @@ def _prepare(
                 end,
             )
         )
-    header = (
+    return document_header(document, resolution), lines, credited
+
+
+def resolve_document(
+    document: ParsedDocument,
+    resolution: Resolution,
+    registry: Registry,
+    invoice_terms: dict[str, tuple[int | None, int | None, int | None]],
+    outcome: ImportOutcome,
+) -> tuple[Resolution, str]:
+    """Complete ``resolution`` for a credit note from the invoice it credits, and report what
+    stays unresolved. Returns the resolution and the credited invoice number ("" for none)."""
+    credited = ""
+    if document.kind == "credit_note":
+        credited = next(
+            (token for token in reference_tokens(document.reference) if token in invoice_terms),
+            "",
+        )
+    if credited and resolution.contract is None:
+        # A credit note without a contract of its own takes the one of the invoice it credits.
+        party_id, bill_to_id, contract_id = invoice_terms[credited]
+        if contract_id is not None and party_id in (resolution.party_id, None):
+            resolution.contract = registry.contracts_by_id.get(contract_id)
+            resolution.party_id = party_id
+            resolution.bill_to_id = resolution.bill_to_id or bill_to_id
+            resolution.customer_issue = ""
+    if resolution.customer_issue:
+        outcome.unresolved_customers.append(
+            Unresolved(document.number, document.customer, resolution.customer_issue)
+        )
+    elif resolution.contract is None:
+        outcome.unresolved_contracts.append(
+            Unresolved(document.number, document.customer, resolution.contract_issue)
+        )
+    return resolution, credited
+
+
+def document_header(document: ParsedDocument, resolution: Resolution) -> tuple[Any, ...]:
+    """Return the stored fields of ``document`` in HEADER_COLUMNS order, less the external id
+    and the digest."""
+    contract = resolution.contract
+    return (
         ImportedInvoice.DocumentType.CREDIT_NOTE
         if document.kind == "credit_note"
         else ImportedInvoice.DocumentType.INVOICE,
@@ -375,7 +442,6 @@ def _prepare(
         document.balance,
         document.reference[:400],
     )
-    return header, lines, credited
 
 
 _RATE_CACHE: dict[str, Decimal | None] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
@@ -83,19 +84,25 @@ def documents_write(
     headers: Sequence[tuple[Any, ...]],
     lines: dict[str, list[tuple[Any, ...]]],
     credited: dict[str, str],
+    lines_csv: Path | None = None,
 ) -> dict[str, int]:
     """Upsert ``headers`` (tuples in HEADER_COLUMNS order) and replace their lines.
 
     ``lines`` maps an external id to its line tuples (LINE_COLUMNS without invoice_id) and
     ``credited`` a credit note's external id to the external id of the invoice it credits.
+    On PostgreSQL, ``lines_csv`` may instead name a CSV file of line rows that start with the
+    external id (LINE_COLUMNS with the external id for invoice_id), for every document of the
+    file; the lines of the documents in ``headers`` are taken from it.
     Returns the database id of every written document by external id.
     """
     postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         _stage_create(cursor, postgres)
         _stage_fill(cursor, postgres, headers)
+        _lines_delete(cursor, source)
         ids = _upsert(cursor, source, import_id, imported_at)
-        _lines_delete(cursor, list(ids.values()))
+        if lines_csv is not None:
+            _lines_from_csv(cursor, source, lines_csv)
         line_rows = (
             (ids[external_id], *line)
             for external_id, document_lines in lines.items()
@@ -139,15 +146,14 @@ def _upsert(cursor: Any, source: str, import_id: int, imported_at: dt.datetime) 
     return dict(cursor.fetchall())
 
 
-def _lines_delete(cursor: Any, invoice_ids: list[int]) -> None:
-    # Chunks keep each statement under SQLite's limit of bound parameters.
-    for start in range(0, len(invoice_ids), 900):
-        chunk = invoice_ids[start : start + 900]
-        marks = ", ".join(["%s"] * len(chunk))
-        cursor.execute(
-            f"DELETE FROM history_importedinvoiceline WHERE invoice_id IN ({marks})",  # noqa: S608
-            chunk,
-        )
+def _lines_delete(cursor: Any, source: str) -> None:
+    """Delete the lines of the staged documents that are stored already (changed ones)."""
+    cursor.execute(
+        "DELETE FROM history_importedinvoiceline WHERE invoice_id IN ("
+        f"SELECT i.id FROM history_importedinvoice i JOIN {STAGE} s "
+        "ON i.source = %s AND i.external_id = s.external_id)",
+        [source],
+    )
 
 
 def _lines_insert(cursor: Any, postgres: bool, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -162,6 +168,36 @@ def _lines_insert(cursor: Any, postgres: bool, rows: Iterable[tuple[Any, ...]]) 
         f"INSERT INTO history_importedinvoiceline ({names}) VALUES ({marks})",  # noqa: S608
         _sqlite_rows(rows),
     )
+
+
+def _lines_from_csv(cursor: Any, source: str, path: Path) -> None:
+    """Copy the CSV into a staging table and insert the lines of the staged documents."""
+    names = ", ".join(LINE_COLUMNS[1:])
+    cursor.execute(
+        "CREATE TEMPORARY TABLE history_line_stage (external_id varchar(80), position integer, "
+        "item_code varchar(80), line_code varchar(40), description varchar(400), "
+        "quantity numeric(18,4), unit_price numeric(20,6), net_amount numeric(18,3), "
+        "tax_code varchar(40), tax_rate numeric(9,4), tax_amount numeric(18,3), "
+        "discount_percent numeric(9,4), account_code varchar(40), service_start date, "
+        "service_end date)"
+    )
+    with (
+        cursor.cursor.copy(
+            f"COPY history_line_stage (external_id, {names}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy,
+        path.open("rb") as handle,
+    ):
+        while block := handle.read(1 << 20):
+            copy.write(block)
+    selected = ", ".join(f"s.{name}" for name in LINE_COLUMNS[1:])
+    cursor.execute(
+        f"INSERT INTO history_importedinvoiceline ({', '.join(LINE_COLUMNS)}) "
+        f"SELECT i.id, {selected} FROM history_line_stage s "
+        f"JOIN {STAGE} d ON d.external_id = s.external_id "
+        "JOIN history_importedinvoice i ON i.source = %s AND i.external_id = s.external_id",
+        [source],
+    )
+    cursor.execute("DROP TABLE history_line_stage")
 
 
 def _link_credit_notes(
