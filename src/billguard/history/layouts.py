@@ -31,8 +31,9 @@ class Column:
     """A field of the layout: the headers that name it and whether a file must have it."""
 
     field: str
-    headers: tuple[str, ...]
+    headers: tuple[str, ...]  # normalised
     required: bool = False
+    label: str = ""  # the header as the system's documentation spells it
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def normalize_header(text: str) -> str:
 
 def _columns(*items: tuple[str, tuple[str, ...], bool]) -> tuple[Column, ...]:
     return tuple(
-        Column(field, tuple(normalize_header(h) for h in headers), required)
+        Column(field, tuple(normalize_header(h) for h in headers), required, headers[0])
         for field, headers, required in items
     )
 

@@ -137,19 +137,14 @@ def column_index(sheet: Sheet, layout: Layout, problems: list[BillguardError]) -
         elif column.required:
             problems.append(
                 InvalidInput(
-                    f"the {layout.label} has no {column.headers[0]} column.",
+                    f"the {layout.label} has no {column.label} column.",
                     place=f"{sheet.name}, row 1",
                     value=", ".join(sheet.header),
-                    fix=f"Add the column {_display(layout, column.field)} to the header row, "
-                    "spelled as docs/history.md lists it.",
+                    fix=f"Add the column {column.label} to the header row, spelled as "
+                    "docs/history.md lists it.",
                 )
             )
     return positions
-
-
-def _display(layout: Layout, field_name: str) -> str:
-    column = next(c for c in layout.columns if c.field == field_name)
-    return column.headers[0]
 
 
 def parse_documents(
