@@ -102,6 +102,7 @@ class Registry:
         self.contracts_by_id: dict[int, ContractTerms] = {}
         self.party_contracts: dict[int, list[ContractTerms]] = defaultdict(list)
         self._periods: dict[tuple[int, dt.date], BillingPeriod] = {}
+        self._signatures: dict[int, str] = {}
         self._load()
 
     def _load(self) -> None:
@@ -177,10 +178,15 @@ class Registry:
         so that a document is written again when its contract lines would resolve anew."""
         if contract is None:
             return ""
+        cached = self._signatures.get(contract.id)
+        if cached is not None:
+            return cached
         versions = [
             (v.id, v.effective_from, v.last_day, sorted(v.lines.items())) for v in contract.versions
         ]
-        return repr((contract.cadence, contract.billing_day, contract.anchor_month, versions))
+        signature = repr((contract.cadence, contract.billing_day, contract.anchor_month, versions))
+        self._signatures[contract.id] = signature
+        return signature
 
     def resolve(self, document: ParsedDocument) -> Resolution:
         service_dates = [line[SERVICE] for line in document.lines if line[SERVICE] is not None]
