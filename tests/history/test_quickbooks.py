@@ -281,3 +281,25 @@ def test_fast_path_matches_row_by_row_path(tmp_path, book: Book, sample_users, m
 
     assert first == second
     assert len(first) == 6
+
+
+def test_spaced_column_labels_are_read(tmp_path, book: Book, sample_users):
+    """QuickBooks Online's import screen labels the columns "*Invoice number", "Item Rate"..."""
+    header = [
+        "*Invoice number", "*Customer", "*Invoice date", "*Due date", "Terms", "Memo",
+        "Item (Product/Service)", "Item Description", "Item Quantity", "Item Rate",
+        "*Item Amount", "Item tax code", "Service Date",
+    ]  # fmt: skip
+    row = [
+        "2001", "Northwind Traders GmbH", "11/01/2026", "12/01/2026", "Net 30", "",
+        "PLATFORM", "Platform fee", "1", "1000.00", "1000.00", "NON", "11/01/2026",
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "labels.csv", header, [row])
+
+    history_import(
+        system="quickbooks", invoices=path, default_currency="EUR", by=sample_users["fran.finance"]
+    )
+
+    line = ImportedInvoiceLine.objects.get(invoice__external_id="2001")
+    assert (line.item_code, line.line_code, line.unit_price) == ("PLATFORM", "L1", 1000)
+    assert line.invoice.contract == book.northwind

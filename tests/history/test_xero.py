@@ -103,8 +103,8 @@ def test_xero_payment_takes_invoice_currency(tmp_path, book: Book, sample_users)
 def test_xlsx_matches_csv(tmp_path, book: Book, sample_users):
     rows: list[list[object]] = [list(row) for row in xero_rows()]
     for row in rows:
-        row[4] = dt.datetime(2026, 11, 1)  # Excel stores dates as dates
-        row[5] = dt.datetime(2026, 12, 1)
+        row[4] = dt.date(2026, 11, 1)  # a date cell, as Excel stores it
+        row[5] = dt.date(2026, 12, 1)
         row[8] = int(str(row[8]))
         row[9] = float(str(row[9]))
     path = write_xlsx(tmp_path / "xero.xlsx", XERO_INVOICE_HEADER, rows)

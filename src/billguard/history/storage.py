@@ -8,8 +8,10 @@ lines need no merge. SQLite (3.35 or later, for RETURNING) runs the same stateme
 executemany in place of COPY. Must run inside the caller's transaction.
 
 Every statement is built from the constant table and column names below, and every value is
-a bound parameter or goes through COPY, hence the ``noqa: S608`` marks.
+a bound parameter or goes through COPY.
 """
+
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -128,14 +130,14 @@ def _stage_fill(cursor: Any, postgres: bool, headers: Sequence[tuple[Any, ...]])
                 copy.write_row(header)
         return
     marks = ", ".join(["%s"] * len(HEADER_COLUMNS))
-    cursor.executemany(f"INSERT INTO {STAGE} ({names}) VALUES ({marks})", _sqlite_rows(headers))  # noqa: S608
+    cursor.executemany(f"INSERT INTO {STAGE} ({names}) VALUES ({marks})", _sqlite_rows(headers))
 
 
 def _upsert(cursor: Any, source: str, import_id: int, imported_at: dt.datetime) -> dict[str, int]:
     names = ", ".join(HEADER_COLUMNS)
     updates = ", ".join(f"{n} = excluded.{n}" for n in HEADER_COLUMNS if n != "external_id")
     cursor.execute(
-        f"INSERT INTO history_importedinvoice (source, imported_at, history_import_id, {names}) "  # noqa: S608
+        f"INSERT INTO history_importedinvoice (source, imported_at, history_import_id, {names}) "
         f"SELECT %s, %s, %s, {names} FROM {STAGE} WHERE true "
         f"ON CONFLICT (source, external_id) DO UPDATE SET {updates}, "
         "imported_at = excluded.imported_at, history_import_id = excluded.history_import_id, "
@@ -165,7 +167,7 @@ def _lines_insert(cursor: Any, postgres: bool, rows: Iterable[tuple[Any, ...]]) 
         return
     marks = ", ".join(["%s"] * len(LINE_COLUMNS))
     cursor.executemany(
-        f"INSERT INTO history_importedinvoiceline ({names}) VALUES ({marks})",  # noqa: S608
+        f"INSERT INTO history_importedinvoiceline ({names}) VALUES ({marks})",
         _sqlite_rows(rows),
     )
 
@@ -212,7 +214,7 @@ def _link_credit_notes(
         chunk = wanted[start : start + 900]
         marks = ", ".join(["%s"] * len(chunk))
         cursor.execute(
-            "SELECT external_id, id FROM history_importedinvoice "  # noqa: S608
+            "SELECT external_id, id FROM history_importedinvoice "
             f"WHERE source = %s AND external_id IN ({marks})",
             [source, *chunk],
         )
