@@ -1,7 +1,8 @@
 """The ``billguard history`` subcommands: import QuickBooks Online and Xero exports, list them.
 
-An import exits 0 when it wrote (or would write, in a dry run) or found nothing to change,
-and 2 with every problem listed when a file has an invalid value; then nothing is written.
+An import exits 0 when it wrote (or would write, in a dry run) or found nothing to change.
+It exits 2 with every problem listed when a file has an invalid value, and then writes
+nothing.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The vectorised path for a CSV invoice or credit note file on PostgreSQL.
 
-Python's csv module alone reads about 100,000 rows a second on one core, so a million-line
-export cannot be parsed row by row at that speed. This path reads and checks the file with
-DuckDB (a dependency already, for the duplicate-party matcher), resolves each document (not
-each line) in Python, computes each line's contract line and service period in DuckDB, and
-moves the lines into PostgreSQL with COPY and one INSERT ... SELECT.
+Python's csv module alone reads about 100,000 rows a second on one core (measured on the
+benchmark machine of docs/benchmarks.md), so a million-line export cannot be parsed row by
+row at that speed. This path reads and checks the file with DuckDB, which the duplicate-party
+matcher already depends on. It resolves each document (not each line) in Python, computes
+each line's contract line and service period in DuckDB, and moves the lines into PostgreSQL
+with COPY and one INSERT ... SELECT.
 
 Its checks are stricter than the row-by-row parser's (plain numbers only, no thousands
 separators, no Xero discounts, dates as YYYY-MM-DD or the system's slash dates). When any row
@@ -14,7 +15,7 @@ worded in one place, and both paths store the same values.
 """
 
 # The SQL below is built from constant names, the file's column positions and the ISO 4217
-# table; every value from the file is read by DuckDB as data, never spliced into SQL text.
+# table. Every value from the file is read by DuckDB as data, never spliced into SQL text.
 # ruff: noqa: S608
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ _BOUNDARY = (
 
 
 def fast_path_applies(path: Path) -> bool:
-    """Whether ``path`` can take this path: PostgreSQL, and a CSV file (not XLSX)."""
+    """Return whether ``path`` can take this path: PostgreSQL, and a CSV file (not XLSX)."""
     if connection.vendor != "postgresql":
         return False
     with path.open("rb") as handle:
@@ -67,10 +68,11 @@ def documents_import_fast(
     outcome: ImportOutcome,
     write: dict[str, Any],
 ) -> bool:
-    """Import the file; return False, having written nothing, when a row needs the slow path.
+    """Import the file, or return False, having written nothing, when a row needs the
+    row-by-row path.
 
-    ``stored`` maps the external ids of this source's stored documents to their digests,
-    ``write`` holds the source, import id and time that documents_write takes.
+    ``stored`` maps the external ids of this source's stored documents to their digests.
+    ``write`` contains the source, import id and time that documents_write takes.
     """
     import duckdb
 
@@ -223,7 +225,12 @@ def _typed_view(
     price = decimal("unit_price")
     net = decimal("net_amount")
     # Xero computes a line's amount from quantity and unit amount when LineAmount is empty.
-    net_value = f"coalesce({net}, round({quantity} * {price}, m.units))" if is_xero else net
+    product = f"{quantity} * {price}"
+    # round() takes a constant number of decimals, so each ISO 4217 minor unit has its branch.
+    rounded = " ".join(
+        f"WHEN {units} THEN round({product}, {units})::DECIMAL(24, 6)" for units in (0, 2, 3, 4)
+    )
+    net_value = f"coalesce({net}, CASE m.units {rounded} END)" if is_xero else net
     price_value = price if is_xero else f"coalesce({price}, {net})"
     number_checks = " AND ".join(
         f"(p.{name} = '' OR {decimal(name)} IS NOT NULL)" for name in numbers
@@ -291,8 +298,10 @@ def _decimals_within(value: str, decimals: str) -> str:
 
 
 def _documents_inconsistent(database: Any) -> bool:
-    """Whether the lines of one document disagree on a document field."""
-    differing = " OR ".join(f"count(DISTINCT {name}_text) > 1" for name in _DOCUMENT_TEXT_FIELDS)
+    """Return whether the lines of one document disagree on a document field."""
+    differing = " OR ".join(
+        f"min({name}_text) <> max({name}_text)" for name in _DOCUMENT_TEXT_FIELDS
+    )
     row = database.execute(
         f"SELECT count(*) FROM (SELECT number FROM typed GROUP BY number HAVING {differing})"
     ).fetchone()
@@ -387,9 +396,9 @@ def _period_end(start: str, step: str, billing_day: str) -> str:
 def _line_sql(prefix: str) -> str:
     """SQL creating ``resolved``: every line with its contract line and service period.
 
-    The period is computed in steps (first day of the period containing the day, then the
-    period before it for lines billed in arrears, then the last day), each a column of its
-    own, so that no expression is repeated inside another.
+    The period is computed in steps, each a column of its own, so that no expression is
+    repeated inside another: the first day of the period containing the day, then the period
+    before it for lines billed in arrears, then the last day.
     """
     step, billing_day, phase = "t.step", "t.billing_day", "t.phase"
     quoted_prefix = prefix.replace("'", "''")

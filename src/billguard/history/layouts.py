@@ -20,7 +20,7 @@ CREDIT_NOTES = "credit_notes"
 PAYMENTS = "payments"
 
 # Day order of the slash dates each system writes by default: QuickBooks Online US companies
-# write 12/31/2026 (month first), Xero's import template asks for DD/MM/YYYY.
+# write 12/31/2026 (month first), and Xero's import template requires DD/MM/YYYY.
 DEFAULT_DATE_ORDER = {QUICKBOOKS: "mdy", XERO: "dmy"}
 
 _NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
@@ -106,9 +106,9 @@ LAYOUTS: dict[tuple[str, str], Layout] = {
             *_QUICKBOOKS_LINES,
         ),
     ),
-    # QuickBooks Online's own import screen takes no credit memos; the layout is the invoice
-    # layout with the credit memo's number and date, labelled as QuickBooks Online labels
-    # them ("Credit Memo #", "Credit Memo Date").
+    # QuickBooks Online's own import screen takes no credit memos. So the layout is the
+    # invoice layout with the credit memo's number and date, under the labels QuickBooks
+    # Online gives them ("Credit Memo #", "Credit Memo Date").
     (QUICKBOOKS, CREDIT_NOTES): Layout(
         QUICKBOOKS,
         CREDIT_NOTES,

@@ -19,7 +19,7 @@ from typing import Final
 
 from billguard.domain.currencies import is_currency, minor_units
 from billguard.domain.errors import BillguardError, InvalidInput
-from billguard.history.layouts import CREDIT_NOTES, Layout
+from billguard.history.layouts import CREDIT_NOTES, XERO, Layout
 from billguard.history.reading import Sheet
 
 # Positions in a parsed line tuple.
@@ -175,8 +175,7 @@ def parse_documents(
     i_tax = index.get("tax_amount", width)
     i_account = index.get("account_code", width)
     i_service = index.get("service_date", width)
-    has_net = "net_amount" in index
-    is_xero_pricing = "discount_percent" in index or not has_net
+    is_xero_pricing = layout.system == XERO
 
     kind = "credit_note" if layout.kind == CREDIT_NOTES else "invoice"
     parse_date = date_parser(date_order)
@@ -263,8 +262,11 @@ def parse_documents(
             if unit_price is None:
                 if price_text:
                     continue
-                # An amount-only line: QuickBooks Online allows it, read as 1 times amount.
-                unit_price = net if quantity == _ONE else (net / quantity if quantity else net)
+                # QuickBooks Online allows a line with only an amount: the rate is then the
+                # amount per unit, to the six decimals a unit price is stored with.
+                unit_price = net
+                if quantity not in (_ONE, _ZERO):
+                    unit_price = (net / quantity).quantize(Decimal("0.000001"))
             expected = quantity * unit_price
 
         difference = expected - net
@@ -551,7 +553,7 @@ def _number_with_separators(text: str) -> Decimal | None:
 
 
 def _too_precise(text: str, decimals: int) -> bool:
-    """Whether ``text`` has non-zero digits past the currency's minor units."""
+    """Return whether ``text`` has non-zero digits past the currency's minor units."""
     dot = text.find(".")
     if dot < 0 or len(text) - dot - 1 <= decimals:
         return False

@@ -28,7 +28,7 @@ class Sheet:
 def sheet_open(path: Path, *, name: str | None = None) -> Sheet:
     """Open ``path`` as CSV (UTF-8, with or without a byte order mark) or as XLSX.
 
-    The format is told by content: a ZIP archive is read as XLSX, anything else as CSV.
+    The format is detected from the content: a ZIP archive is read as XLSX, anything else as CSV.
     Raises InvalidInput when the file cannot be read, is empty or is not UTF-8.
     """
     label = name or path.name

@@ -103,6 +103,7 @@ class Registry:
         self.party_contracts: dict[int, list[ContractTerms]] = defaultdict(list)
         self._periods: dict[tuple[int, dt.date], BillingPeriod] = {}
         self._signatures: dict[int, str] = {}
+        self._customers: dict[str, tuple[int | None, int | None, str]] = {}
         self._load()
 
     def _load(self) -> None:
@@ -214,6 +215,16 @@ class Registry:
         return result
 
     def _resolve_customer(self, name: str, result: Resolution) -> None:
+        # An export names each customer on many documents, so the match is kept per name.
+        cached = self._customers.get(name)
+        if cached is None:
+            found = Resolution()
+            self._match_customer(name, found)
+            cached = (found.party_id, found.bill_to_id, found.customer_issue)
+            self._customers[name] = cached
+        result.party_id, result.bill_to_id, result.customer_issue = cached
+
+    def _match_customer(self, name: str, result: Resolution) -> None:
         # QuickBooks Online names a sub-customer "Parent:Child"; try the whole name first.
         for candidate in (name, name.rsplit(":", 1)[-1]):
             key = candidate.strip().casefold()

@@ -92,9 +92,9 @@ def documents_write(
 
     ``lines`` maps an external id to its line tuples (LINE_COLUMNS without invoice_id) and
     ``credited`` a credit note's external id to the external id of the invoice it credits.
-    On PostgreSQL, ``lines_csv`` may instead name a CSV file of line rows that start with the
-    external id (LINE_COLUMNS with the external id for invoice_id), for every document of the
-    file; the lines of the documents in ``headers`` are taken from it.
+    On PostgreSQL, ``lines_csv`` may instead name a CSV file with the lines of every document
+    of the file, each row LINE_COLUMNS with the external id in place of invoice_id. Only the
+    lines of the documents in ``headers`` are taken from it.
     Returns the database id of every written document by external id.
     """
     postgres = connection.vendor == "postgresql"
@@ -208,10 +208,10 @@ def _link_credit_notes(
     """Set credited_invoice of each credit note whose invoice is stored (this import or before)."""
     if not credited:
         return
-    wanted = sorted(set(credited.values()))
+    numbers = sorted(set(credited.values()))
     known: dict[str, int] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
+    for start in range(0, len(numbers), 900):
+        chunk = numbers[start : start + 900]
         marks = ", ".join(["%s"] * len(chunk))
         cursor.execute(
             "SELECT external_id, id FROM history_importedinvoice "
