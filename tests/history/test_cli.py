@@ -64,6 +64,15 @@ def test_bad_file_exits_2_with_every_problem(tmp_path, capsys, book: Book, sampl
     assert ImportedInvoice.objects.count() == 0
 
 
+def test_missing_file_exits_2(tmp_path, capsys, book: Book, sample_users):
+    missing = tmp_path / "missing.csv"
+
+    assert main(["history", "import", "quickbooks", "--payments", str(missing)]) == 2
+
+    error = capsys.readouterr().err
+    assert f"--payments: {missing} does not exist or is not a file." in error
+
+
 def test_list_rejects_unknown_customer(capsys, book: Book, sample_users):
     assert main(["history", "list", "--customer", "Nobody"]) == 2
     assert "no imported invoice names the customer 'Nobody'" in capsys.readouterr().err

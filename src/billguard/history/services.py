@@ -162,6 +162,14 @@ def history_import(
             place="files",
             fix="Give --invoices, --credit-notes or --payments (or several).",
         )
+    for kind, path in files.items():
+        if path is not None and not path.is_file():
+            raise InvalidInput(
+                f"{path} does not exist or is not a file.",
+                place=f"--{kind.replace('_', '-')}",
+                value=str(path),
+                fix="Check the file name and folder.",
+            )
     order = date_order or DEFAULT_DATE_ORDER[system]
     currency = default_currency.upper() if default_currency else None
     report = progress or (lambda step, done, total: None)
