@@ -200,7 +200,6 @@ def history_import(
             path = files[kind]
             if path is None:
                 continue
-            report(f"reading {path.name}", 0, 1)
             context = _DocumentContext(system, kind, registry, batch, now, outcome, report)
             if not problems and _import_fast(context, path, order, currency):
                 continue
@@ -296,7 +295,9 @@ def _import_fast(context: _DocumentContext, path: Path, order: str, currency: st
                 "imported_at": context.now,
             },
         )
-    if not done:
+    if done:
+        context.report("imported", context.counts.lines, context.counts.lines)
+    else:
         # Counts may be partly filled when the fast path gave up after reading documents.
         empty = KindCounts()
         if context.kind == INVOICES:
@@ -344,7 +345,6 @@ def _import_documents(context: _DocumentContext, documents: dict[str, ParsedDocu
             prepared.credited[external_id] = credited
     report("resolving", total_lines, total_lines)
     if prepared.headers:
-        report("writing", 0, 1)
         documents_write(
             source=system,
             import_id=context.batch.pk,
@@ -353,7 +353,6 @@ def _import_documents(context: _DocumentContext, documents: dict[str, ParsedDocu
             lines=prepared.lines,
             credited=prepared.credited,
         )
-        report("writing", 1, 1)
 
 
 def _prepare(
