@@ -321,3 +321,19 @@ def test_spaced_column_labels_are_read(tmp_path, book: Book, sample_users):
     line = ImportedInvoiceLine.objects.get(invoice__external_id="2001")
     assert (line.item_code, line.line_code, line.unit_price) == ("PLATFORM", "L1", 1000)
     assert line.invoice.contract == book.northwind
+
+
+def test_row_with_extra_cell_still_imports(tmp_path, book: Book, sample_users):
+    """DuckDB rejects a row longer than the header; the row-by-row parser takes the file."""
+    rows = [
+        quickbooks_line("1001", "Northwind Traders GmbH"),
+        [*quickbooks_line("1002", "Contoso Ltd", memo="C-2"), "extra"],
+    ]
+    path = write_csv(tmp_path / "ragged.csv", QUICKBOOKS_INVOICE_HEADER, rows)
+
+    outcome = history_import(system="quickbooks", invoices=path, by=sample_users["fran.finance"])
+
+    assert outcome.invoices.created == 2
+    assert outcome.invoices.lines == 2
+    assert outcome.unresolved_contracts == []
+    assert ImportedInvoice.objects.get(external_id="1002").contract == book.contoso_first

@@ -183,9 +183,10 @@ def parse_documents(
     units: dict[str, tuple[int, Decimal]] = {}
 
     for row_number, row in sheet.rows:
-        missing = width + 1 - len(row)
-        if missing > 0:
-            row.extend([""] * missing)
+        if len(row) != width:
+            # Short rows read as empty cells, and cells past the header are ignored.
+            row = (row + [""] * width)[:width]
+        row.append("")
         number = row[i_number].strip()
         if not number:
             problems.add(
@@ -453,9 +454,10 @@ def parse_payments(
     payments: dict[str, ParsedPayment] = {}
 
     for row_number, row in sheet.rows:
-        missing = width + 1 - len(row)
-        if missing > 0:
-            row.extend([""] * missing)
+        if len(row) != width:
+            # Short rows read as empty cells, and cells past the header are ignored.
+            row = (row + [""] * width)[:width]
+        row.append("")
         payment_id = row[i_id].strip()
         if not payment_id:
             problems.add(

@@ -272,39 +272,55 @@ class _DocumentContext:
 
 
 def _import_fast(context: _DocumentContext, path: Path, order: str, currency: str | None) -> bool:
+    import duckdb
+
     from billguard.history.fast_import import documents_import_fast, fast_path_applies
 
     if not fast_path_applies(path):
         return False
-    with transaction.atomic():
-        # A savepoint, so that a fast path that gives up leaves nothing behind.
-        done = documents_import_fast(
-            path=path,
-            layout=layout_for(context.system, context.kind),
-            date_order=order,
-            default_currency=currency,
-            registry=context.registry,
-            invoice_terms=context.invoice_terms(),
-            stored=context.stored_digests(),
-            prefix=context.prefix,
-            counts=context.counts,
-            outcome=context.outcome,
-            write={
-                "source": context.system,
-                "import_id": context.batch.pk,
-                "imported_at": context.now,
-            },
-        )
+    outcome = context.outcome
+    before = (
+        len(outcome.unresolved_customers),
+        len(outcome.unresolved_contracts),
+        outcome.credit_notes_linked,
+        outcome.lines_without_contract_line,
+    )
+    try:
+        with transaction.atomic():
+            # A savepoint, so that a fast path that gives up leaves nothing behind.
+            done = documents_import_fast(
+                path=path,
+                layout=layout_for(context.system, context.kind),
+                date_order=order,
+                default_currency=currency,
+                registry=context.registry,
+                invoice_terms=context.invoice_terms(),
+                stored=context.stored_digests(),
+                prefix=context.prefix,
+                counts=context.counts,
+                outcome=outcome,
+                write={
+                    "source": context.system,
+                    "import_id": context.batch.pk,
+                    "imported_at": context.now,
+                },
+            )
+    except duckdb.Error as error:
+        # Such as a row with more cells than the header, which the row-by-row parser accepts.
+        logger.warning("DuckDB could not read %s (%s); reading it row by row", path.name, error)
+        done = False
     if done:
         context.report("imported", context.counts.lines, context.counts.lines)
+        return True
+    # What the fast path counted before it gave up is counted again by the row-by-row path.
+    if context.kind == INVOICES:
+        outcome.invoices = KindCounts()
     else:
-        # Counts may be partly filled when the fast path gave up after reading documents.
-        empty = KindCounts()
-        if context.kind == INVOICES:
-            context.outcome.invoices = empty
-        else:
-            context.outcome.credit_notes = empty
-    return done
+        outcome.credit_notes = KindCounts()
+    del outcome.unresolved_customers[before[0] :]
+    del outcome.unresolved_contracts[before[1] :]
+    outcome.credit_notes_linked, outcome.lines_without_contract_line = before[2], before[3]
+    return False
 
 
 def _import_documents(context: _DocumentContext, documents: dict[str, ParsedDocument]) -> None:
