@@ -337,3 +337,22 @@ def test_row_with_extra_cell_still_imports(tmp_path, book: Book, sample_users):
     assert outcome.invoices.lines == 2
     assert outcome.unresolved_contracts == []
     assert ImportedInvoice.objects.get(external_id="1002").contract == book.contoso_first
+
+
+def test_merged_customer_resolves_to_survivor(tmp_path, book: Book, sample_users):
+    from django.utils import timezone
+
+    from tests.factories import make_customer
+
+    merged, _ = make_customer("CUST-OLD", name="Northwind Trading", tax_id="DE811569869")
+    merged.merged_into = book.northwind.party
+    merged.archived_at = timezone.now()
+    merged.save(update_fields=["merged_into", "archived_at"])
+    rows = [quickbooks_line("3001", "Northwind Trading")]
+    path = write_csv(tmp_path / "merged.csv", QUICKBOOKS_INVOICE_HEADER, rows)
+
+    history_import(system="quickbooks", invoices=path, by=sample_users["fran.finance"])
+
+    invoice = ImportedInvoice.objects.get(external_id="3001")
+    assert invoice.party == book.northwind.party
+    assert invoice.contract == book.northwind

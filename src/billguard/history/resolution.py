@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from billguard.domain.periods import BillingPeriod, Cadence, period_containing
 from billguard.history.parsing import ITEM, SERVICE, ParsedDocument
 from billguard.registry.models import (
@@ -108,7 +110,11 @@ class Registry:
 
     def _load(self) -> None:
         survivors = dict(Party.objects.values_list("id", "merged_into_id"))
-        customers = Party.objects.filter(kind=Party.Kind.CUSTOMER, archived_at__isnull=True)
+        # A party merged into another is archived, but exports still name it: it resolves
+        # to the party it was merged into.
+        customers = Party.objects.filter(kind=Party.Kind.CUSTOMER).filter(
+            Q(archived_at__isnull=True) | Q(merged_into__isnull=False)
+        )
         for party_id, code, name in customers.values_list("id", "code", "name"):
             target = _survivor(party_id, survivors)
             self.party_codes[code.casefold()] = target
