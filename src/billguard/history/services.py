@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -468,14 +469,13 @@ def document_header(document: ParsedDocument, resolution: Resolution) -> tuple[A
 
 
 _RATE_CACHE: dict[str, Decimal | None] = {}
+_RATE_IN_CODE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 
 
 def _tax_rate(tax_code: str) -> Decimal | None:
     """Read the rate from a tax code that names one, such as Xero's "20% (VAT on Income)"."""
     if tax_code not in _RATE_CACHE:
-        import re
-
-        match = re.search(r"(\d+(?:\.\d+)?)\s*%", tax_code)
+        match = _RATE_IN_CODE.search(tax_code)
         _RATE_CACHE[tax_code] = Decimal(match[1]) if match else None
     return _RATE_CACHE[tax_code]
 
