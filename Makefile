@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # The PostgreSQL server the tests use; pytest-django creates and drops its own test database there.
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_suite
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage clean
+.PHONY: demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage bench-import clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,23 @@ BENCH_LEAKAGE_URL ?= postgresql://root@127.0.0.1:5432/billguard_leakage_bench
 bench-leakage: $(STAMP)
 	$(BIN)/python -m benchmarks.leakage --contracts $(BENCH_LEAKAGE_CONTRACTS) \
 		--database-url $(BENCH_LEAKAGE_URL)
+
+# The history import (docs/benchmarks.md, "History import"): a generated QuickBooks Online
+# export of BENCH_IMPORT_LINES invoice lines as CSV on PostgreSQL (its own database
+# billguard_history, dropped and created again), BENCH_IMPORT_SQLITE_LINES as CSV on SQLite,
+# and BENCH_IMPORT_XLSX_LINES as XLSX on PostgreSQL. Each file is imported twice; the second
+# import changes nothing. Figures go to var/bench/history-*/results-*.json.
+BENCH_IMPORT_LINES ?= 1000000
+BENCH_IMPORT_SQLITE_LINES ?= 200000
+BENCH_IMPORT_XLSX_LINES ?= 100000
+BENCH_IMPORT_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_history
+
+bench-import: $(STAMP)
+	$(BIN)/python -m benchmarks.history_import --backend postgresql \
+		--database-url $(BENCH_IMPORT_POSTGRES_URL) --lines $(BENCH_IMPORT_LINES)
+	$(BIN)/python -m benchmarks.history_import --backend sqlite --lines $(BENCH_IMPORT_SQLITE_LINES)
+	$(BIN)/python -m benchmarks.history_import --backend postgresql --format xlsx \
+		--database-url $(BENCH_IMPORT_POSTGRES_URL) --lines $(BENCH_IMPORT_XLSX_LINES)
 
 clean:
 	rm -rf $(VENV) var

@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.imports as imports_commands
 
     imports_commands.add_parsers(sub)
+    import billguard.cli.history as history_commands
+
+    history_commands.add_parsers(sub)
     return parser
 
 

@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "payment_record": "record, import and allocate customer payments",
     "dispute_open": "open a dispute against an issued invoice",
     "dispute_decide": "reject or resolve an invoice dispute",
+    "history_import": "import invoice, credit note and payment history from accounting systems",
 }
 
 # Billing-critical field categories (a change to one alters what is invoiced).

@@ -80,6 +80,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "payment_record",
             "dispute_open",
             "dispute_decide",
+            "history_import",
         }
     ),
     Role.FINANCE_APPROVER: frozenset(

@@ -51,6 +51,14 @@ class ImportedInvoice(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
     )
     imported_at = models.DateTimeField()
+    # QuickBooks Online's Memo or Xero's Reference, where contract and invoice numbers are found.
+    reference = models.CharField(max_length=400, blank=True)
+    # SHA-256 of the document as read (fields and lines), so that an unchanged document is
+    # skipped by a second import and a changed one is replaced.
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    history_import = models.ForeignKey(
+        "HistoryImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
 
     class Meta:
         constraints = [
@@ -80,6 +88,8 @@ class ImportedInvoiceLine(models.Model):
     tax_code = models.CharField(max_length=40, blank=True)
     tax_rate = percent_field(null=True, blank=True)
     tax_amount = money_field(default=0)
+    # Xero's Discount column: a percentage taken off quantity times unit price.
+    discount_percent = percent_field(null=True, blank=True)
     account_code = models.CharField(max_length=40, blank=True)
     service_start = models.DateField(null=True, blank=True)
     service_end = models.DateField(null=True, blank=True, help_text="Last day of service.")
@@ -98,6 +108,10 @@ class ImportedPayment(models.Model):
     amount = money_field()
     reference = models.CharField(max_length=120, blank=True)
     imported_at = models.DateTimeField()
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    history_import = models.ForeignKey(
+        "HistoryImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
 
     class Meta:
         constraints = [
@@ -115,3 +129,18 @@ class ImportedPaymentAllocation(models.Model):
         ImportedInvoice, on_delete=models.PROTECT, related_name="payment_allocations"
     )
     amount = money_field()
+
+
+class HistoryImport(models.Model):
+    """One import run that wrote something: who ran it, the files and what it changed."""
+
+    source = models.CharField(max_length=12, choices=Source.choices)
+    started_at = models.DateTimeField()
+    user = models.CharField(max_length=150)
+    # {"invoices": {"name": ..., "sha256": ...}, ...} for each file given.
+    files = models.JSONField(default=dict)
+    # Counts by record kind and outcome ({"invoices": {"created": 3, "updated": 0, ...}}).
+    counts = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.source} import {self.pk}"

@@ -200,6 +200,14 @@ RELATION_RULES: dict[str, RelationRule] = {
         reason="scores are computed per period from the vendor's orders and invoices; the next "
         "computation scores the survivor from the re-pointed records",
     ),
+    "history.importedinvoice.party": RelationRule(
+        repoint=True,
+        reason="imported invoices and credit notes follow their customer, so the leakage audit "
+        "finds them under the survivor",
+    ),
+    "history.importedpayment.party": RelationRule(
+        repoint=True, reason="imported payments follow their customer"
+    ),
 }
 
 
