@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     scorecards_commands.add_parsers(sub)
     vendors_commands.add_parsers(sub)
     cost_links_commands.add_parsers(sub)
+    import billguard.cli.delivery as delivery_commands
+
+    delivery_commands.add_parsers(sub)
     return parser
 
 
