@@ -10,6 +10,7 @@ from billguard.delivery.contacts import invoicing_contact_add
 from billguard.delivery.models import InvoiceTemplate, TemplateRule
 from billguard.delivery.templates import rule_add, template_add
 from billguard.domain.periods import parse_period
+from billguard.registry.models import BillToEntity
 from tests.acting_users import make_user
 from tests.factories import make_contract
 
@@ -41,10 +42,17 @@ def issued_invoice(
     *,
     customer_code: str = "CUST-1",
     contact_email: str = "ap@northwind.example",
+    bill_to_email: str | None = None,
     **contract_fields: object,
 ) -> Invoice:
-    """Bill contract ``number`` for 2026-11 with a catch-all English template; return it."""
+    """Bill contract ``number`` for 2026-11 with a catch-all English template; return it.
+
+    ``contact_email`` becomes the bill-to's invoicing contact; ``bill_to_email`` replaces its
+    contact email.
+    """
     setup = make_contract(number, customer_code=customer_code, **contract_fields)
+    if bill_to_email is not None:
+        BillToEntity.objects.filter(pk=setup.bill_to.pk).update(contact_email=bill_to_email)
     if not InvoiceTemplate.objects.filter(code="STD-EN").exists():
         make_template()
         make_rule("STD-EN")

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.metadata
+import os
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from fontpkg_noto_sans import ROOT as NOTO_SANS_ROOT
 from fontTools.ttLib import TTFont
+from fontTools.varLib import instancer
 from fpdf import FPDF, FontFace
 
 from billguard.domain.currencies import minor_units
@@ -23,8 +27,12 @@ from billguard.domain.errors import InvalidInput
 from billguard.domain.invoice import DocumentType, InvoiceDocument, PartyInfo
 
 FONT_FILE = NOTO_SANS_ROOT / "files" / "NotoSans[wdth,wght].ttf"
+FONT_VERSION = importlib.metadata.version("fontpkg-noto-sans")
 FONT = "NotoSans"
 EN_DASH = "\u2013"
+LIGHT_GREY = (242, 242, 242)
+# Units of UN/ECE Recommendation 20 shown after a quantity; other codes are shown as they are.
+UNIT_SYMBOLS = {"C62": "", "H87": "", "HUR": "h", "DAY": "d", "MON": "mo", "ANN": "yr"}
 
 # Labels per ISO 639-1 language; a template in another language gets the English labels.
 LABELS: dict[str, dict[str, str]] = {
@@ -37,6 +45,8 @@ LABELS: dict[str, dict[str, str]] = {
         "period": "Service period",
         "bill_to": "Bill to",
         "tax_id": "Tax ID",
+        "seller_tax_id": "VAT / Tax ID",
+        "net_days": "Net {days} days",
         "credits": "Credits invoice",
         "line": "#",
         "description": "Description",
@@ -63,8 +73,10 @@ LABELS: dict[str, dict[str, str]] = {
         "period": "Leistungszeitraum",
         "bill_to": "Rechnungsempfänger",
         "tax_id": "USt-IdNr.",
+        "seller_tax_id": "USt-IdNr.",
+        "net_days": "Zahlbar innerhalb von {days} Tagen",
         "credits": "Gutschrift zu Rechnung",
-        "line": "Pos.",
+        "line": "Pos",
         "description": "Beschreibung",
         "quantity": "Menge",
         "unit_price": "Einzelpreis",
@@ -102,8 +114,13 @@ class BankDetails:
     bic: str = ""
 
 
-def render_pdf(document: InvoiceDocument, layout: Layout, bank: BankDetails) -> bytes:
-    """Return the PDF of an issued ``document``.
+def render_pdf(
+    document: InvoiceDocument,
+    layout: Layout,
+    bank: BankDetails,
+    payment_terms_days: int | None = None,
+) -> bytes:
+    """Return the PDF of an issued ``document``; its payment terms are ``payment_terms_days``.
 
     Raises InvalidInput when a text contains a character that the font cannot show.
     """
@@ -114,7 +131,7 @@ def render_pdf(document: InvoiceDocument, layout: Layout, bank: BankDetails) -> 
     pdf.set_author(document.seller.name)
     pdf.add_page()
 
-    _header(pdf, document, layout)
+    _header(pdf, document, layout, labels)
     _parties(pdf, document, labels)
     _references(pdf, document, labels)
     if layout.header_text:
@@ -123,7 +140,7 @@ def render_pdf(document: InvoiceDocument, layout: Layout, bank: BankDetails) -> 
         pdf.ln(3)
     _lines(pdf, document, labels)
     _tax_and_totals(pdf, document, labels)
-    _payment(pdf, document, layout, bank, labels)
+    _payment(pdf, document, layout, bank, labels, payment_terms_days)
     return bytes(pdf.output())
 
 
@@ -164,7 +181,7 @@ class _InvoicePdf(FPDF):
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(auto=True, margin=22)
         self.add_font(FONT, "", str(FONT_FILE))
-        self.add_font(FONT, "B", str(FONT_FILE), variations={"wght": 700.0})
+        self.add_font(FONT, "B", str(bold_font_file()))
         self.accent = _rgb(layout.accent_color)
 
     def footer(self) -> None:
@@ -177,9 +194,12 @@ class _InvoicePdf(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _header(pdf: _InvoicePdf, document: InvoiceDocument, layout: Layout) -> None:
+def _header(
+    pdf: _InvoicePdf, document: InvoiceDocument, layout: Layout, labels: dict[str, str]
+) -> None:
     pdf.set_fill_color(*pdf.accent)
     pdf.rect(0, 0, pdf.w, 6, style="F")
+    pdf.set_fill_color(255, 255, 255)
     seller = document.seller
     pdf.set_font(FONT, "B", 12)
     pdf.cell(0, 6, seller.name, new_x="LMARGIN", new_y="NEXT")
@@ -187,7 +207,7 @@ def _header(pdf: _InvoicePdf, document: InvoiceDocument, layout: Layout) -> None
     for line in _address_lines(seller):
         pdf.cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
     if seller.tax_id:
-        pdf.cell(0, 4, f"VAT / Tax ID {seller.tax_id}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 4, f"{labels['seller_tax_id']} {seller.tax_id}", new_x="LMARGIN", new_y="NEXT")
     if seller.registration_id:
         pdf.cell(0, 4, seller.registration_id, new_x="LMARGIN", new_y="NEXT")
     if seller.contact_email:
@@ -257,9 +277,11 @@ def _lines(pdf: _InvoicePdf, document: InvoiceDocument, labels: dict[str, str]) 
     pdf.set_font(FONT, "", 8.5)
     heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=pdf.accent)
     with pdf.table(
-        col_widths=(8, 74, 18, 26, 16, 32),
+        col_widths=(10, 72, 18, 26, 16, 32),
         text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
         headings_style=heading,
+        cell_fill_color=LIGHT_GREY,
+        cell_fill_mode="ROWS",
         line_height=5,
         borders_layout="HORIZONTAL_LINES",
     ) as table:
@@ -288,7 +310,8 @@ def _lines(pdf: _InvoicePdf, document: InvoiceDocument, labels: dict[str, str]) 
                 [
                     line.line_id,
                     description,
-                    f"{format_number(line.quantity, language)} {line.unit_code}",
+                    f"{format_number(line.quantity, language)} "
+                    f"{UNIT_SYMBOLS.get(line.unit_code, line.unit_code)}".strip(),
                     _price(line.unit_price, currency, language),
                     discount,
                     format_amount(line.net_amount, currency, language),
@@ -306,7 +329,7 @@ def _tax_and_totals(pdf: _InvoicePdf, document: InvoiceDocument, labels: dict[st
         width=120,
         align="RIGHT",
         text_align=("LEFT", "RIGHT", "RIGHT"),
-        headings_style=FontFace(emphasis="BOLD"),
+        headings_style=FontFace(emphasis="BOLD", fill_color=LIGHT_GREY),
         line_height=5,
         borders_layout="HORIZONTAL_LINES",
     ) as table:
@@ -346,12 +369,16 @@ def _payment(
     layout: Layout,
     bank: BankDetails,
     labels: dict[str, str],
+    payment_terms_days: int | None,
 ) -> None:
     pdf.set_font(FONT, "B", 9)
     pdf.cell(0, 5, labels["payment"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 8.5)
-    if document.payment_terms:
-        pdf.cell(0, 4.5, f"{labels['terms']}: {document.payment_terms}", new_x="LMARGIN")
+    terms = document.payment_terms
+    if payment_terms_days is not None:
+        terms = labels["net_days"].format(days=payment_terms_days)
+    if terms:
+        pdf.cell(0, 4.5, f"{labels['terms']}: {terms}", new_x="LMARGIN")
         pdf.ln(4.5)
     if bank.iban:
         account = f"IBAN {bank.iban}" + (f", BIC {bank.bic}" if bank.bic else "")
@@ -390,6 +417,27 @@ def _price(value: Decimal, currency: str, language: str) -> str:
 
 def _rgb(color: str) -> tuple[int, int, int]:
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
+@functools.lru_cache(maxsize=1)
+def bold_font_file() -> Path:
+    """Return the bold instance of the variable font, made once per machine and cached.
+
+    Making the instance (weight 700 of the wght axis) takes seconds with fontTools, so it is
+    written once into the system's temporary folder, named after the font package version.
+    """
+    folder = Path(tempfile.gettempdir()) / "billguard-fonts"
+    path = folder / f"NotoSans-Bold-{FONT_VERSION}.ttf"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    font = TTFont(str(FONT_FILE))
+    bold = instancer.instantiateVariableFont(font, {"wght": 700.0, "wdth": 100.0})
+    # Written under a name of its own and renamed, so a process never reads a partial file.
+    partial = folder / f"{path.name}.{os.getpid()}.part"
+    bold.save(str(partial))
+    partial.replace(path)
+    return path
 
 
 @functools.lru_cache(maxsize=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from billguard.billing.documents import document_from_invoice
@@ -63,8 +62,7 @@ def invoice_pdf(invoice: Invoice, template: InvoiceTemplate | None = None) -> by
     document = document_from_invoice(invoice)
     version = invoice.contract_version
     days = (version.payment_terms_days if version else None) or DEFAULT_PAYMENT_TERMS_DAYS
-    document = dataclasses.replace(document, payment_terms=f"Net {days} days")
-    return render_pdf(document, layout_of(template), bank_of(invoice.seller_entity_id))
+    return render_pdf(document, layout_of(template), bank_of(invoice.seller_entity_id), days)
 
 
 def invoice_ubl(invoice: Invoice) -> bytes | None:
