@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,7 @@ from billguard.delivery.templates import (
     invoice_languages,
     template_catalog_load,
 )
+from billguard.domain.currencies import minor_units
 from billguard.registry.models import BillToEntity, Contract
 
 logger = logging.getLogger(__name__)
@@ -155,6 +157,9 @@ def _issued_alert(invoice: Invoice) -> Alert:
             "issue_date": invoice.issue_date,
             "due_date": invoice.due_date,
             "currency": invoice.currency,
-            "payable": invoice.payable,
+            # In the currency's ISO 4217 minor units: stored amounts have 3 decimals.
+            "payable": Decimal(invoice.payable).quantize(
+                Decimal(1).scaleb(-minor_units(invoice.currency))
+            ),
         },
     )
