@@ -30,6 +30,7 @@ def invoicing_contact_add(
 ) -> InvoicingContact:
     """Add an invoicing contact to the bill-to entity ``bill_to_code``."""
     authorize(by, "bill_to_create")
+
     bill_to = BillToEntity.objects.filter(code=bill_to_code.strip()).first()
     if bill_to is None:
         raise NotFound(
@@ -57,6 +58,7 @@ def invoicing_contact_add(
             value=email,
             fix="Give another address.",
         )
+
     contact = InvoicingContact.objects.create(
         bill_to=bill_to,
         name=name.strip(),

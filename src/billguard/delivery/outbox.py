@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 def invoices_delivery_queue(invoices: Sequence[Invoice]) -> list[InvoiceDelivery]:
     """Write one pending delivery per issued invoice and emit ``invoice.issued`` for each.
 
-    The caller holds the issuing transaction. A delivery without a recipient is stored as
+    Call it inside the issuing transaction. A delivery without a recipient is stored as
     failed at once, with the fix in ``last_error``, so that a person sees it.
     """
     if not transaction.get_connection().in_atomic_block:
@@ -119,7 +119,11 @@ def draft_keys_of(invoices: Sequence[Invoice]) -> dict[int, DraftKey]:
     for invoice in invoices:
         bill_to = bill_tos.get(invoice.bill_to_id or 0)
         contract = contracts.get(invoice.contract_id or 0)
-        party = bill_to.party if bill_to else (contract.party if contract else None)
+        party = None
+        if bill_to is not None:
+            party = bill_to.party
+        elif contract is not None:
+            party = contract.party
         keys[invoice.pk] = DraftKey(
             party_id=party.pk if party else None,
             party_code=party.code if party else "",

@@ -31,10 +31,11 @@ FONT_VERSION = importlib.metadata.version("fontpkg-noto-sans")
 FONT = "NotoSans"
 EN_DASH = "\u2013"
 LIGHT_GREY = (242, 242, 242)
-# Units of UN/ECE Recommendation 20 shown after a quantity; other codes are shown as they are.
+# Symbols of UN/ECE Recommendation 20 unit codes shown after a quantity. Other codes are shown
+# as they are.
 UNIT_SYMBOLS = {"C62": "", "H87": "", "HUR": "h", "DAY": "d", "MON": "mo", "ANN": "yr"}
 
-# Labels per ISO 639-1 language; a template in another language gets the English labels.
+# Labels per ISO 639-1 language. A template in another language gets the English labels.
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "number": "Number",

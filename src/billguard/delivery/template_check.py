@@ -22,7 +22,7 @@ FAMILY = "delivery"
 def template_not_found(draft: Draft, context: CheckContext) -> Iterator[Observation]:
     catalog = context.template_catalog
     # NOTE: a database without any template rule has not set up invoice PDFs yet, so the
-    # check stays off there; the deliveries of its invoices fail until a rule exists.
+    # check stays off there. The deliveries of its invoices fail until a rule exists.
     if catalog is None or not catalog.rules or draft.origin != "billing_run":
         return
     key = draft_key_of(context)

@@ -41,7 +41,7 @@ class TemplateTie(RuleViolation):
 
 @dataclass(frozen=True)
 class DraftKey:
-    """What a template rule matches on: the customer party, the contract type, the language."""
+    """The criteria a template rule matches: customer party, contract type and language."""
 
     party_id: int | None
     party_code: str
@@ -119,6 +119,7 @@ def template_add(
 ) -> InvoiceTemplate:
     """Create an invoice template."""
     authorize(by, "seller_entity_manage")
+
     code = code.strip()
     if not TEMPLATE_CODE_PATTERN.match(code):
         raise InvalidInput(

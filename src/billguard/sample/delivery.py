@@ -2,7 +2,7 @@
 
 Every bill-to entity with a contact email gets that contact as its invoicing contact, in
 German for customers in German-speaking countries and in English elsewhere. German invoices
-use the German template; a rule without criteria gives every other invoice the English one,
+use the German template. A rule without criteria gives every other invoice the English one,
 so no draft of the sample is held for want of a template.
 """
 
