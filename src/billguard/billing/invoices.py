@@ -287,7 +287,7 @@ def invoices_issue(
 ) -> None:
     """Give clean drafts their numbers and make them issued, one series lock per seller entity.
 
-    The caller holds the transaction: numbers, statuses, the drafts, one audit entry per
+    The caller opens the transaction: numbers, statuses, the drafts, one audit entry per
     invoice and, with ``deliver``, the delivery outbox rows commit together.
     """
     if not transaction.get_connection().in_atomic_block:

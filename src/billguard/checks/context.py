@@ -103,8 +103,8 @@ class CheckContext:
     mandatory_fields: MandatoryFields | None = None
     # Open vendor cost changes of the contract's cost links, link loaded, oldest first.
     cost_changes: list[CostChange] = field(default_factory=list)
-    # The invoice template rules, and the language of the bill-to's first invoicing contact
-    # ("" without contacts); None: TEMPLATE_NOT_FOUND does not run.
+    # The invoice template rules (None turns TEMPLATE_NOT_FOUND off), and the language of the
+    # bill-to's first invoicing contact, empty for a bill-to without contacts.
     template_catalog: TemplateCatalog | None = None
     invoice_language: str = ""
 

@@ -453,20 +453,36 @@ def _font_characters(path: Path = FONT_FILE) -> frozenset[int]:
 
 def _texts_check(document: InvoiceDocument, layout: Layout) -> None:
     """Raise InvalidInput for the first character that the font cannot show, with its field."""
-    fields: list[tuple[str, str]] = [
-        ("seller name", document.seller.name),
-        ("buyer name", document.buyer.name),
-        ("buyer street", document.buyer.address.street),
-        ("buyer city", document.buyer.address.city),
-        ("seller street", document.seller.address.street),
-        ("seller city", document.seller.address.city),
+    fields: list[tuple[str, str]] = []
+    for role, party in (("seller", document.seller), ("buyer", document.buyer)):
+        address = party.address
+        fields += [
+            (f"{role} name", party.name),
+            (f"{role} tax ID", party.tax_id),
+            (f"{role} registration ID", party.registration_id),
+            (f"{role} email", party.contact_email),
+            (f"{role} street", address.street),
+            (f"{role} street", address.additional_street),
+            (f"{role} postcode", address.postcode),
+            (f"{role} city", address.city),
+            (f"{role} subdivision", address.subdivision),
+        ]
+    fields += [
         ("purchase order", document.order_reference),
+        ("contract", document.contract_reference),
+        ("credited invoice", document.preceding_invoice),
         ("template title", layout.title),
+        ("template credit note title", layout.credit_note_title),
         ("template header text", layout.header_text),
         ("template footer text", layout.footer_text),
         ("template payment instructions", layout.payment_instructions),
     ]
-    fields += [(f"line {line.line_id} description", line.description) for line in document.lines]
+    for line in document.lines:
+        fields.append((f"line {line.line_id} description", line.description))
+    for subtotal in document.tax_subtotals:
+        fields.append(
+            (f"tax category {subtotal.category} exemption reason", subtotal.exemption_reason)
+        )
     known = _font_characters()
     for name, text in fields:
         for character in text:
