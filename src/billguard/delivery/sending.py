@@ -26,6 +26,7 @@ from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
 from billguard.delivery.models import InvoiceDelivery
 from billguard.delivery.outbox import draft_keys_of, recipients_of, template_for
+from billguard.delivery.pdf import format_amount
 from billguard.delivery.rendering import invoice_pdf, invoice_ubl
 from billguard.delivery.templates import template_catalog_load
 from billguard.domain.errors import BillguardError, NotFound
@@ -185,7 +186,8 @@ def _send(delivery: InvoiceDelivery) -> None:
         subject=f"{kind} {invoice.number} from {seller}".strip(),
         body=(
             f"Please find attached {kind.lower()} {invoice.number} of {invoice.issue_date} "
-            f"for {invoice.payable:.2f} {invoice.currency}, as PDF and as UBL 2.1 XML.\n"
+            f"for {format_amount(invoice.payable, invoice.currency)}, as PDF and as UBL 2.1 "
+            "XML.\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=list(delivery.recipients),
