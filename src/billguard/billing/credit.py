@@ -19,6 +19,7 @@ from billguard.billing.outputs import invoice_write_outputs
 from billguard.billing.selectors import invoice_for_output
 from billguard.controls.roles import authorize
 from billguard.controls.services import audit_record
+from billguard.delivery.outbox import invoices_delivery_queue
 from billguard.domain.credit import credit_note_for
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 
@@ -167,6 +168,7 @@ def credit_note_issue(
         reason=reason,
     )
     logger.info("issued credit note %s for invoice %s", number, invoice.number)
+    invoices_delivery_queue([credit_note])
     transaction.on_commit(lambda: invoice_write_outputs(invoice_for_output(credit_note.pk)))
     return credit_note
 

@@ -19,6 +19,7 @@ from billguard.billing.numbering import numbers_take
 from billguard.checks.finding import Finding
 from billguard.checks.models import StoredFinding
 from billguard.controls.services import AuditItem, audit_record_batch
+from billguard.delivery.outbox import invoices_delivery_queue
 from billguard.domain.errors import RuleViolation
 from billguard.domain.invoice import InvoiceDocument, TaxSubtotal
 from billguard.domain.invoice import InvoiceLine as DocumentLine
@@ -278,12 +279,16 @@ def stored_findings(
 
 
 def invoices_issue(
-    *, invoices: Sequence[Invoice], issue_date: dt.date | None = None, actor: str = "system"
+    *,
+    invoices: Sequence[Invoice],
+    issue_date: dt.date | None = None,
+    actor: str = "system",
+    deliver: bool = True,
 ) -> None:
     """Give clean drafts their numbers and make them issued, one series lock per seller entity.
 
-    The caller holds the transaction: numbers, statuses, the drafts and one audit entry per
-    invoice commit together.
+    The caller opens the transaction: numbers, statuses, the drafts, one audit entry per
+    invoice and, with ``deliver``, the delivery outbox rows commit together.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoices_issue must run inside a transaction")
@@ -308,6 +313,8 @@ def invoices_issue(
             logger.info("issued invoice %s (id %s)", number, invoice.pk)
     _issued_save(list(invoices), now, issue_date)
     audit_record_batch(actor=actor, items=[_issue_audit_item(i) for i in invoices])
+    if deliver:
+        invoices_delivery_queue(invoices)
 
 
 def _issue_audit_item(invoice: Invoice) -> AuditItem:

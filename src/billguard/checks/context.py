@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from billguard.billing.models import Invoice
 from billguard.controls.models import ChangeRequest
@@ -30,6 +31,9 @@ from billguard.registry.models import (
     UsageRecord,
 )
 from billguard.registry.pricing import version_in_force
+
+if TYPE_CHECKING:
+    from billguard.delivery.templates import TemplateCatalog
 
 
 @dataclass
@@ -99,6 +103,10 @@ class CheckContext:
     mandatory_fields: MandatoryFields | None = None
     # Open vendor cost changes of the contract's cost links, link loaded, oldest first.
     cost_changes: list[CostChange] = field(default_factory=list)
+    # The invoice template rules (None turns TEMPLATE_NOT_FOUND off), and the language of the
+    # bill-to's first invoicing contact, empty for a bill-to without contacts.
+    template_catalog: TemplateCatalog | None = None
+    invoice_language: str = ""
 
     def version_on(self, day: dt.date | None) -> ContractVersion | None:
         if day is None:

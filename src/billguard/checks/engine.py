@@ -189,6 +189,7 @@ def _load_families() -> None:
         pricing,
         tax,
     )
+    from billguard.delivery import template_check  # noqa: F401
     from billguard.procurement.checks import load_procurement_checks
 
     load_procurement_checks()

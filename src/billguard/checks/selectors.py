@@ -13,6 +13,7 @@ from billguard.checks.context import CheckContext
 from billguard.checks.modes import CheckModes, check_modes_load
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
+from billguard.delivery.templates import invoice_languages, template_catalog_load
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.procurement.cost_resolution import cost_changes_settle
@@ -178,6 +179,8 @@ def load_contexts(
         contract_ids, bill_to_ids, {s.pk for s in schedule_list}
     )
     cost_changes = _open_cost_changes(contract_ids, versions)
+    template_catalog = template_catalog_load()
+    languages = invoice_languages(bill_to_ids)
     if shared is not None:
         gl_accounts = shared.gl_accounts
         duplicates = shared.duplicate_parties
@@ -224,6 +227,8 @@ def load_contexts(
                 ),
                 mandatory_fields=mandatory_fields,
                 cost_changes=cost_changes.get(cid, []) if cid else [],
+                template_catalog=template_catalog,
+                invoice_language=languages.get(request.bill_to_id or 0, ""),
             )
         )
     return contexts

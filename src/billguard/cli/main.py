@@ -234,9 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_parties_parser(sub)
     import billguard.cli.alerts as alerts_commands
     import billguard.cli.amendments as amendments_commands
+    import billguard.cli.api as api_commands
     import billguard.cli.cost_links as cost_links_commands
+    import billguard.cli.delivery as delivery_commands
     import billguard.cli.documents as documents_commands
     import billguard.cli.exports as exports_commands
+    import billguard.cli.history as history_commands
+    import billguard.cli.imports as imports_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.receivables as receivables_commands
     import billguard.cli.scorecards as scorecards_commands
@@ -252,16 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     vendors_commands.add_parsers(sub)
     cost_links_commands.add_parsers(sub)
     receivables_commands.add_parsers(sub)
-    import billguard.cli.api as api_commands
-
     api_commands.add_parsers(sub)
     exports_commands.add_parsers(sub)
-    import billguard.cli.imports as imports_commands
-
     imports_commands.add_parsers(sub)
-    import billguard.cli.history as history_commands
-
     history_commands.add_parsers(sub)
+    delivery_commands.add_parsers(sub)
     return parser
 
 

@@ -117,6 +117,18 @@ def _profile_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models
     return VendorProfile.objects.none()
 
 
+def _template_rule_conflicts(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
+    # Imported here because the delivery app's models import the registry's.
+    from billguard.delivery.models import TemplateRule
+
+    conflicts = models.Q(pk__in=[])
+    for rule in TemplateRule.objects.filter(party=survivor):
+        conflicts |= models.Q(
+            contract_type=rule.contract_type, language=rule.language, priority=rule.priority
+        )
+    return TemplateRule.objects.filter(conflicts, party=merged)
+
+
 def _paid_vendor_invoices(survivor: Party, merged: Party) -> models.QuerySet[models.Model]:
     return VendorInvoice.objects.filter(vendor=merged, status__in=VENDOR_INVOICE_PAID_STATUSES)
 
@@ -194,6 +206,12 @@ RELATION_RULES: dict[str, RelationRule] = {
     "receivables.payment.customer": RelationRule(
         repoint=True,
         reason="payments move with the contracts, whose invoices they pay",
+    ),
+    "delivery.templaterule.party": RelationRule(
+        repoint=True,
+        reason="the survivor's own rule with the same criteria and priority stands, because "
+        "the two would tie",
+        exclude=_template_rule_conflicts,
     ),
     "procurement.vendorscore.vendor": RelationRule(
         repoint=False,

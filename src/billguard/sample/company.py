@@ -39,6 +39,7 @@ from billguard.registry.models import (
 from billguard.sample.book import COVERAGE_SHAPES, plan_regular_contracts
 from billguard.sample.calendar import AS_OF as SAMPLE_AS_OF
 from billguard.sample.controls import controls_state_create
+from billguard.sample.delivery import write_invoice_delivery_setup
 from billguard.sample.external import write_external_drafts
 from billguard.sample.fault_carriers import CustomerPool, plan_clean_external_contract
 from billguard.sample.faults import FAULT_NAMES, FAULTS, SeededFault, seeded_faults
@@ -116,6 +117,7 @@ def generate_sample_company(
     policy_seed()
     sample_users_create()
     write_book(book)
+    write_invoice_delivery_setup()
     history_invoices = issue_history(book)
     receivables = sample_receivables_create(book)
     for fault in FAULTS:

@@ -310,4 +310,5 @@ def _issue_legacy_invoice(draft: DraftPlan, contract: Contract, legacy_number: s
         findings=[],
     )
     invoices = invoices_save_drafts(checked=[checked], billing_run=None)
-    invoices_issue(invoices=invoices, issue_date=dt.date(2026, 10, 28))
+    # The legacy system delivered it, so it gets no delivery row here.
+    invoices_issue(invoices=invoices, issue_date=dt.date(2026, 10, 28), deliver=False)

@@ -62,7 +62,8 @@ def issue_history(book: Book) -> int:
                     )
                 )
             invoices = invoices_save_drafts(checked=checked, billing_run=run)
-            invoices_issue(invoices=invoices, issue_date=period.start)
+            # The history was delivered when it was issued, so it gets no delivery rows.
+            invoices_issue(invoices=invoices, issue_date=period.start, deliver=False)
             count += len(invoices)
         run.counts = {"contracts": len(contract_ids), "issued": count}
         run.chunks_done = (len(contract_ids) + CHUNK_SIZE - 1) // CHUNK_SIZE

@@ -9,6 +9,7 @@ class AlertEvent(models.TextChoices):
     CHANGE_APPROVED = "change.approved", "billing-critical change approved"
     CHANGE_REJECTED = "change.rejected", "billing-critical change rejected"
     INVOICE_HELD = "invoice.held", "invoice held"
+    INVOICE_ISSUED = "invoice.issued", "invoice issued"
     EXCEPTION_OVERDUE = "exception.overdue", "exception open past its deadline"
     APPROVAL_EXPIRING = "approval.expiring", "approval about to expire"
     EMERGENCY_CHANGE = "change.emergency", "change applied on the emergency path"
