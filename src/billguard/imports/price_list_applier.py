@@ -18,6 +18,7 @@ from django.utils import timezone
 from billguard.controls.applier_values import target_int_id
 from billguard.controls.appliers import register_applier
 from billguard.controls.models import ChangeRequest
+from billguard.controls.models.policy import Target
 from billguard.controls.request_apply import actor_name
 from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, NotFound
@@ -25,7 +26,7 @@ from billguard.registry.models import PriceListItem
 
 # NOTE: not one of the Target choices of the controls app. The target column stores it all the
 # same, but listings show this code instead of a label until it is added there.
-PRICE_LIST_ITEM_TARGET = "price_list_item"
+PRICE_LIST_ITEM_TARGET = Target.PRICE_LIST_ITEM.value
 
 
 @register_applier(PRICE_LIST_ITEM_TARGET)

@@ -30,6 +30,7 @@ class Target(models.TextChoices):
     CONTRACT_ACTIVATION = "contract_activation", "activation of a bespoke contract"
     COST_CHANGE = "cost_change", "vendor cost difference kept off the customer price"
     PARTY_MERGE = "party_merge", "merge of two parties"
+    PRICE_LIST_ITEM = "price_list_item", "price list item"
 
 
 class CriticalField(models.Model):
