@@ -56,7 +56,7 @@ bench: $(STAMP)
 		--database-url $(BENCH_POSTGRES_URL) --contracts $(BENCH_CONTRACTS) \
 		--queue-workers $(BENCH_QUEUE_WORKERS) --skip-copy $(BENCH_OPTIONS))
 	$(BIN)/python -m benchmarks --backend sqlite --contracts $(BENCH_SQLITE_CONTRACTS) $(BENCH_OPTIONS)
-	$(MAKE) bench-matching
+	$(MAKE) bench-matching bench-leakage bench-import
 
 # The duplicate matcher (docs/benchmarks.md, "Duplicate parties"): precision, recall and F1
 # on FEBRL 3, FEBRL 4 and generated companies, and the time to deduplicate
