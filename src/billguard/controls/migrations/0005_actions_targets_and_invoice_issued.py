@@ -72,7 +72,8 @@ class Migration(migrations.Migration):
                     ("action_dispute_decide", "May reject or resolve an invoice dispute"),
                     (
                         "action_history_import",
-                        "May import invoice, credit note and payment history from accounting systems",
+                        "May import invoice, credit note and payment history from "
+                        "accounting systems",
                     ),
                     ("field_bill_to", "May request changes to the bill-to entity"),
                     ("field_tax_id", "May request changes to the tax ID"),
