@@ -57,7 +57,7 @@ def test_unknown_check_code_is_rejected(receivables: Receivables):
 
 
 def test_procurement_check_code_is_rejected(receivables: Receivables):
-    # A vendor-invoice check never sees a customer invoice, so it could not have caught it.
+    # A vendor-invoice check never runs on a customer invoice, so it could not have caught it.
     with pytest.raises(InvalidInput):
         open_dispute(receivables, check_code="VENDOR_NOT_ONBOARDED")
 

@@ -285,6 +285,23 @@ class ExceptionFilters(QueryFilters):
 # Helpers
 
 
+def credit_quantities(lines: list[dict[str, Any]] | None) -> dict[str, Decimal] | None:
+    """Map the requested credit lines to quantities by line position; None credits in full."""
+    if not lines:
+        return None
+    quantities: dict[str, Decimal] = {}
+    for line in lines:
+        position = str(line["position"])
+        if position in quantities:
+            raise InvalidInput(
+                f"line {position} is given more than once.",
+                place="lines",
+                fix="Give each line once with the total quantity to credit.",
+            )
+        quantities[position] = line["quantity"]
+    return quantities
+
+
 def blocking_codes(invoice: Invoice) -> list[str]:
     findings = invoice.findings.all()
     return sorted({f.code for f in findings if f.severity == "block" and not f.observed})
@@ -582,18 +599,7 @@ class InvoiceCreditNotes(ApiView):
         payload.is_valid(raise_exception=True)
         values = payload.validated_data
         invoice = invoice_by_id(pk)
-        quantities: dict[str, Decimal] | None = None
-        if values.get("lines"):
-            quantities = {}
-            for line in values["lines"]:
-                position = str(line["position"])
-                if position in quantities:
-                    raise InvalidInput(
-                        f"line {position} is given more than once.",
-                        place="lines",
-                        fix="Give each line once with the total quantity to credit.",
-                    )
-                quantities[position] = line["quantity"]
+        quantities = credit_quantities(values.get("lines"))
         note = credit_note_issue(
             invoice=invoice,
             reason=values["reason"],

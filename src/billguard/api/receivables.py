@@ -13,13 +13,13 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billguard.api.billing import CreditLineSerializer, CurrencyAmounts
+from billguard.api.billing import CreditLineSerializer, CurrencyAmounts, credit_quantities
 from billguard.api.lookups import record_or_404
 from billguard.api.schema import error_responses
 from billguard.api.views import ApiView, QueryFilters
 from billguard.billing.models import Invoice
 from billguard.controls.services import audit_checkpoint
-from billguard.domain.errors import BillguardError, InvalidInput
+from billguard.domain.errors import BillguardError
 from billguard.receivables.ageing import ageing_as_dict, receivables_ageing
 from billguard.receivables.disputes import (
     dispute_open,
@@ -503,18 +503,7 @@ class DisputeResolve(ApiView):
         payload.is_valid(raise_exception=True)
         values = payload.validated_data
         dispute = dispute_by_id(pk)
-        quantities: dict[str, Decimal] | None = None
-        if values.get("lines"):
-            quantities = {}
-            for line in values["lines"]:
-                position = str(line["position"])
-                if position in quantities:
-                    raise InvalidInput(
-                        f"line {position} is given more than once.",
-                        place="lines",
-                        fix="Give each line once with the total quantity to credit.",
-                    )
-                quantities[position] = line["quantity"]
+        quantities = credit_quantities(values.get("lines"))
         places = {
             "--note": "note",
             "--line": "lines",

@@ -37,7 +37,7 @@ def invoices_delivery_queue(invoices: Sequence[Invoice]) -> list[InvoiceDelivery
     """Write one pending delivery per issued invoice and emit ``invoice.issued`` for each.
 
     Call it inside the issuing transaction. A delivery without a recipient is stored as
-    failed at once, with the fix in ``last_error``, so that a person sees it.
+    failed at once, with the fix in ``last_error``, so that it shows in `deliveries list`.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoices_delivery_queue must run inside the issuing transaction")

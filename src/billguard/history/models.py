@@ -29,8 +29,8 @@ class ImportedInvoice(models.Model):
         max_length=12, choices=DocumentType.choices, default=DocumentType.INVOICE
     )
     number = models.CharField(max_length=60)
-    # The customer as the source names it, and the party and bill-to it was matched to
-    # (empty when no match was found; the audit reports such invoices).
+    # The customer as the source names it, and the party and bill-to it was matched to. Both
+    # stay empty when no match was found, and the audit reports such invoices.
     customer_name = models.CharField(max_length=200)
     party = models.ForeignKey(
         Party, null=True, blank=True, on_delete=models.PROTECT, related_name="imported_invoices"

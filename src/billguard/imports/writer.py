@@ -423,8 +423,8 @@ class ImportWriter:
     ) -> None:
         if self.seller_entity is None:
             raise InvalidInput(
-                "the registry has more than one seller entity, so the import must be told "
-                "which one the new contracts belong to.",
+                "the registry has more than one seller entity, and the seller entity of the "
+                "new contracts is missing.",
                 fix="Give --seller-entity CODE.",
             )
         terms = VersionTerms(

@@ -1,4 +1,4 @@
-"""Where the leakage audit's SQL runs: in DuckDB over copied tables, or in PostgreSQL itself.
+"""The engines that run the leakage audit's SQL: DuckDB over copied tables, or PostgreSQL.
 
 The DuckDB engine copies the audited tables into an in-memory DuckDB database through one CSV
 file per table: from PostgreSQL with COPY, from SQLite through the ORM. SQLite has no exact
@@ -153,12 +153,17 @@ def audit_engine(engine: str = "auto") -> Iterator[Engine]:
         database.execute("CREATE MACRO div(a, b) AS (a // b)")
         # No statement of the audit depends on row order, and keeping it costs memory.
         database.execute("SET preserve_insertion_order = false")
-        # NOTE: at PostgreSQL's default READ COMMITTED level each COPY sees the rows committed
-        # when it starts, so an import committed between two copies shows in some tables only.
+        opens_transaction = not connection.in_atomic_block
         with (
             tempfile.TemporaryDirectory(prefix="billguard-leakage-") as folder,
             transaction.atomic(),
         ):
+            if connection.vendor == "postgresql" and opens_transaction:
+                # One snapshot for every COPY, so that an import committed between two copies
+                # cannot show in some tables only (READ COMMITTED takes one per statement).
+                # Inside a caller's transaction the caller's isolation level applies.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             for model, names in AUDITED_FIELDS:
                 _copy_table(database, model, names, Path(folder))
         yield DuckEngine(database)

@@ -94,7 +94,7 @@ def as_json(report: LeakageReport, top: int | None) -> dict[str, Any]:
 
 
 def as_csv(report: LeakageReport, top: int | None) -> str:
-    """One row per group and currency, with a ``section`` column naming the grouping."""
+    """Render the report as CSV: one row per group and currency, with a ``section`` column."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

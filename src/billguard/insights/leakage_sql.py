@@ -1,7 +1,7 @@
 """The SQL of the leakage audit, one text for PostgreSQL and DuckDB.
 
-DuckDB divides DECIMAL values in DOUBLE, so every amount is computed in exact integers:
-quantities in 1/10,000 units (``q4``), unit prices in 1/1,000,000 (``p6``), percentages in
+DuckDB divides DECIMAL values in DOUBLE, so every amount is computed in exact integers.
+Quantities are in 1/10,000 units (``q4``), unit prices in 1/1,000,000 (``p6``), percentages in
 1/10,000 of a percent (``d4``) and money in thousandths of the currency unit (``milli``, the
 precision of the money columns). ``INTEGRAL`` stands for the integer type that holds the
 products (PostgreSQL ``numeric``, DuckDB ``hugeint``) and ``div`` truncates, as PostgreSQL's
@@ -296,8 +296,8 @@ WHERE p.period_start >= p.range_start
   )
 """
 
-# What to price: the first invoice line of each key that has a contract, and each missed
-# period. ``day`` picks the terms, ``service_start`` and ``service_end`` the proration.
+# The requests to price: the first invoice line of each key that has a contract, and each
+# missed period. ``day`` picks the terms, ``service_start`` and ``service_end`` the proration.
 _REQUESTS = """
 CREATE TEMPORARY TABLE leak_requests AS
 SELECT
@@ -497,10 +497,10 @@ chain (version_id, line_code, base_p6, step_number, p6) AS (
 SELECT * FROM chain
 """
 
-# The expected amount of each request, as billing.drafting._make_line computes a line: the
-# quantity (the contract's for a fixed line, else the billed one) times the price, less the
-# approved discount, prorated by actual days when a fixed line covers part of its billing
-# period, and rounded once to the currency's minor unit.
+# The expected amount of each request, as billing.drafting._make_line computes a line. It is
+# the quantity (the contract's for a fixed line, else the billed one) times the price, less
+# the approved discount. A fixed line that covers part of its billing period is prorated by
+# actual days, and the result is rounded once to the currency's minor unit.
 _PRICED = """
 CREATE TEMPORARY TABLE leak_priced AS
 WITH

@@ -1,4 +1,4 @@
-"""What is still owed on each issued invoice, and its payment status, as of a date.
+"""The open amount and payment status of each issued invoice, as of a date.
 
 The open amount of an invoice is its payable amount, less the issued credit notes that
 credit it and the payment allocations applied to it. As of a date, only the credit notes
@@ -81,7 +81,7 @@ def customer_filter(party_id: int) -> Q:
 
 
 def invoice_customer(invoice: Invoice) -> Party | None:
-    """The customer of an invoice: its contract's party, else its bill-to entity's."""
+    """Return the customer of an invoice: its contract's party, else its bill-to entity's."""
     if invoice.contract is not None:
         return invoice.contract.party
     if invoice.bill_to is not None:
