@@ -1,4 +1,4 @@
-"""``billguard serve`` and ``billguard users token``: the REST API from the command line."""
+"""``billguard serve`` and ``billguard users token``: the web pages and the REST API."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from billguard.cli.main import EXIT_OK, positive_int
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser(
         "serve",
-        help="serve the REST API (/api/) over HTTP",
-        description="Serve the REST API with Django's development server, without "
-        "autoreload. For production, run billguard.wsgi:application under a WSGI server "
-        "such as gunicorn.",
+        help="serve the web pages and the REST API (/api/) over HTTP",
+        description="Serve the web pages and the REST API with Django's development server, "
+        "without autoreload. For production, run billguard.wsgi:application under gunicorn: "
+        "gunicorn --bind 127.0.0.1:8000 billguard.wsgi:application",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"

@@ -47,7 +47,12 @@ def demo(args: argparse.Namespace) -> int:
         sample_company_exists,
     )
     from billguard.sample.scorecards import sample_scorecards_compute
-    from billguard.sample.users import DEMO_RUN_USER, sample_users_create
+    from billguard.sample.users import (
+        DEMO_RUN_USER,
+        SAMPLE_PASSWORD,
+        sample_passwords_set,
+        sample_users_create,
+    )
 
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
@@ -63,6 +68,7 @@ def demo(args: argparse.Namespace) -> int:
         )
     # A sample company loaded before it had users gets them now; existing users are kept.
     sample_users_create()
+    sample_passwords_set()
     by = User.objects.get(username=DEMO_RUN_USER)
     print(f"billing run started by {DEMO_RUN_USER}")
     period = parse_period(PERIOD)
@@ -81,6 +87,10 @@ def demo(args: argparse.Namespace) -> int:
     path = write_json(report, _report_path(period.label, result.billing_run_id))
     print(f"\nreport written to {path}")
     print(f"invoices written under {Path(settings.VAR_DIR) / 'invoices'}")
+    print(
+        "web pages: run `billguard serve`, open http://127.0.0.1:8000/ and sign in as a "
+        f"sample user (such as {DEMO_RUN_USER}) with the password {SAMPLE_PASSWORD}"
+    )
     return EXIT_OK
 
 

@@ -106,6 +106,20 @@ def add_users_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_user_option(role)
     role.set_defaults(handler=users_role)
 
+    password = users_sub.add_parser(
+        "password",
+        help="set the password a user signs in to the web pages with",
+        description="Set a user's password for the web pages. A user sets their own; an "
+        "administrator (--user) sets anyone's. The password is read from the terminal twice, "
+        "or once from standard input with --stdin.",
+    )
+    password.add_argument("name", metavar="NAME")
+    password.add_argument(
+        "--stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    add_user_option(password)
+    password.set_defaults(handler=users_password)
+
     from billguard.cli.api import add_token_parser
 
     add_token_parser(users_sub)
@@ -159,4 +173,28 @@ def users_role(args: argparse.Namespace) -> int:
     user = user_roles_change(username=args.name, add=args.add, remove=args.remove, by=by)
     roles_text = ", ".join(sorted(user.groups.values_list("name", flat=True))) or "no role"
     print(f"{user.get_username()} now holds: {roles_text}")
+    return EXIT_OK
+
+
+def users_password(args: argparse.Namespace) -> int:
+    import getpass
+    import sys
+
+    from billguard.controls.users import administrators_exist, user_password_set
+    from billguard.domain.errors import InvalidInput
+
+    by: User | None = acting_user(args) if administrators_exist() else None
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"New password for {args.name}: ")
+        again = getpass.getpass("The same password again: ")
+        if password != again:
+            raise InvalidInput(
+                "the two passwords differ.",
+                place="password",
+                fix="Run the command again and type the same password twice.",
+            )
+    user = user_password_set(username=args.name, password=password, by=by)
+    print(f"password set for {user.get_username()}")
     return EXIT_OK

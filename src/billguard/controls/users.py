@@ -145,6 +145,53 @@ def user_roles_change(
     return user
 
 
+MIN_PASSWORD_LENGTH = 10
+
+
+@transaction.atomic
+def user_password_set(*, username: str, password: str, by: User | None = None) -> User:
+    """Set the password ``username`` signs in to the web pages with.
+
+    A user sets their own password; an administrator sets anyone's. ``by`` None is the
+    command line of the machine itself (the sample company and the first administrator).
+    The audit entry records that the password changed, never the password.
+    """
+    user = User.objects.select_for_update().filter(username=username).first()
+    if user is None:
+        user = user_by_name(username, place="NAME")
+    if by is not None and by.pk != user.pk:
+        require_administrator(by)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"the password has {len(password)} characters; it needs at least "
+            f"{MIN_PASSWORD_LENGTH}.",
+            place="password",
+            fix=f"Choose a password of {MIN_PASSWORD_LENGTH} characters or more.",
+        )
+    if password.strip() != password or not password.isprintable():
+        raise InvalidInput(
+            "the password starts or ends with a space, or holds a control character.",
+            place="password",
+            fix="Type the password again without leading or trailing spaces.",
+        )
+    if password.lower() == username.lower():
+        raise InvalidInput(
+            "the password is the user name.",
+            place="password",
+            fix="Choose a password that differs from the user name.",
+        )
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=by.get_username() if by is not None else DEFAULT_ACTOR,
+        action="user.password_set",
+        record=user,
+        before=None,
+        after={"password": "changed"},
+    )
+    return user
+
+
 def users_list() -> list[tuple[User, list[str]]]:
     """Return every user, active or not, in name order with the names of their roles."""
     users = User.objects.order_by("username").prefetch_related("groups")

@@ -48,7 +48,7 @@ from billguard.sample.planner import Planner
 from billguard.sample.plans import Book, CustomerPlan
 from billguard.sample.receivables import sample_receivables_create
 from billguard.sample.templates import plan_bespoke_contract
-from billguard.sample.users import sample_users_create
+from billguard.sample.users import sample_passwords_set, sample_users_create
 from billguard.sample.vendors import plan_vendors_and_orders
 from billguard.sample.writer import SELLER_CODES, write_book
 
@@ -116,6 +116,7 @@ def generate_sample_company(
     # An empty policy gets the default one, so the pending requests need its approvals.
     policy_seed()
     sample_users_create()
+    sample_passwords_set()
     write_book(book)
     write_invoice_delivery_setup()
     history_invoices = issue_history(book)

@@ -26,6 +26,9 @@ SAMPLE_USERS: tuple[tuple[str, Role, str], ...] = (
 )
 # The finance user starts the demonstration's billing run.
 DEMO_RUN_USER = "fran.finance"
+# Every sample user signs in to the web pages with this password. It is for the sample
+# company only; real users set their own with `billguard users password NAME`.
+SAMPLE_PASSWORD = "billguard-sample"  # noqa: S105 (published sample password)
 
 
 @transaction.atomic
@@ -38,3 +41,17 @@ def sample_users_create() -> list[User]:
         for name, role, email in SAMPLE_USERS
         if name not in existing
     ]
+
+
+def sample_passwords_set() -> None:
+    """Give the sample users that have no usable password the sample company's password."""
+    from django.contrib.auth.hashers import make_password
+
+    users = User.objects.filter(username__in=[name for name, _role, _email in SAMPLE_USERS])
+    # One hash for all: the sample password is the same, and hashing costs a fraction of a
+    # second each.
+    hashed = make_password(SAMPLE_PASSWORD)
+    for user in users:
+        if not user.has_usable_password():
+            user.password = hashed
+            user.save(update_fields=["password"])

@@ -1,0 +1,66 @@
+"""Template filters for money and periods, written the way finance reads them."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.forms import BoundField
+
+from billguard.web import links
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: object, currency: str = "") -> str:
+    """``1234.5|money:"EUR"`` gives ``EUR 1,234.50``; a missing amount gives an en dash."""
+    if amount is None or amount == "":
+        return "\u2013"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    text = f"{value:,.2f}"
+    return f"{currency} {text}" if currency else text
+
+
+@register.filter
+def percent(ratio: object, places: int = 1) -> str:
+    """``0.1234|percent`` gives ``12.3 %``; a missing ratio gives an en dash."""
+    if ratio is None or ratio == "":
+        return "\u2013"
+    try:
+        value = Decimal(str(ratio)) * 100
+    except InvalidOperation:
+        return str(ratio)
+    return f"{value:.{int(places)}f} %"
+
+
+@register.inclusion_tag("web/_field.html")
+def field(bound_field: BoundField, hint: str = "") -> dict[str, object]:
+    """A form field with its label, hint and errors, tied together for screen readers.
+
+    The input names its hint and its error list in ``aria-describedby`` and says
+    ``aria-invalid`` when the server refused its value.
+    """
+    described = []
+    if hint:
+        described.append(f"{bound_field.auto_id}_hint")
+    attrs: dict[str, str | bool] = {}
+    if bound_field.errors:
+        described.append(f"{bound_field.auto_id}_error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return {"field": bound_field, "widget": bound_field.as_widget(attrs=attrs), "hint": hint}
+
+
+# Links to record pages: ``{{ contract.number|contract_url }}``.
+register.filter("contract_url", links.contract_url)
+register.filter("customer_url", links.customer_url)
+register.filter("invoice_url", links.invoice_url)
+register.filter("exception_url", links.exception_url)
+register.filter("change_request_url", links.change_request_url)
+register.filter("billing_run_url", links.billing_run_url)
+register.filter("dispute_url", links.dispute_url)
