@@ -8,7 +8,10 @@ STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # The PostgreSQL server the tests use; pytest-django creates and drops its own test database there.
 TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_suite
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage bench-import clean
+# Debian's Chromium for the browser tests; root installs it, anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: browser demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage bench-import clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,14 +30,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) browser
 	BILLGUARD_DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -q -p no:cacheprovider
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) browser
 	BILLGUARD_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m billguard.cli.dbcheck
 	BILLGUARD_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q -p no:cacheprovider
 
-test: lint typecheck test-sqlite test-postgres
+# Headless Chromium from Debian's packages, driven by Playwright in tests/browser/.
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends chromium; }
+
+test: lint typecheck browser test-sqlite test-postgres
 
 # The billing run on a generated book (docs/benchmarks.md): PostgreSQL in its own database
 # billguard_bench (dropped and created again) in process, then in queue mode on

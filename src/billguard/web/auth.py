@@ -9,8 +9,8 @@ from django.urls import path
 
 class SignInForm(AuthenticationForm):
     error_messages = {
-        "invalid_login": "The user name or the password is wrong. Both are case-sensitive; "
-        "an administrator sets a password with `billguard users password NAME`.",
+        "invalid_login": "The user name or the password is wrong; both are case-sensitive. "
+        "If you forgot the password, ask an administrator to set a new one.",
         "inactive": "This user is deactivated. Ask an administrator to reactivate it.",
     }
 
