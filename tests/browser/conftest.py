@@ -125,7 +125,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 def _seed_sample(database: ScratchDatabase, var_dir: Path) -> None:
     """Migrate the database and write the small sample company into it."""
-    completed = subprocess.run(  # noqa: S603  (the test's own arguments)
+    completed = subprocess.run(
         [sys.executable, "-m", "tests.billing.seed", "sample"],
         cwd=REPO,
         env=billguard_env(database, var_dir),
