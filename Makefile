@@ -11,7 +11,7 @@ TEST_POSTGRES_URL ?= postgresql://root@127.0.0.1:5432/billguard_suite
 # Debian's Chromium for the browser tests; root installs it, anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: browser demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage bench-import clean
+.PHONY: browser demo test lint typecheck test-sqlite test-postgres bench bench-matching bench-leakage bench-import bench-web clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,7 +64,7 @@ bench: $(STAMP)
 		--database-url $(BENCH_POSTGRES_URL) --contracts $(BENCH_CONTRACTS) \
 		--queue-workers $(BENCH_QUEUE_WORKERS) --skip-copy $(BENCH_OPTIONS))
 	$(BIN)/python -m benchmarks --backend sqlite --contracts $(BENCH_SQLITE_CONTRACTS) $(BENCH_OPTIONS)
-	$(MAKE) bench-matching bench-leakage bench-import
+	$(MAKE) bench-matching bench-leakage bench-import bench-web
 
 # The duplicate matcher (docs/benchmarks.md, "Duplicate parties"): precision, recall and F1
 # on FEBRL 3, FEBRL 4 and generated companies, and the time to deduplicate
@@ -103,6 +103,18 @@ bench-import: $(STAMP)
 	$(BIN)/python -m benchmarks.history_import --backend sqlite --lines $(BENCH_IMPORT_SQLITE_LINES)
 	$(BIN)/python -m benchmarks.history_import --backend postgresql --format xlsx \
 		--database-url $(BENCH_IMPORT_POSTGRES_URL) --lines $(BENCH_IMPORT_XLSX_LINES)
+
+# The web pages (docs/benchmarks.md, "Web pages"): BENCH_WEB_CONTRACTS contracts with a year of
+# billing (ten invoice lines per contract) in the database billguard_pages_bench (dropped and
+# created again), each page fetched BENCH_WEB_REQUESTS times through gunicorn by a signed-in
+# HTTP client. Figures go to var/bench/pages/results.json.
+BENCH_WEB_CONTRACTS ?= 100000
+BENCH_WEB_REQUESTS ?= 40
+BENCH_WEB_URL ?= postgresql://root@127.0.0.1:5432/billguard_pages_bench
+
+bench-web: $(STAMP)
+	$(BIN)/python -m benchmarks.pages --contracts $(BENCH_WEB_CONTRACTS) \
+		--requests $(BENCH_WEB_REQUESTS) --database-url $(BENCH_WEB_URL)
 
 clean:
 	rm -rf $(VENV) var
