@@ -259,3 +259,38 @@ def test_users_role_without_change_exits_two(capsys, sample_users):
 
     assert status == 2
     assert "no role to add or remove" in capsys.readouterr().err
+
+
+def test_users_password_from_stdin_lets_the_user_sign_in(capsys, monkeypatch, sample_users):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password-1\n"))
+
+    status = main(["users", "password", "sam.sales", "--stdin", "--user", "ada.admin"])
+
+    assert status == 0
+    assert "password set for sam.sales" in capsys.readouterr().out
+    assert User.objects.get(username="sam.sales").check_password("a-long-password-1")
+
+
+def test_users_password_of_someone_else_needs_an_administrator(capsys, monkeypatch, sample_users):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password-1\n"))
+
+    status = main(["users", "password", "fran.finance", "--stdin", "--user", "sam.sales"])
+
+    assert status == 2
+    assert "may not change users or roles" in capsys.readouterr().err
+    assert not User.objects.get(username="fran.finance").has_usable_password()
+
+
+def test_users_password_typed_twice_differently_is_refused(capsys, monkeypatch, sample_users):
+    answers = iter(["first-password-1", "second-password-2"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+
+    status = main(["users", "password", "sam.sales", "--user", "sam.sales"])
+
+    assert status == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+    assert not User.objects.get(username="sam.sales").has_usable_password()
