@@ -56,7 +56,9 @@ def token_of(response) -> str:  # type: ignore[no-untyped-def]
 
 def field_errors(body: str, field: str) -> str:
     """The error list rendered next to ``field``, empty when there is none."""
-    match = re.search(rf'<ul class="errors" id="id_{field}_error" role="alert">(.*?)</ul>', body, re.S)
+    match = re.search(
+        rf'<ul class="errors" id="id_{field}_error" role="alert">(.*?)</ul>', body, re.S
+    )
     return match.group(1) if match else ""
 
 
@@ -213,7 +215,9 @@ def test_salesforce_preview_names_row_column_value_and_fix(fran) -> None:
     body = fran.get(f"/imports/uploads/{token}/").content.decode()
 
     assert "2 problems found, so nothing can be imported" in body
-    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>\s*<td>(.*?)</td>", body)
+    rows = re.findall(
+        r"<tr>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>\s*<td>(.*?)</td>", body
+    )
     assert ("Contract.csv", "2", "StartDate") in rows
     assert ("OrderItem.csv", "3", "UnitPrice") in rows
     assert "<code>31/01/2026</code>" in body
@@ -272,7 +276,12 @@ def test_hubspot_change_becomes_a_linked_change_request(fran) -> None:
 def customers_csv(rows: int = 1, country: str = "DE") -> bytes:
     return csv_bytes(
         [
-            {"Kundennr": f"K{n}", "Firma": f"Hanse Logistik {n} GmbH", "Land": country, "Ort": "Kiel"}
+            {
+                "Kundennr": f"K{n}",
+                "Firma": f"Hanse Logistik {n} GmbH",
+                "Land": country,
+                "Ort": "Kiel",
+            }
             for n in range(1, rows + 1)
         ]
     )
@@ -372,12 +381,17 @@ def test_ten_thousand_problems_are_shown_page_by_page(fran) -> None:
 
 
 def test_quickbooks_invoices_are_previewed_and_imported_as_history(
-    fran, book: Book, tmp_path: Path  # noqa: F811 (the fixture)
+    fran,
+    book: Book,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     path = write_csv(
         tmp_path / "invoices.csv",
         QUICKBOOKS_INVOICE_HEADER,
-        [quickbooks_line("1001", "Northwind Traders GmbH"), quickbooks_line("1004", "Unknown Buyer LLC")],
+        [
+            quickbooks_line("1001", "Northwind Traders GmbH"),
+            quickbooks_line("1004", "Unknown Buyer LLC"),
+        ],
     )
     token = token_of(upload(fran, "quickbooks_invoices", "invoices.csv", path.read_bytes()))
 
@@ -419,7 +433,9 @@ def test_the_list_costs_the_same_few_queries_for_any_number_of_runs(
     fran, django_assert_max_num_queries
 ) -> None:
     for _ in range(3):
-        token = token_of(upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows())))
+        token = token_of(
+            upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows()))
+        )
         fran.get(f"/imports/uploads/{token}/")
         fran.post(f"/imports/uploads/{token}/import/")
     with django_assert_max_num_queries(12):

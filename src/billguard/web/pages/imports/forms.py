@@ -50,11 +50,15 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, can: Capabilities, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = [kind for kind in KINDS if can[kind.action]]
-        self.fields["kind"].choices = [("", "Choose what the file holds")] + [
+        kind_field = self.fields["kind"]
+        assert isinstance(kind_field, forms.ChoiceField)
+        kind_field.choices = [("", "Choose what the file holds")] + [
             (kind.value, kind.label) for kind in allowed
         ]
         sellers = list(SellerEntity.objects.order_by("code").values_list("code", "name"))
-        self.fields["seller_entity"].choices = [("", "The only seller entity")] + [
+        seller_field = self.fields["seller_entity"]
+        assert isinstance(seller_field, forms.ChoiceField)
+        seller_field.choices = [("", "The only seller entity")] + [
             (code, f"{code} ({name})") for code, name in sellers
         ]
 
@@ -99,7 +103,7 @@ class UploadForm(forms.Form):
         return currency
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         kind = KINDS_BY_VALUE.get(data.get("kind", ""))
         if kind is None:
             return data
@@ -117,7 +121,6 @@ class UploadForm(forms.Form):
                 "files imported from it before and its column mapping is found next time.",
             )
         return data
-
 
     def _check_deals_part(self, kind: Kind, part: str, what: str) -> None:
         """A HubSpot deals export needs its companies and line items; no other file takes them."""
@@ -224,7 +227,7 @@ class MappingForm(forms.Form):
         return [self[f"field_{name}"] for name in TARGET_FIELDS[self.target]]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         used: dict[str, str] = {}
         for name in TARGET_FIELDS[self.target]:
             column = data.get(f"field_{name}")

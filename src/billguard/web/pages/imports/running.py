@@ -110,7 +110,9 @@ def _history(upload: Upload, *, by: User, dry_run: bool) -> dict[str, Any]:
     spec = upload.spec
     outcome = history_import(
         system=spec.system,
-        **{spec.part: upload.path},
+        invoices=upload.path if spec.part == "invoices" else None,
+        credit_notes=upload.path if spec.part == "credit_notes" else None,
+        payments=upload.path if spec.part == "payments" else None,
         dry_run=dry_run,
         default_currency=upload.options.get("currency") or None,
         by=by,

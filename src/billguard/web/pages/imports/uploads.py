@@ -165,7 +165,7 @@ def safe_name(name: str) -> str:
     base = Path(name).name
     try:
         cleaned = get_valid_filename(base)
-    except Exception:  # noqa: BLE001 (Django raises SuspiciousFileOperation for "." and "..")
+    except Exception:
         cleaned = ""
     return cleaned[:120] or "upload"
 

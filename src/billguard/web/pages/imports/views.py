@@ -373,7 +373,9 @@ def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
         item for item in run.details if item.get("action") != "unchanged"
     ]  # fmt: skip
     table = paginate(request, cast(QuerySet[Any], _records(shown, dry_run=run.dry_run)))
-    pending = sorted({item["pending_request"] for item in run.details if item.get("pending_request")})
+    pending = sorted(
+        {item["pending_request"] for item in run.details if item.get("pending_request")}
+    )
     return render(
         request,
         "web/imports/run.html",
@@ -386,9 +388,7 @@ def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
 def history_import(request: HttpRequest, import_id: int) -> HttpResponse:
     _require_importer(request)
     batch = get_object_or_404(HistoryImport, pk=import_id)
-    counts = [
-        {"kind": kind.replace("_", " "), **values} for kind, values in batch.counts.items()
-    ]
+    counts = [{"kind": kind.replace("_", " "), **values} for kind, values in batch.counts.items()]
     return render(
         request,
         "web/imports/history.html",
