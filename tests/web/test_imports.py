@@ -55,7 +55,7 @@ def token_of(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def field_errors(body: str, field: str) -> str:
-    """The error list rendered next to ``field``, empty when there is none."""
+    """Return the error list rendered next to ``field``, empty when there is none."""
     match = re.search(
         rf'<ul class="errors" id="id_{field}_error" role="alert">(.*?)</ul>', body, re.S
     )
@@ -65,7 +65,7 @@ def field_errors(body: str, field: str) -> str:
 # The list and the upload form
 
 
-def test_the_page_offers_the_upload_form_and_lists_past_imports(fran) -> None:
+def test_imports_page_offers_upload_form(fran) -> None:
     response = fran.get("/imports/")
     body = response.content.decode()
     assert response.status_code == 200
@@ -78,7 +78,7 @@ def test_the_page_offers_the_upload_form_and_lists_past_imports(fran) -> None:
     assert 'aria-current="page"' in body
 
 
-def test_a_role_without_import_actions_is_refused(signed_in) -> None:
+def test_imports_page_forbidden_to_auditor(signed_in) -> None:
     client = signed_in("audrey.auditor")
     response = client.get("/imports/")
     assert response.status_code == 403
@@ -88,7 +88,7 @@ def test_a_role_without_import_actions_is_refused(signed_in) -> None:
     assert ImportRun.objects.count() == 0
 
 
-def test_sales_may_import_contracts_but_not_accounting_history(signed_in, sample_users) -> None:
+def test_sales_offered_contract_imports_only(signed_in, sample_users) -> None:
     make_seller()
     client = signed_in("sam.sales")
     body = client.get("/imports/").content.decode()
@@ -101,7 +101,7 @@ def test_sales_may_import_contracts_but_not_accounting_history(signed_in, sample
     )
 
 
-def test_an_empty_file_is_refused_next_to_the_field(fran) -> None:
+def test_upload_empty_file_rejected(fran) -> None:
     response = upload(fran, "salesforce", "export.zip", b"")
     body = response.content.decode()
     assert response.status_code == 200
@@ -118,7 +118,7 @@ def fran_var(client) -> Path:  # type: ignore[no-untyped-def]
     return Path(settings.VAR_DIR)
 
 
-def test_a_file_of_the_wrong_type_is_refused_next_to_the_field(fran) -> None:
+def test_upload_wrong_file_type_rejected(fran) -> None:
     response = upload(fran, "salesforce", "export.pdf", b"%PDF-1.7 not an export")
     assert "&#x27;export.pdf&#x27; is not a .zip file" in field_errors(
         response.content.decode(), "file"
@@ -135,7 +135,7 @@ def test_a_file_of_the_wrong_type_is_refused_next_to_the_field(fran) -> None:
     assert "is not UTF-8 text" in field_errors(latin.content.decode(), "file")
 
 
-def test_a_file_over_the_size_limit_is_refused_next_to_the_field(fran, settings) -> None:
+def test_upload_over_size_limit_rejected(fran, settings) -> None:
     settings.BILLGUARD_IMPORT_MAX_BYTES = 1024
     response = upload(fran, "hubspot_companies", "companies.csv", b"Record ID\n" + b"1\n" * 600)
     errors = field_errors(response.content.decode(), "file")
@@ -143,7 +143,7 @@ def test_a_file_over_the_size_limit_is_refused_next_to_the_field(fran, settings)
     assert "Split it" in errors
 
 
-def test_a_deals_export_needs_its_line_items_file(fran) -> None:
+def test_upload_deals_need_companies_and_line_items(fran) -> None:
     tables = hubspot_rows()
     response = upload(fran, "hubspot_deals", "deals.csv", csv_bytes(tables["deals"]))
     body = response.content.decode()
@@ -164,7 +164,7 @@ def test_a_deals_export_needs_its_line_items_file(fran) -> None:
 # Salesforce: preview, import, import again
 
 
-def test_salesforce_export_is_previewed_then_imported_once(fran) -> None:
+def test_salesforce_preview_import_and_repeat(fran) -> None:
     response = upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows()))
     assert response.status_code == 302
     token = token_of(response)
@@ -206,7 +206,7 @@ def test_salesforce_export_is_previewed_then_imported_once(fran) -> None:
     assert "Dry run" in fran.get("/imports/?dry_runs=1").content.decode()
 
 
-def test_salesforce_preview_names_row_column_value_and_fix(fran) -> None:
+def test_salesforce_preview_lists_row_problems(fran) -> None:
     tables = salesforce_rows()
     tables["Contract.csv"][0]["StartDate"] = "31/01/2026"
     tables["OrderItem.csv"][1]["UnitPrice"] = "-5.00"
@@ -229,7 +229,7 @@ def test_salesforce_preview_names_row_column_value_and_fix(fran) -> None:
     assert not Contract.objects.exists()
 
 
-def test_another_user_cannot_open_an_upload(fran, signed_in) -> None:
+def test_upload_hidden_from_other_users(fran, signed_in) -> None:
     token = token_of(upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows())))
     other = signed_in("sam.sales")
     assert other.get(f"/imports/uploads/{token}/").status_code == 404
@@ -240,7 +240,7 @@ def test_another_user_cannot_open_an_upload(fran, signed_in) -> None:
 # HubSpot: a changed quantity becomes a change request, linked from the run
 
 
-def test_hubspot_change_becomes_a_linked_change_request(fran) -> None:
+def test_hubspot_change_links_change_request(fran) -> None:
     tables = hubspot_rows()
 
     def deals(tables):  # type: ignore[no-untyped-def]
@@ -299,7 +299,7 @@ def map_customers(client, token: str, **changes: str):  # type: ignore[no-untype
     return client.post(f"/imports/uploads/{token}/mapping/", data)
 
 
-def test_mapped_file_is_mapped_previewed_and_imported(fran) -> None:
+def test_mapped_file_map_preview_import(fran) -> None:
     response = upload(fran, "mapped_customers", "kunden.csv", customers_csv(), source="erp")
     token = token_of(response)
     assert response["Location"] == f"/imports/uploads/{token}/mapping/"
@@ -346,14 +346,14 @@ def test_mapped_file_is_mapped_previewed_and_imported(fran) -> None:
     assert "Nothing changed: all 1 records" in second.content.decode()
 
 
-def test_a_mapped_file_needs_its_source(fran) -> None:
+def test_upload_mapped_file_needs_source(fran) -> None:
     response = upload(fran, "mapped_customers", "kunden.csv", customers_csv())
     assert "Name the system the file comes from" in field_errors(
         response.content.decode(), "source"
     )
 
 
-def test_ten_thousand_problems_are_shown_page_by_page(fran) -> None:
+def test_preview_pages_through_problems(fran) -> None:
     content = customers_csv(rows=120, country="Atlantis")
     token = token_of(upload(fran, "mapped_customers", "kunden.csv", content, source="erp"))
     map_customers(fran, token)
@@ -380,7 +380,7 @@ def test_ten_thousand_problems_are_shown_page_by_page(fran) -> None:
 # Accounting history: QuickBooks Online invoices
 
 
-def test_quickbooks_invoices_are_previewed_and_imported_as_history(
+def test_quickbooks_history_preview_and_import(
     fran,
     book: Book,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
@@ -416,7 +416,7 @@ def test_quickbooks_invoices_are_previewed_and_imported_as_history(
     assert "QuickBooks Online history" in listing
 
 
-def test_quickbooks_preview_names_the_bad_value(fran, book: Book, tmp_path: Path) -> None:  # noqa: F811
+def test_quickbooks_preview_names_bad_value(fran, book: Book, tmp_path: Path) -> None:  # noqa: F811
     path = write_csv(
         tmp_path / "invoices.csv",
         QUICKBOOKS_INVOICE_HEADER,
@@ -429,9 +429,7 @@ def test_quickbooks_preview_names_the_bad_value(fran, book: Book, tmp_path: Path
     assert re.search(r"<td>invoices\.csv</td>\s*<td class=\"num\">2</td>", body)
 
 
-def test_the_list_costs_the_same_few_queries_for_any_number_of_runs(
-    fran, django_assert_max_num_queries
-) -> None:
+def test_imports_list_query_count_fixed(fran, django_assert_max_num_queries) -> None:
     for _ in range(3):
         token = token_of(
             upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows()))

@@ -123,7 +123,7 @@ class UploadForm(forms.Form):
         return data
 
     def _check_deals_part(self, kind: Kind, part: str, what: str) -> None:
-        """A HubSpot deals export needs its companies and line items; no other file takes them."""
+        """Require this file with a deals export, and reject it with any other kind."""
         upload = self.cleaned_data.get(part)
         if self.has_error(part):
             return
@@ -244,7 +244,7 @@ class MappingForm(forms.Form):
         return data
 
     def columns(self) -> dict[str, str]:
-        """The mapping as the service takes it: source column header -> Billguard field."""
+        """Return the mapping as mapping_save takes it: source column header -> Billguard field."""
         return {
             self.cleaned_data[f"field_{name}"]: name
             for name in TARGET_FIELDS[self.target]

@@ -1,9 +1,8 @@
 """Running an uploaded file through its import service, as a dry run or for real.
 
-The result is the same plain dictionary for every kind of import, so that the preview can be
-kept on disk and read page by page: the problems (file, row, column, value, message, fix),
-the counts of what was (or would be) created, updated and left unchanged, the change
-requests, and the record of each object.
+Every kind of import gives the same plain dictionary, so the preview can be kept on disk and
+read page by page. It lists the problems (file, row, column, value, message, fix), the counts
+of what was (or would be) created, updated and left unchanged, and the records that change.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ PLACE = re.compile(r"(?P<file>.*?)(?:, row (?P<row>\d+))?(?:, column (?P<column>
 
 
 def problem_row(problem: BillguardError) -> dict[str, Any]:
-    """A service's problem as a row of the preview table, its place split into its parts."""
+    """Convert a service's problem into a row of the preview table, its place split in parts."""
     place = problem.place or ""
     match = PLACE.fullmatch(place)
     parts = match.groupdict() if match else {"file": place, "row": None, "column": None}
@@ -40,7 +39,11 @@ def problem_row(problem: BillguardError) -> dict[str, Any]:
 
 
 def run_upload(upload: Upload, *, by: User, dry_run: bool) -> dict[str, Any]:
-    """Import ``upload`` (all or nothing) and describe the outcome; never raise for bad input."""
+    """Import ``upload`` (all or nothing) and describe the outcome.
+
+    A BillguardError (bad values, a missing seller entity, a refused action) becomes the
+    outcome's problems instead of propagating, so the page shows it beside the file.
+    """
     try:
         if upload.spec.family == "history":
             return _history(upload, by=by, dry_run=dry_run)

@@ -1,6 +1,6 @@
 """Files uploaded for an import, kept on disk between the upload, mapping, preview and commit.
 
-Each upload gets a folder with a random name under ``VAR_DIR/uploads``. It holds the file
+Each upload gets a folder with a random name under ``VAR_DIR/uploads``. It contains the file
 as sent, the files sent with it (the companies and line items of a HubSpot deals export,
 each in a sub-folder named after its kind), ``upload.json`` (what
 the file is and who sent it) and ``preview.json`` (the dry run's result, so that its pages of
@@ -30,7 +30,7 @@ TOKEN = re.compile(r"[0-9a-f]{32}")
 
 @dataclass(frozen=True)
 class Kind:
-    """What an uploaded file holds, the import it goes to, and the action that import needs."""
+    """A kind of uploaded file: its label, the import it goes to, and the action that needs."""
 
     value: str
     label: str
@@ -161,7 +161,7 @@ def uploads_dir() -> Path:
 
 
 def safe_name(name: str) -> str:
-    """The file's own name, reduced to characters safe on any file system."""
+    """Reduce a file's own name to characters that are safe on any file system."""
     base = Path(name).name
     try:
         cleaned = get_valid_filename(base)
@@ -206,7 +206,11 @@ def upload_create(
 
 
 def upload_get(token: str, *, by: str) -> Upload:
-    """The upload ``token`` of the user ``by``; 404 for any other user or an unknown token."""
+    """Load the upload ``token`` of the user ``by``.
+
+    Raises Http404 for an unknown token and for another user's upload, so that an upload's
+    address reveals nothing to anyone but its sender.
+    """
     if not TOKEN.fullmatch(token):
         raise Http404("No such upload.")
     path = uploads_dir() / token / "upload.json"

@@ -44,7 +44,7 @@ HISTORY_SOURCES = {"quickbooks": "QuickBooks Online history", "xero": "Xero hist
 
 
 def _require_importer(request: HttpRequest) -> None:
-    """The import pages are for those who may import contracts or accounting history."""
+    """Allow users who may import contracts or accounting history; raise 403 for others."""
     user = cast(Any, request.user)
     if not (has_action(user, CRM_ACTION) or has_action(user, HISTORY_ACTION)):
         require(user, CRM_ACTION)
@@ -108,9 +108,9 @@ def _accept_upload(request: HttpRequest, form: UploadForm) -> HttpResponse:
 
 
 def _runs_page(request: HttpRequest, *, dry_runs: bool) -> Any:
-    """A page of import runs and history imports together, newest first.
+    """Return a page of import runs and history imports together, newest first.
 
-    The union carries only the keys and start times; the rows of the page are then read in
+    The union selects only the keys and start times. The rows of the page are then read in
     one query per table, without the runs' record lists.
     """
     runs = ImportRun.objects.all()
@@ -144,7 +144,11 @@ def _runs_page(request: HttpRequest, *, dry_runs: bool) -> Any:
 
 
 def _run_row(run: ImportRun) -> dict[str, Any]:
-    nothing = run.created == run.updated == run.change_requests == 0
+    status = "Imported"
+    if run.dry_run:
+        status = "Dry run"
+    elif run.created == run.updated == run.change_requests == 0:
+        status = "Nothing changed"
     return {
         "url": reverse("web:import-run", args=[run.pk]),
         "label": f"Import run {run.pk}",
@@ -157,7 +161,7 @@ def _run_row(run: ImportRun) -> dict[str, Any]:
         "updated": run.updated,
         "unchanged": run.unchanged,
         "change_requests": run.change_requests,
-        "status": "Dry run" if run.dry_run else ("Nothing changed" if nothing else "Imported"),
+        "status": status,
         "status_class": "warn" if run.dry_run else "good",
     }
 
@@ -182,7 +186,7 @@ def _history_row(batch: HistoryImport) -> dict[str, Any]:
 
 
 ACTION_LABELS = {
-    # (action, dry run) -> what the table says
+    # (action, dry run) -> the label in the records table
     ("create", True): "Would create",
     ("create", False): "Created",
     ("update", True): "Would update",
@@ -195,7 +199,7 @@ ACTION_LABELS = {
 
 
 def _records(details: list[dict[str, Any]], *, dry_run: bool) -> list[dict[str, Any]]:
-    """The records of a run for the tables, each with the words for what was done with it."""
+    """Label each record of a run with what was (or would be) done with it."""
     return [
         {
             **item,
@@ -209,7 +213,7 @@ def _records(details: list[dict[str, Any]], *, dry_run: bool) -> list[dict[str, 
 
 
 def _headers(upload: Upload) -> tuple[list[str], list[dict[str, Any]]]:
-    """The file's column headers, or the problems that kept them from being read."""
+    """Read the file's column headers, or the problems that kept them from being read."""
     problems = Problems()
     reader = read_xlsx if upload.path.suffix.lower() == ".xlsx" else read_csv
     table = reader(upload.name, upload.content(), problems)
@@ -286,7 +290,7 @@ def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
 
 @page()
 def import_upload(request: HttpRequest, token: str) -> HttpResponse:
-    """The preview of an upload: the dry run's problems or what the import would do."""
+    """Show the dry run of an upload: its problems, or what the import would do."""
     upload = _upload_for(request, token)
     if upload.spec.family == "mapped" and not upload.mapping:
         return redirect("web:import-mapping", token=upload.token)
