@@ -374,6 +374,7 @@ def test_preview_pages_through_problems(fran) -> None:
         f"/imports/uploads/{token}/?page=2&part=table", HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "Problems 51 to 100 of 120" in partial
+    assert partial.lstrip().startswith('<div id="preview-table" hx-boost="true"')
     assert "<h1>" not in partial
 
 
