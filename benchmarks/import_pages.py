@@ -2,10 +2,11 @@
 
 The database is dropped and created again, the benchmark book is written into it, and
 ``--runs`` import runs (each with ``--records`` records) and ``--history`` history imports
-are added. The list is then fetched through Django's test client as fran.finance, on its
-first page and on a page far down, and so is a preview page of an upload whose dry run
-found ``--problems`` row problems. Each page is fetched ``--repeat`` times; the figures
-are the median and the 95th percentile, in milliseconds.
+are added. With ``--reuse`` the database and upload of an earlier run are timed again.
+The list is then fetched through Django's test client as fran.finance, on its first page
+and on a page far down, and so is a preview page of an upload whose dry run found
+``--problems`` row problems. Each page is fetched ``--repeat`` times. The figures are the
+median and the 95th percentile, in milliseconds.
 
     python -m benchmarks.import_pages --database-url postgresql://root@127.0.0.1:5432/NAME
 """
@@ -29,7 +30,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 def main() -> None:
     args = parse_arguments()
     var_dir = (args.var_dir or REPOSITORY / "var" / "bench" / "import-pages").resolve()
-    recreate_database(args.database_url)
+    if not args.reuse:
+        recreate_database(args.database_url)
     configure_django(args.database_url, var_dir)
     from django.conf import settings
 
@@ -48,8 +50,12 @@ def main() -> None:
         "problems": args.problems,
         "repeat": args.repeat,
     }
-    results["book_seconds"] = write_book(book_size(args.contracts, 10, ["2026-11"]))["seconds"]
-    client, token = _prepare(args, var_dir)
+    if args.reuse:
+        client, token = _reuse()
+    else:
+        size = book_size(args.contracts, 10, ["2026-11"])
+        results["book_seconds"] = write_book(size)["seconds"]
+        client, token = _prepare(args, var_dir)
     pages = {
         "list, first page": "/imports/",
         "list, page 20": "/imports/?page=20",
@@ -140,6 +146,21 @@ def _prepare(args: argparse.Namespace, var_dir: Path) -> tuple[Any, str]:
     return client, upload.token
 
 
+def _reuse() -> tuple[Any, str]:
+    """Sign in to the database of an earlier run and find the upload it prepared."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from billguard.web.pages.imports.uploads import uploads_dir
+
+    folders = sorted(uploads_dir().iterdir(), key=lambda folder: folder.stat().st_mtime)
+    if not folders:
+        raise SystemExit("error: no upload from an earlier run; run once without --reuse")
+    client = Client()
+    client.force_login(User.objects.get(username="fran.finance"))
+    return client, folders[-1].name
+
+
 def _time_page(client: Any, url: str, repeat: int) -> dict[str, float]:
     client.get(url)  # warm the template and query caches once
     timings = []
@@ -148,7 +169,7 @@ def _time_page(client: Any, url: str, repeat: int) -> dict[str, float]:
         response = client.get(url)
         timings.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
-            raise SystemExit(f"error: {url} answered {response.status_code}")
+            raise SystemExit(f"error: {url} returned status {response.status_code}")
     timings.sort()
     return {
         "p50_ms": statistics.median(timings),
@@ -167,6 +188,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--problems", type=int, default=10_000, help="row problems to preview")
     parser.add_argument("--repeat", type=int, default=100, help="fetches of each page")
     parser.add_argument("--var-dir", type=Path, help="folder of the uploads and the figures")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the pages again on the database and upload of an earlier run",
+    )
     return parser.parse_args()
 
 
