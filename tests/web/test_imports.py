@@ -229,6 +229,27 @@ def test_salesforce_preview_lists_row_problems(fran) -> None:
     assert not Contract.objects.exists()
 
 
+def test_preview_asks_for_seller_entity(fran) -> None:
+    make_seller("acme-us")
+    token = token_of(upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows())))
+
+    body = fran.get(f"/imports/uploads/{token}/").content.decode()
+
+    assert "1 problem found, so nothing can be imported" in body
+    assert "<td>Seller entity of new contracts</td>" in body
+    assert "more than one seller entity" in body
+    assert "choose the seller entity of new contracts, one of: acme-de, acme-us." in body
+    chosen = upload(
+        fran,
+        "salesforce",
+        "export.zip",
+        salesforce_zip(salesforce_rows()),
+        seller_entity="acme-us",
+    )
+    preview = fran.get(chosen["Location"]).content.decode()
+    assert "What the import would do" in preview
+
+
 def test_upload_hidden_from_other_users(fran, signed_in) -> None:
     token = token_of(upload(fran, "salesforce", "export.zip", salesforce_zip(salesforce_rows())))
     other = signed_in("sam.sales")

@@ -19,6 +19,12 @@ from billguard.web.pages.imports.uploads import Upload
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+# The upload form's label of each command line option that a service may name.
+FORM_FIELDS = {
+    "--seller-entity": "Seller entity of new contracts",
+    "--line-items": "HubSpot line items file",
+    "--contract-type": "contract type",
+}
 PLACE = re.compile(r"(?P<file>.*?)(?:, row (?P<row>\d+))?(?:, column (?P<column>.+))?")
 
 
@@ -52,10 +58,17 @@ def run_upload(upload: Upload, *, by: User, dry_run: bool) -> dict[str, Any]:
         return _failed([problem_row(problem) for problem in invalid.problems])
     except BillguardError as error:
         row = problem_row(error)
-        if row["file"].startswith("--") or row["file"] in {"user", "files", "system"}:
-            # The place names a command line option, which the form calls differently.
+        option = row["file"]
+        if option.startswith("--") or option in {"user", "files", "system"}:
+            # The place is a command line option: name the upload form's field instead.
             row["file"] = upload.name
+            row["column"] = FORM_FIELDS.get(option, "")
             row["place"] = ""
+            if option == "--seller-entity":
+                row["fix"] = row["fix"].replace(
+                    "Give --seller-entity CODE, one of",
+                    "Upload the file again and choose the seller entity of new contracts, one of",
+                )
         return _failed([row])
 
 
