@@ -103,7 +103,9 @@ def _accept_upload(request: HttpRequest, form: UploadForm) -> HttpResponse:
     )
     if upload.spec.family == "mapped":
         return redirect("web:import-mapping", token=upload.token)
-    messages.success(request, f"Uploaded {upload.name}. Check the preview, then import it.")
+    messages.success(
+        request, f"Uploaded {upload.name}. Billguard checked every row of it, as shown below."
+    )
     return redirect("web:import-upload", token=upload.token)
 
 
