@@ -137,6 +137,7 @@ def test_resolve_by_credit_note_and_reissue(signed_in, receivables: Receivables)
             "resolve-outcome": "credit_and_reissue",
             "resolve-issue_date": "2026-09-20",
             "resolve-note": "Bill-to corrected",
+            "resolve-check_code": "BILL_TO_MISMATCH",
         },
     )
 
@@ -144,6 +145,7 @@ def test_resolve_by_credit_note_and_reissue(signed_in, receivables: Receivables)
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.RESOLVED
     assert dispute.resolution == Dispute.Resolution.CREDIT_AND_REISSUE
+    assert dispute.check_code == "BILL_TO_MISMATCH"
     assert dispute.credit_note is not None
     assert dispute.credit_note.number == "ADE-000004"
     reissued = dispute.reissued_invoice

@@ -35,6 +35,12 @@ from billguard.web.forms import add_service_error
 from billguard.web.links import dispute_url
 from billguard.web.paging import paginate
 
+
+def _capitalized(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return ``choices`` with each label starting with a capital, as form options read."""
+    return [(value, str(label)[:1].upper() + str(label)[1:]) for value, label in choices]
+
+
 # The form field of each place (command-line option or record name) a service error names.
 OPEN_PLACES = {
     "--reason": "reason",
@@ -50,16 +56,21 @@ RESOLVE_PLACES = {
     "--reissue": "outcome",
     "--line": "outcome",
     "--date": "issue_date",
+    "--check": "check_code",
 }
 REJECT_PLACES = {"--note": "note"}
 
 
 class DisputeFilters(forms.Form):
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Dispute.Status.choices]
+        label="Status",
+        required=False,
+        choices=[("", "Any status"), *_capitalized(Dispute.Status.choices)],
     )
     reason = forms.ChoiceField(
-        label="Reason", required=False, choices=[("", "Any reason"), *Dispute.Reason.choices]
+        label="Reason",
+        required=False,
+        choices=[("", "Any reason"), *_capitalized(Dispute.Reason.choices)],
     )
     customer = forms.CharField(label="Customer", required=False, max_length=200)
 
@@ -85,13 +96,8 @@ class DisputeOpenForm(forms.Form):
         super().__init__(*args, **kwargs)
         reason = self.fields["reason"]
         assert isinstance(reason, forms.ChoiceField)
-        reason.choices = [("", "Choose a reason"), *Dispute.Reason.choices]
-        check = self.fields["check_code"]
-        assert isinstance(check, forms.ChoiceField)
-        check.choices = [
-            ("", "None: no check would have caught it"),
-            *((code, code) for code in invoice_check_codes()),
-        ]
+        reason.choices = [("", "Choose a reason"), *_capitalized(Dispute.Reason.choices)]
+        _set_check_choices(self)
 
 
 class DisputeResolveForm(forms.Form):
@@ -110,6 +116,23 @@ class DisputeResolveForm(forms.Form):
         max_length=MAX_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    check_code = forms.ChoiceField(
+        label="Check that would have caught it", required=False, choices=[]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_check_choices(self)
+
+
+def _set_check_choices(form: forms.Form) -> None:
+    """Offer the registered invoice checks, read when the form is built, or none of them."""
+    field = form.fields["check_code"]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = [
+        ("", "None: no check would have caught it"),
+        *((code, code) for code in invoice_check_codes()),
+    ]
 
 
 class DisputeRejectForm(forms.Form):
@@ -207,7 +230,9 @@ def dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         raise Http404(f"Dispute {dispute_id} was not found.")
 
     today = timezone.localdate()
-    resolve_form = DisputeResolveForm(prefix="resolve", initial={"issue_date": today})
+    resolve_form = DisputeResolveForm(
+        prefix="resolve", initial={"issue_date": today, "check_code": dispute.check_code}
+    )
     reject_form = DisputeRejectForm(prefix="reject")
     if request.method == "POST":
         require(request.user, "dispute_decide")  # type: ignore[arg-type]
@@ -243,6 +268,7 @@ def _resolve(request: HttpRequest, dispute: Dispute, form: DisputeResolveForm) -
             reissue=values["outcome"] == "credit_and_reissue",
             note=values["note"],
             issue_date=values["issue_date"],
+            check_code=values["check_code"],
             by=request.user,  # type: ignore[arg-type]
         )
     except BillguardError as error:
