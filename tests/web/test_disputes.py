@@ -63,6 +63,7 @@ def test_record_form_prefills_the_invoice(signed_in, receivables: Receivables) -
     body = response.content.decode()
     assert response.status_code == 200
     assert 'value="ADE-000002"' in body
+    assert 'value="1190.00"' in body
     assert "<label" in body
     assert "Record the dispute" in body
 

@@ -7,6 +7,7 @@ rejecting needs ``dispute_decide``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,6 +21,7 @@ from django.utils import timezone
 from billguard.billing.credit import invoice_by_number
 from billguard.billing.models import Invoice
 from billguard.checks.engine import registered_checks
+from billguard.domain.currencies import minor_units
 from billguard.domain.errors import BillguardError
 from billguard.receivables.disputes import (
     MAX_NOTE_LENGTH,
@@ -309,10 +311,12 @@ def _open_initial(request: HttpRequest) -> dict[str, object]:
     initial: dict[str, object] = {"opened_on": timezone.localdate()}
     raw = request.GET.get("invoice", "")
     if raw.isdigit():
-        invoice = Invoice.objects.filter(pk=int(raw)).only("number", "payable").first()
+        invoice = Invoice.objects.filter(pk=int(raw)).only("number", "payable", "currency").first()
         if invoice is not None and invoice.number:
             initial["invoice_number"] = invoice.number
-            initial["amount"] = invoice.payable
+            # The whole payable amount, with the currency's ISO 4217 decimals.
+            decimals = minor_units(invoice.currency)
+            initial["amount"] = invoice.payable.quantize(Decimal(1).scaleb(-decimals))
     return initial
 
 
