@@ -162,3 +162,18 @@ def test_customer_list_answers_htmx_with_the_table_alone(signed_in, receivables)
     body = response.content.decode()
     assert "<table>" in body
     assert "<h1>" not in body
+
+
+def test_customer_page_queries_do_not_grow_with_rows(
+    signed_in,
+    django_assert_max_num_queries,
+    receivables: Receivables,  # noqa: F811
+) -> None:
+    paid_september_and_part_of_october(receivables)
+    client = signed_in("fran.finance")
+    client.get("/customers/CUST-1/")
+
+    with django_assert_max_num_queries(23):
+        response = client.get("/customers/CUST-1/?as_of=2026-12-31")
+
+    assert len(response.context["balances"]) == 3
