@@ -2,9 +2,9 @@
 
 The open amount here is the one of ``balances``: the payable amount, less the issued credit
 notes and the payment allocations dated on or before the as-of date, and never below zero.
-``balances`` computes it per invoice in Python; this module computes the same figure in the
-database, so that a list of customers or a customer with thousands of invoices costs a
-fixed number of queries.
+``balances`` computes it per invoice in Python. This module computes the same figure in the
+database, so a list of customers, or a customer with thousands of invoices, costs a fixed
+number of queries.
 """
 
 from __future__ import annotations

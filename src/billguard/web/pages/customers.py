@@ -165,7 +165,7 @@ def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _tax_ids(party: Party, bill_tos: list[BillToEntity]) -> list[dict[str, object]]:
-    """The tax IDs of the party and its bill-to entities, each with its validation result."""
+    """List the tax IDs of the party and its bill-to entities, each with its validation result."""
     rows: list[dict[str, object]] = []
     entries: list[tuple[str, str, str, str, bool | None, str]] = [
         ("Customer", party.name, party.tax_id, party.country, None, "")
@@ -178,7 +178,7 @@ def _tax_ids(party: Party, bill_tos: list[BillToEntity]) -> list[dict[str, objec
         if not value:
             rows.append({"holder": holder, "name": name, "value": "", "valid": None, "error": ""})
             continue
-        # The stored result of a bill-to entity is kept; otherwise the number is checked now.
+        # A bill-to entity keeps the result stored when it was created. Other numbers are checked now.
         if stored_valid is None:
             check = validate_tax_id(value, country)
             valid, error = check.valid, check.error
