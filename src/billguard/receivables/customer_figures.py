@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
@@ -28,31 +30,60 @@ from django.db.models import (
 from django.db.models.functions import Abs, Coalesce, Greatest
 
 from billguard.billing.models import Invoice
-from billguard.receivables.ageing import BUCKETS, AgeingRow, bucket_of
-from billguard.receivables.balances import balances_of, issued_invoices
+from billguard.receivables.ageing import AgeingRow, bucket_of
+from billguard.receivables.balances import InvoiceBalance, issued_invoices
 from billguard.receivables.models import PaymentAllocation
 from billguard.registry.models import BillToEntity, Contract, Party
 
 _AMOUNT: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=3)
 
 
-def customer_invoices_filter(party_ids: list[int]) -> Q:
-    """Match the invoices of the customers ``party_ids``, as ``balances.customer_filter`` does.
+@dataclass(frozen=True)
+class CustomerInvoices:
+    """The invoices of some customers, matched by contract and bill-to entity ids.
 
     The contracts and bill-to entities are read first, so the database matches invoices by
-    their own indexed columns (contract, bill-to) instead of joining on every invoice.
+    their own indexed columns (contract, bill-to) and joins no other table. The same ids
+    then tell which customer an invoice row belongs to.
     """
-    contract_ids = list(
-        Contract.objects.filter(party_id__in=party_ids).values_list("pk", flat=True)
-    )
-    bill_to_ids = list(
-        BillToEntity.objects.filter(party_id__in=party_ids).values_list("pk", flat=True)
-    )
-    return Q(contract_id__in=contract_ids) | Q(contract__isnull=True, bill_to_id__in=bill_to_ids)
+
+    party_of_contract: dict[int, int]
+    party_of_bill_to: dict[int, int]
+
+    @property
+    def filter(self) -> Q:
+        """Match the invoices of the customers, as ``balances.customer_filter`` does."""
+        return Q(contract_id__in=list(self.party_of_contract)) | Q(
+            contract__isnull=True, bill_to_id__in=list(self.party_of_bill_to)
+        )
+
+    def customer_id(self, contract_id: int | None, bill_to_id: int | None) -> int | None:
+        """Return the customer of an invoice: its contract's party, else its bill-to's."""
+        if contract_id is not None:
+            return self.party_of_contract.get(contract_id)
+        if bill_to_id is not None:
+            return self.party_of_bill_to.get(bill_to_id)
+        return None
+
+
+def customer_invoices(party_ids: list[int]) -> CustomerInvoices:
+    """Read the contract and bill-to ids of the customers ``party_ids``, in 2 queries."""
+    contracts = Contract.objects.filter(party_id__in=party_ids).values_list("pk", "party_id")
+    bill_tos = BillToEntity.objects.filter(party_id__in=party_ids).values_list("pk", "party_id")
+    return CustomerInvoices(dict(contracts), dict(bill_tos))
+
+
+def customer_invoices_filter(party_ids: list[int]) -> Q:
+    """Match the invoices of the customers ``party_ids``, as ``balances.customer_filter`` does."""
+    return customer_invoices(party_ids).filter
 
 
 def with_open_amount(invoices: QuerySet[Invoice], as_of: dt.date) -> QuerySet[Invoice]:
-    """Annotate each invoice with ``open_amount`` as of ``as_of``, as ``InvoiceBalance`` has it."""
+    """Annotate each invoice with its balance as of ``as_of``, as ``InvoiceBalance`` has it.
+
+    ``credited_amount`` and ``paid_amount`` are the parts that ``balances`` sums, and
+    ``open_amount`` is what remains of the payable amount, never below zero.
+    """
     credited = (
         Invoice.objects.filter(
             credited_invoice_id=OuterRef("pk"),
@@ -62,7 +93,8 @@ def with_open_amount(invoices: QuerySet[Invoice], as_of: dt.date) -> QuerySet[In
         )
         .order_by()
         .values("credited_invoice_id")
-        .annotate(total=Sum(Abs("payable")))
+        # Credit notes state positive amounts (EN 16931); Abs() also accepts negative ones.
+        .annotate(total=Abs(Sum("payable")))
         .values("total")
     )
     paid = (
@@ -73,13 +105,31 @@ def with_open_amount(invoices: QuerySet[Invoice], as_of: dt.date) -> QuerySet[In
         .values("total")
     )
     zero = Value(Decimal(0), output_field=_AMOUNT)
-    remaining = ExpressionWrapper(
-        F("payable")
-        - Coalesce(Subquery(credited, output_field=_AMOUNT), zero)
-        - Coalesce(Subquery(paid, output_field=_AMOUNT), zero),
-        output_field=_AMOUNT,
+    annotated = invoices.annotate(
+        credited_amount=Coalesce(Subquery(credited, output_field=_AMOUNT), zero),
+        paid_amount=Coalesce(Subquery(paid, output_field=_AMOUNT), zero),
     )
-    return invoices.annotate(open_amount=Greatest(remaining, zero, output_field=_AMOUNT))
+    remaining = ExpressionWrapper(
+        F("payable") - F("credited_amount") - F("paid_amount"), output_field=_AMOUNT
+    )
+    return annotated.annotate(open_amount=Greatest(remaining, zero, output_field=_AMOUNT))
+
+
+def balances_of_annotated(invoices: Iterable[Invoice], as_of: dt.date) -> list[InvoiceBalance]:
+    """Return the balances of invoices that ``with_open_amount`` annotated, with no query.
+
+    The open amount, the days past due and the payment status then come from
+    ``InvoiceBalance`` itself.
+    """
+    return [
+        InvoiceBalance(
+            invoice=invoice,
+            credited=invoice.credited_amount,  # type: ignore[attr-defined]
+            paid=invoice.paid_amount,  # type: ignore[attr-defined]
+            as_of=as_of,
+        )
+        for invoice in invoices
+    ]
 
 
 def balances_due(party_ids: list[int], as_of: dt.date) -> dict[int, list[tuple[str, Decimal]]]:
@@ -89,18 +139,23 @@ def balances_due(party_ids: list[int], as_of: dt.date) -> dict[int, list[tuple[s
     """
     if not party_ids:
         return {}
-    invoices = issued_invoices().filter(customer_invoices_filter(party_ids), issue_date__lte=as_of)
+    customers = customer_invoices(party_ids)
+    invoices = issued_invoices().filter(customers.filter, issue_date__lte=as_of)
     rows = (
         with_open_amount(invoices.select_related(None), as_of)
-        .annotate(customer_id=Coalesce("contract__party_id", "bill_to__party_id"))
         .order_by()
-        .values("customer_id", "currency")
+        .values("contract_id", "bill_to_id", "currency")
         .annotate(total=Sum("open_amount"))
     )
+    totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        customer_id = customers.customer_id(row["contract_id"], row["bill_to_id"])
+        if customer_id is not None and row["total"]:
+            totals[(customer_id, row["currency"])] += row["total"]
     due: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r["customer_id"], r["currency"])):
-        if row["total"] and row["total"] > 0:
-            due[row["customer_id"]].append((row["currency"], row["total"]))
+    for (customer_id, currency), total in sorted(totals.items()):
+        if total > 0:
+            due[customer_id].append((currency, total))
     return dict(due)
 
 
@@ -108,32 +163,40 @@ def held_drafts_count(party_ids: list[int]) -> dict[int, int]:
     """Return the number of held drafts (open exceptions) of each customer, in 3 queries."""
     if not party_ids:
         return {}
+    customers = customer_invoices(party_ids)
     rows = (
-        Invoice.objects.filter(customer_invoices_filter(party_ids), status=Invoice.Status.HELD)
-        .annotate(customer_id=Coalesce("contract__party_id", "bill_to__party_id"))
+        Invoice.objects.filter(customers.filter, status=Invoice.Status.HELD)
         .order_by()
-        .values("customer_id")
+        .values("contract_id", "bill_to_id")
         .annotate(held=Count("pk"))
     )
-    return {row["customer_id"]: row["held"] for row in rows}
+    counts: dict[int, int] = defaultdict(int)
+    for row in rows:
+        customer_id = customers.customer_id(row["contract_id"], row["bill_to_id"])
+        if customer_id is not None:
+            counts[customer_id] += row["held"]
+    return dict(counts)
 
 
-def customer_ageing(party: Party, as_of: dt.date) -> list[AgeingRow]:
+def customer_ageing(
+    party: Party, as_of: dt.date, invoices: CustomerInvoices | None = None
+) -> list[AgeingRow]:
     """Return the ageing of one customer at ``as_of``: one row per currency with something open.
 
-    The invoices with an open amount are picked in SQL; their buckets then come from
-    ``balances`` and ``ageing``, the same code as the receivables ageing of all customers.
-    The rows leave ``unapplied`` at zero: unapplied cash belongs to payments, not invoices.
+    The invoices with an open amount are picked in SQL, in one query when ``invoices`` (the
+    customer's contract and bill-to ids) is given. Their buckets come from ``InvoiceBalance``
+    and ``ageing.bucket_of``, as in the receivables ageing of all customers. The rows leave
+    ``unapplied`` at zero: unapplied cash belongs to payments, not invoices.
     """
-    open_ids = (
+    invoices = invoices or customer_invoices([party.pk])
+    open_invoices = (
         with_open_amount(issued_invoices().select_related(None), as_of)
-        .filter(customer_invoices_filter([party.pk]), issue_date__lte=as_of)
+        .filter(invoices.filter, issue_date__lte=as_of)
         .filter(Q(open_amount__gt=0))
-        .values_list("pk", flat=True)
+        .only("pk", "currency", "payable", "issue_date", "due_date")
     )
-    invoices = issued_invoices().filter(pk__in=list(open_ids))
     rows: dict[str, AgeingRow] = {}
-    for balance in balances_of(invoices, as_of):
+    for balance in balances_of_annotated(open_invoices, as_of):
         if balance.open_amount <= 0:
             continue
         currency = balance.invoice.currency
@@ -141,13 +204,3 @@ def customer_ageing(party: Party, as_of: dt.date) -> list[AgeingRow]:
         row.buckets[bucket_of(balance.days_past_due)] += balance.open_amount
         row.invoices += 1
     return [rows[currency] for currency in sorted(rows)]
-
-
-__all__ = [
-    "BUCKETS",
-    "balances_due",
-    "customer_ageing",
-    "customer_invoices_filter",
-    "held_drafts_count",
-    "with_open_amount",
-]

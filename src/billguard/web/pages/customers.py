@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from billguard.billing.models import Invoice
 from billguard.receivables.ageing import BUCKETS
-from billguard.receivables.balances import balances_of, issued_invoices
+from billguard.receivables.balances import issued_invoices
 from billguard.receivables.customer_figures import (
     balances_due,
+    balances_of_annotated,
     customer_ageing,
-    customer_invoices_filter,
+    customer_invoices,
     held_drafts_count,
+    with_open_amount,
 )
 from billguard.receivables.models import Dispute
 from billguard.registry.models import BillToEntity, DuplicateCandidate, Party
@@ -104,9 +106,9 @@ def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
     tax_ids = _tax_ids(party, bill_tos)
     contracts = party.contracts.order_by("number")
     contract_count = contracts.count()
-    customer_invoices = customer_invoices_filter([party.pk])
+    own_invoices = customer_invoices([party.pk])
     held = (
-        Invoice.objects.filter(customer_invoices, status=Invoice.Status.HELD)
+        Invoice.objects.filter(own_invoices.filter, status=Invoice.Status.HELD)
         .select_related("contract")
         .prefetch_related("findings")
         .order_by("created_at", "pk")
@@ -119,13 +121,11 @@ def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
         .order_by("-match_probability", "pk")
     )
 
-    invoices = (
-        issued_invoices()
-        .filter(customer_invoices, issue_date__lte=as_of)
-        .order_by("-issue_date", "-pk")
-    )
+    invoices = with_open_amount(
+        issued_invoices().filter(own_invoices.filter, issue_date__lte=as_of), as_of
+    ).order_by("-issue_date", "-pk")
     invoice_page = paginate(request, invoices)
-    balances = balances_of(invoice_page.rows, as_of)
+    balances = balances_of_annotated(invoice_page.rows, as_of)
     open_disputes = set(
         Dispute.objects.filter(
             invoice_id__in=[invoice.pk for invoice in invoice_page.rows],
@@ -152,7 +152,7 @@ def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
         "buckets": BUCKETS,
         "ageing": [
             {"row": row, "amounts": [row.buckets[bucket] for bucket in BUCKETS]}
-            for row in customer_ageing(party, as_of)
+            for row in customer_ageing(party, as_of, own_invoices)
         ],
         "page": invoice_page,
         "balances": [
@@ -178,7 +178,7 @@ def _tax_ids(party: Party, bill_tos: list[BillToEntity]) -> list[dict[str, objec
         if not value:
             rows.append({"holder": holder, "name": name, "value": "", "valid": None, "error": ""})
             continue
-        # A bill-to entity keeps the result stored when it was created. Other numbers are checked now.
+        # A bill-to entity keeps the result stored at its creation. Other numbers are checked now.
         if stored_valid is None:
             check = validate_tax_id(value, country)
             valid, error = check.valid, check.error

@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -23,6 +22,7 @@ from billguard.billing.models import Invoice
 from billguard.checks.engine import registered_checks
 from billguard.domain.currencies import minor_units
 from billguard.domain.errors import BillguardError
+from billguard.receivables.customer_figures import customer_invoices_filter
 from billguard.receivables.disputes import (
     MAX_NOTE_LENGTH,
     dispute_open,
@@ -32,6 +32,7 @@ from billguard.receivables.disputes import (
     reissue_of,
 )
 from billguard.receivables.models import Dispute
+from billguard.registry.models import Party
 from billguard.web.access import page, require
 from billguard.web.forms import add_service_error
 from billguard.web.links import dispute_url
@@ -74,7 +75,20 @@ class DisputeFilters(forms.Form):
         required=False,
         choices=[("", "Any reason"), *_capitalized(Dispute.Reason.choices)],
     )
-    customer = forms.CharField(label="Customer", required=False, max_length=200)
+    customer = forms.CharField(label="Customer code", required=False, max_length=40)
+
+    def clean_customer(self) -> Party | None:
+        code = self.cleaned_data["customer"].strip()
+        if not code:
+            return None
+        customers = Party.objects.filter(kind=Party.Kind.CUSTOMER)
+        # The exact code uses the unique index; a code typed in other capitals is looked up after.
+        party = customers.filter(code=code).first() or customers.filter(code__iexact=code).first()
+        if party is None:
+            raise forms.ValidationError(
+                f"No customer has the code {code!r}. Give a code from the customer list."
+            )
+        return party
 
 
 class DisputeOpenForm(forms.Form):
@@ -148,36 +162,34 @@ class DisputeRejectForm(forms.Form):
 @page()
 def dispute_list(request: HttpRequest) -> HttpResponse:
     filters = DisputeFilters(request.GET or None)
-    disputes = Dispute.objects.select_related(
-        "invoice__contract__party", "invoice__bill_to__party", "credit_note", "reissued_invoice"
-    ).order_by("-opened_on", "-pk")
+    # The page is chosen on the dispute table alone and its rows are joined afterwards, so
+    # the database never joins every dispute to its invoice only to sort and cut them.
+    disputes = Dispute.objects.order_by("-opened_on", "-pk")
     if filters.is_bound and filters.is_valid():
         values = filters.cleaned_data
         if values["status"]:
             disputes = disputes.filter(status=values["status"])
         if values["reason"]:
             disputes = disputes.filter(reason=values["reason"])
-        customer = values["customer"].strip()
-        if customer:
-            by_contract = Q(invoice__contract__party__code__iexact=customer) | Q(
-                invoice__contract__party__name__icontains=customer
-            )
-            by_bill_to = Q(invoice__contract__isnull=True) & (
-                Q(invoice__bill_to__party__code__iexact=customer)
-                | Q(invoice__bill_to__party__name__icontains=customer)
-            )
-            disputes = disputes.filter(by_contract | by_bill_to)
+        customer = values["customer"]
+        if customer is not None:
+            invoices = Invoice.objects.filter(customer_invoices_filter([customer.pk]))
+            disputes = disputes.filter(invoice_id__in=invoices.values("pk"))
     elif filters.is_bound:
         disputes = disputes.none()
-    rows = paginate(request, disputes)
-    reissues = _reissues(rows.rows)
+    rows = paginate(request, disputes.values_list("pk", flat=True))
+    loaded = Dispute.objects.select_related(
+        "invoice__contract__party", "invoice__bill_to__party", "credit_note", "reissued_invoice"
+    ).in_bulk(rows.rows)
+    page_disputes = [loaded[pk] for pk in rows.rows]
+    reissues = _reissues(page_disputes)
     listed = [
         {
             "dispute": dispute,
             "customer": _customer(dispute.invoice),
             "reissue": reissues.get(dispute.pk),
         }
-        for dispute in rows.rows
+        for dispute in page_disputes
     ]
     template = (
         "web/disputes/_table.html"
