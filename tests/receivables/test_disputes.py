@@ -200,6 +200,56 @@ def test_reissue_needs_full_credit(receivables: Receivables):
         )
 
 
+def test_resolve_records_the_check_code(receivables: Receivables):
+    dispute = open_dispute(receivables, check_code="")
+
+    resolution = dispute_resolve(
+        dispute=dispute,
+        reissue=False,
+        note="Credited in full",
+        issue_date=dt.date(2026, 9, 20),
+        check_code="bill_to_mismatch",
+        by=receivables.finance,
+    )
+
+    assert resolution.dispute.check_code == "BILL_TO_MISMATCH"
+    entry = AuditEntry.objects.get(action="dispute.resolve")
+    assert "BILL_TO_MISMATCH" in str(entry.after)
+
+
+def test_resolve_without_check_code_keeps_it(receivables: Receivables):
+    dispute = open_dispute(receivables)
+
+    resolution = dispute_resolve(
+        dispute=dispute,
+        reissue=False,
+        note="Credited in full",
+        issue_date=dt.date(2026, 9, 20),
+        by=receivables.finance,
+    )
+
+    assert resolution.dispute.check_code == "PRICE_MISMATCH"
+
+
+def test_resolve_with_unknown_check_code_is_rejected(receivables: Receivables):
+    dispute = open_dispute(receivables)
+
+    with pytest.raises(InvalidInput) as error:
+        dispute_resolve(
+            dispute=dispute,
+            reissue=False,
+            note="Credited in full",
+            issue_date=dt.date(2026, 9, 20),
+            check_code="PRICE_WRONG",
+            by=receivables.finance,
+        )
+
+    assert error.value.place == "--check"
+    dispute.refresh_from_db()
+    assert dispute.status == Dispute.Status.OPEN
+    assert not Invoice.objects.filter(document_type="credit_note").exists()
+
+
 def test_resolve_without_invoice_credit_is_rejected(receivables: Receivables):
     dispute = open_dispute(receivables)
     # A finance approver may decide disputes and credit invoices; an auditor may do neither.

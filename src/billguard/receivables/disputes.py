@@ -74,16 +74,7 @@ def dispute_open(
             value=reason,
             fix=f"Use one of: {', '.join(Dispute.Reason.values)}.",
         )
-    check_code = check_code.strip().upper()
-    codes = invoice_check_codes()
-    if check_code and check_code not in codes:
-        raise InvalidInput(
-            f"{check_code!r} is not the code of a registered invoice check.",
-            place="--check",
-            value=check_code,
-            fix=f"Use one of {', '.join(codes)}, or leave it out when no check would have "
-            "caught the error.",
-        )
+    check_code = _check_code_validate(check_code)
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidInput(
             f"the note is {len(note)} characters long, over the limit of {MAX_NOTE_LENGTH}.",
@@ -194,12 +185,15 @@ def dispute_resolve(
     issue_date: dt.date,
     by: User,
     quantities: dict[str, Decimal] | None = None,
+    check_code: str | None = None,
 ) -> DisputeResolution:
     """Resolve a dispute by a credit note, and with ``reissue`` by a corrected invoice too.
 
     Without ``reissue``, ``quantities`` (by line position) credits part of the invoice. A
     reissue always follows a full credit note, so the corrected invoice replaces it whole.
-    The user needs both the dispute_decide and the invoice_credit action.
+    The user needs both the dispute_decide and the invoice_credit action. A ``check_code``
+    replaces the code recorded at opening (empty: no check would have caught the error);
+    None keeps it.
 
     NOTE: payments already applied to the disputed invoice stay on it, so a credited invoice
     can show more paid than open. Move them with ``payment_allocate`` (to the reissue).
@@ -207,6 +201,8 @@ def dispute_resolve(
     authorize(by, "dispute_decide")
     authorize(by, "invoice_credit")
     _note_validate(note)
+    if check_code is not None:
+        check_code = _check_code_validate(check_code)
     if reissue and quantities:
         raise InvalidInput(
             "a reissue replaces the whole invoice, so its credit note cannot be partial.",
@@ -236,6 +232,8 @@ def dispute_resolve(
         )
         dispute.credit_note = credit_note
         dispute.reissued_invoice = reissued
+        if check_code is not None:
+            dispute.check_code = check_code
         _decided(dispute, note, by)
         dispute.save()
         audit_record(
@@ -252,6 +250,7 @@ def dispute_resolve(
                 if reissued is not None
                 else None,
                 "blocking_codes": blocking,
+                "check_code": dispute.check_code,
             },
             reason=dispute.decision_note,
         )
@@ -351,6 +350,20 @@ def disputes_list(*, status: str | None = None) -> list[Dispute]:
     if status is not None:
         disputes = disputes.filter(status=status)
     return list(disputes.order_by("opened_on", "pk"))
+
+
+def _check_code_validate(check_code: str) -> str:
+    check_code = check_code.strip().upper()
+    codes = invoice_check_codes()
+    if check_code and check_code not in codes:
+        raise InvalidInput(
+            f"{check_code!r} is not the code of a registered invoice check.",
+            place="--check",
+            value=check_code,
+            fix=f"Use one of {', '.join(codes)}, or leave it out when no check would have "
+            "caught the error.",
+        )
+    return check_code
 
 
 def _note_validate(note: str) -> None:

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from billguard.web import auth
-from billguard.web.pages import dashboard, imports
+from billguard.web.pages import customers, dashboard, disputes, imports
 
 app_name = "web"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include(auth)),
     path("", include(dashboard)),
     path("", include(imports)),
+    path("", include(customers)),
+    path("", include(disputes)),
 ]
