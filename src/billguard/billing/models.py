@@ -50,6 +50,11 @@ class BillingRun(models.Model):
     # Totals summed from the run's chunks when it completes: contracts, chunks, issued, held,
     # already_issued, nothing_to_bill and retried_chunks.
     counts = models.JSONField(default=dict)
+    # The gate report (billing/report.py) stored when the run completes, without its list of
+    # every finding, so that a page shows it without reading every chunk's outcomes.
+    report = models.JSONField(null=True, blank=True)
+    # Why the run failed, when it did: the error of the process that carried it out.
+    error = models.TextField(blank=True)
 
 
 class BillingRunChunk(models.Model):
