@@ -100,12 +100,40 @@ def test_report_links_held_drafts_and_invoices(signed_in, in_process):
     client.post("/billing-runs/", {"period": "2026-11"})
     run = BillingRun.objects.get()
 
-    body = client.get(f"/billing-runs/{run.pk}/").content.decode()
+    held_tab = client.get(f"/billing-runs/{run.pk}/").content.decode()
+    issued_tab = client.get(f"/billing-runs/{run.pk}/", {"invoices": "issued"}).content.decode()
 
     held = Invoice.objects.get(status=Invoice.Status.HELD)
-    assert f'href="/exceptions/{held.pk}/"' in body
+    assert f'<a href="/exceptions/{held.pk}/">Held draft {held.pk}</a>' in held_tab
+    assert 'href="?invoices=held" aria-current="page">Held drafts (1)' in held_tab
+    assert 'href="?invoices=issued" aria-current="page">Issued invoices (2)' in issued_tab
+    assert f'href="/exceptions/{held.pk}/"' not in issued_tab
     for invoice in Invoice.objects.filter(status=Invoice.Status.ISSUED):
-        assert f'href="/invoices/{invoice.pk}/">{invoice.number}</a>' in body
+        assert f'href="/invoices/{invoice.pk}/">{invoice.number}</a>' in issued_tab
+        assert f'href="/invoices/{invoice.pk}/"' not in held_tab
+
+
+def test_run_invoices_paged_by_id(signed_in, in_process, monkeypatch):
+    three_contracts()
+    client = signed_in("fran.finance")
+    client.post("/billing-runs/", {"period": "2026-11"})
+    run = BillingRun.objects.get()
+    first, second = Invoice.objects.filter(status=Invoice.Status.ISSUED).order_by("pk")
+    monkeypatch.setattr("billguard.web.pages.billing_runs.PAGE_SIZE", 1)
+
+    page_one = client.get(f"/billing-runs/{run.pk}/", {"invoices": "issued"})
+    page_two = client.get(
+        f"/billing-runs/{run.pk}/", {"invoices": "issued", "after": str(first.pk)}
+    )
+    back = client.get(f"/billing-runs/{run.pk}/", {"invoices": "issued", "before": str(second.pk)})
+
+    assert [i.pk for i in page_one.context["invoices"].rows] == [first.pk]
+    assert page_one.context["invoices"].next_query == f"?invoices=issued&after={first.pk}"
+    assert page_one.context["invoices"].previous_query == ""
+    assert [i.pk for i in page_two.context["invoices"].rows] == [second.pk]
+    assert page_two.context["invoices"].next_query == ""
+    assert page_two.context["invoices"].previous_query == f"?invoices=issued&before={second.pk}"
+    assert [i.pk for i in back.context["invoices"].rows] == [first.pk]
 
 
 def test_dry_run_stores_report_not_invoices(signed_in, in_process):

@@ -162,6 +162,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["contract", "period_start"]),
             models.Index(fields=["status"]),
+            # A billing run's page lists its held drafts and its issued invoices in id order.
+            models.Index(fields=["billing_run", "status", "id"], name="invoice_run_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -122,7 +122,7 @@ def billing_run_execute(
 
     With ``run_id``, it carries out the run that billing_run_record stored, instead of
     creating one, and stores a dry run's result in that run as well. Any error marks that
-    run failed with the error's text, so that whoever watches it sees why.
+    run failed with the error's text, which the run's page shows.
     """
     if run_id is None:
         return _execute(

@@ -8,9 +8,9 @@ The default starter launches ``billguard run --run-id ID`` as a child process in
 its own. That process outlives the web worker that launched it, so a gunicorn worker that is
 recycled (max_requests, a timeout) or a development server that reloads leaves the run going,
 and it has its own database connection and memory. In queue mode the same process sends the
-chunks to ``billguard worker`` processes and waits for them, because the run is completed
-(counts, report) by the process that started it; sending only the chunks to the queue would
-leave the run without anyone to complete it.
+chunks to ``billguard worker`` processes and waits for them. It must, because the process
+that starts a run also completes it (counts, report). With only the chunks on the queue, no
+process would complete the run.
 
 ``run_in_this_process`` carries the run out before it returns. Tests use it through the
 setting, and so can a deployment that wants no child processes.
@@ -97,7 +97,7 @@ def run_in_this_process(run: BillingRun) -> None:
 
 
 def run_arguments(run: BillingRun) -> list[str]:
-    """The ``billguard`` arguments that carry out ``run`` as its starter recorded it."""
+    """Build the ``billguard`` arguments that carry out ``run`` as it was recorded."""
     arguments = ["run", "--period", run.period_label, "--run-id", str(run.pk)]
     if run.started_by:
         arguments += ["--user", run.started_by]
@@ -109,9 +109,9 @@ def run_arguments(run: BillingRun) -> list[str]:
 
 
 def child_environment() -> dict[str, str]:
-    """This process's environment, pointed at the database and var directory it uses now.
+    """Copy this process's environment, pointed at the database and var directory in use.
 
-    They are the configured ones in production. Under a test runner the database is the test
+    In production they are the configured ones. Under a test runner the database is the test
     database, which the child must use too.
     """
     environment = dict(os.environ)

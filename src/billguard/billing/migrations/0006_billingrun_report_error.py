@@ -17,4 +17,10 @@ class Migration(migrations.Migration):
             name="error",
             field=models.TextField(blank=True),
         ),
+        migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(
+                fields=["billing_run", "status", "id"], name="invoice_run_status_idx"
+            ),
+        ),
     ]

@@ -1,7 +1,7 @@
 """The audit log: the audit trail filtered by record, person, date and action, and its check.
 
 "Verify the chain" runs the same verification as ``billguard audit verify`` within the
-request, because the user waits for its answer, and says how long it took.
+request, because the user waits for the result, and shows how long it took.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def _changes(entry: AuditEntry) -> list[FieldChange]:
-    """The fields of the entry's before and after, side by side; a non-object value is one row."""
+    """Pair the fields of the entry's before and after. A value that is no object is one row."""
     before, after = entry.before, entry.after
     if not isinstance(before, dict) or not isinstance(after, dict):
         if before is None and after is None:

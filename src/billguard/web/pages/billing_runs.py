@@ -1,12 +1,13 @@
 """The billing runs: the list with the form that starts one, and each run's progress and report.
 
 Starting a run records it and hands it to the starter of billguard.web.background, which
-carries it out outside the request; the page then follows the run's chunk rows.
+carries it out outside the request. The run's page then follows the run's chunk rows.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -31,7 +32,7 @@ from billguard.domain.periods import parse_period
 from billguard.web.access import page, require
 from billguard.web.background import run_starter
 from billguard.web.forms import add_service_error
-from billguard.web.paging import paginate
+from billguard.web.paging import PAGE_SIZE, paginate
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +78,17 @@ def billing_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
     }
     if run.status == BillingRun.Status.COMPLETED:
-        context["report"] = _report(run, planned=context["progress"].planned)
+        report = _report(run, planned=context["progress"].planned)
+        context["report"] = report
         if not run.dry_run:
-            context["invoices"] = paginate(request, _run_invoices(run))
+            held_first = report is None or report.get("invoices_held", 0) > 0
+            context["invoices"] = _run_invoices(request, run, held_first=held_first)
     return render(request, "web/billing_runs/detail.html", context)
 
 
 @page()
 def billing_run_progress_fragment(request: HttpRequest, run_id: int) -> HttpResponse:
-    """The progress panel alone, for htmx to poll while the run is running."""
+    """Render the progress panel alone, for htmx to poll while the run is running."""
     run = get_object_or_404(
         BillingRun.objects.only("pk", "status", "dry_run", "error", "finished_at"), pk=run_id
     )
@@ -101,7 +104,7 @@ def billing_run_progress_fragment(request: HttpRequest, run_id: int) -> HttpResp
 
 
 def _start(request: HttpRequest, form: StartRunForm) -> BillingRun | None:
-    """Validate the form, record the run and hand it to the starter; None when refused."""
+    """Validate the form, record the run and hand it over; return None if that was rejected."""
     if not form.is_valid():
         return None
     try:
@@ -127,7 +130,7 @@ def _start(request: HttpRequest, form: StartRunForm) -> BillingRun | None:
 
 
 def _runs_listed() -> QuerySet[BillingRun]:
-    """The runs, newest first, with the report's totals but not the rest of the report."""
+    """Select the runs, newest first, with the report's totals but not the rest of it."""
     return (
         BillingRun.objects.defer("report")
         .annotate(
@@ -138,36 +141,93 @@ def _runs_listed() -> QuerySet[BillingRun]:
     )
 
 
-def _report(run: BillingRun, *, planned: bool) -> dict[str, Any] | None:
-    """The gate report stored with the run, or built from its chunks for a run without one.
+# The keys of the stored report that the run's page shows. The list of held drafts is read
+# only for a dry run, whose invoices are not stored: a real run lists them from its invoices.
+REPORT_KEYS = (
+    "dry_run",
+    "contracts_considered",
+    "invoices_issued",
+    "issued_total",
+    "invoices_held",
+    "held_total",
+    "already_issued",
+    "nothing_to_bill",
+    "chunks",
+    "chunks_retried",
+    "findings_by_code",
+    "observed",
+)
 
-    None for a run without either, such as the sample company's invoice history.
+
+def _report(run: BillingRun, *, planned: bool) -> dict[str, Any] | None:
+    """Return the gate report stored with the run, else build it from the run's chunks.
+
+    Return None for a run without either, such as the sample company's invoice history.
     """
-    stored = BillingRun.objects.filter(pk=run.pk).values_list("report", flat=True).first()
-    if stored:
-        return dict(stored)
+    keys = (*REPORT_KEYS, "held") if run.dry_run else REPORT_KEYS
+    stored = (
+        BillingRun.objects.filter(pk=run.pk, report__isnull=False)
+        .values(**{f"report_{key}": KeyTransform(key, "report") for key in keys})
+        .first()
+    )
+    if stored is not None:
+        return {key: stored[f"report_{key}"] for key in keys}
     if not planned:
         return None
-    # NOTE: a run completed before reports were stored reads every chunk's outcomes here,
-    # which is slower on a large run; a completed run stores its report.
+    # NOTE: for a run completed before runs stored their report, this reads every chunk's
+    # outcomes (one item per draft), so the page slows down with the size of that run.
     return stored_report(run_report(run_result_load(run)))
 
 
-def _run_invoices(run: BillingRun) -> QuerySet[Invoice]:
-    return (
-        Invoice.objects.filter(billing_run=run)
+@dataclass
+class InvoiceList:
+    """One page of a run's held drafts or issued invoices, paged by invoice id."""
+
+    status: str
+    rows: list[Invoice]
+    previous_query: str
+    next_query: str
+
+
+def _run_invoices(request: HttpRequest, run: BillingRun, *, held_first: bool) -> InvoiceList:
+    """Page through the run's invoices of one status by id (``after``/``before``).
+
+    Paging by id rather than by offset costs the same on the last page of 100k invoices as on
+    the first, with the index on (billing_run, status, id).
+    """
+    default = Invoice.Status.HELD if held_first else Invoice.Status.ISSUED
+    status = request.GET.get("invoices", default)
+    if status not in (Invoice.Status.HELD, Invoice.Status.ISSUED):
+        status = default
+    invoices = (
+        Invoice.objects.filter(billing_run=run, status=status)
         .select_related("contract")
-        .only(
-            "pk",
-            "number",
-            "status",
-            "currency",
-            "payable",
-            "contract__number",
-            "draft_key",
-        )
-        .order_by("status", "pk")
+        .only("pk", "number", "status", "currency", "payable", "contract__number")
     )
+    after, before = _id_parameter(request, "after"), _id_parameter(request, "before")
+    if before is not None:
+        rows = list(invoices.filter(pk__lt=before).order_by("-pk")[: PAGE_SIZE + 1])
+        more_before = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE][::-1]
+        more_after = True
+    else:
+        if after is not None:
+            invoices = invoices.filter(pk__gt=after)
+        rows = list(invoices.order_by("pk")[: PAGE_SIZE + 1])
+        more_after = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        more_before = after is not None
+    return InvoiceList(
+        status=status,
+        rows=rows,
+        previous_query=f"?invoices={status}&before={rows[0].pk}" if rows and more_before else "",
+        next_query=f"?invoices={status}&after={rows[-1].pk}" if rows and more_after else "",
+    )
+
+
+def _id_parameter(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() else None
 
 
 urlpatterns = [
