@@ -117,6 +117,7 @@ def test_filter_by_date_range(signed_in, trail):
     before_today = client.get("/audit/", {"date_until": yesterday})
 
     assert len(listed_sequences(today_only)) == AuditEntry.objects.count()
+    assert listed_sequences(today_only) == sorted(listed_sequences(today_only), reverse=True)
     assert listed_sequences(before_today) == []
     assert "No entry matches these filters." in before_today.content.decode()
 

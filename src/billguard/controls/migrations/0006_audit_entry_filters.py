@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="auditentry",
-            index=models.Index(fields=["recorded_at"], name="audit_recorded_at_idx"),
+            index=models.Index(fields=["recorded_at", "sequence"], name="audit_recorded_at_idx"),
         ),
     ]

@@ -46,7 +46,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["record_type", "record_id", "sequence"], name="audit_record_idx"),
             models.Index(fields=["actor", "sequence"], name="audit_actor_idx"),
             models.Index(fields=["action", "sequence"], name="audit_action_idx"),
-            models.Index(fields=["recorded_at"], name="audit_recorded_at_idx"),
+            models.Index(fields=["recorded_at", "sequence"], name="audit_recorded_at_idx"),
         ]
 
     def __str__(self) -> str:
