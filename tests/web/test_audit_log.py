@@ -77,6 +77,22 @@ def test_log_shows_before_and_after(signed_in, trail):
     assert '<td class="after"><ins>120.00</ins></td>' in body
     assert "<td>EUR</td><td>EUR</td>" in body
     assert '<td class="after"><ins>45</ins></td>' in body
+    assert '<td class="after"><ins>ok</ins></td>' in body
+
+
+def test_log_shows_nested_values_as_json(signed_in, trail):
+    contract = Contract.objects.get(number="C-1")
+    write(
+        contract,
+        actor="fran.finance",
+        action="test.nested",
+        before={"changes": None},
+        after={"changes": {"payment_terms_days": 90}},
+    )
+
+    body = signed_in("fran.finance").get("/audit/", {"action": "test.nested"}).content.decode()
+
+    assert "<ins>{&quot;payment_terms_days&quot;: 90}</ins>" in body
 
 
 def test_filter_by_person(signed_in, trail):

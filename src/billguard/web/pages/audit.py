@@ -7,6 +7,7 @@ request, because the user waits for the result, and shows how long it took.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -62,6 +63,23 @@ class FieldChange:
     @property
     def changed(self) -> bool:
         return self.before != self.after
+
+    @property
+    def before_text(self) -> str:
+        return _as_text(self.before)
+
+    @property
+    def after_text(self) -> str:
+        return _as_text(self.after)
+
+
+def _as_text(value: Any) -> str:
+    """Write a stored value as it reads in the trail: text as it is, anything else as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @page("audit_read")
