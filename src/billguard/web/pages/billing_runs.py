@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -171,7 +171,8 @@ def _report(run: BillingRun, *, planned: bool) -> dict[str, Any] | None:
         .first()
     )
     if stored is not None:
-        return {key: stored[f"report_{key}"] for key in keys}
+        values = cast(dict[str, Any], stored)
+        return {key: values[f"report_{key}"] for key in keys}
     if not planned:
         return None
     # NOTE: for a run completed before runs stored their report, this reads every chunk's
