@@ -318,7 +318,10 @@ def test_background_run_completes_in_child_process(signed_in):
     assert run.status == BillingRun.Status.COMPLETED, run.error
     assert "The run is completed: 1 of 1 chunks done." in body
     issued = Invoice.objects.get(status=Invoice.Status.ISSUED)
+    held = Invoice.objects.get(status=Invoice.Status.HELD)
+    issued_tab = client.get(run_page, {"invoices": "issued"}).content.decode()
     assert issued.payable == Decimal("1190.00")
-    assert f'href="/invoices/{issued.pk}/"' in body
+    assert f'href="/exceptions/{held.pk}/"' in body
+    assert f'href="/invoices/{issued.pk}/"' in issued_tab
     assert run.report is not None
     assert run.report["invoices_held"] == 1
