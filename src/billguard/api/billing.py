@@ -332,7 +332,7 @@ class BillingRunList(ApiView):
         tags=["billing-runs"],
     )
     def get(self, request: Request) -> Response:
-        runs = BillingRun.objects.order_by("-started_at", "-pk")
+        runs = BillingRun.objects.defer("report").order_by("-started_at", "-pk")
         return self.paginated(runs, BillingRunSerializer)
 
     @extend_schema(

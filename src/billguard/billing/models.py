@@ -50,6 +50,11 @@ class BillingRun(models.Model):
     # Totals summed from the run's chunks when it completes: contracts, chunks, issued, held,
     # already_issued, nothing_to_bill and retried_chunks.
     counts = models.JSONField(default=dict)
+    # The gate report (billing/report.py) stored when the run completes, without its list of
+    # every finding, so that a page shows it without reading every chunk's outcomes.
+    report = models.JSONField(null=True, blank=True)
+    # Why the run failed, when it did: the error of the process that carried it out.
+    error = models.TextField(blank=True)
 
 
 class BillingRunChunk(models.Model):
@@ -157,6 +162,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["contract", "period_start"]),
             models.Index(fields=["status"]),
+            # A billing run's page lists its held drafts and its issued invoices in id order.
+            models.Index(fields=["billing_run", "status", "id"], name="invoice_run_status_idx"),
         ]
 
     def __str__(self) -> str:

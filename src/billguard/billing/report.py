@@ -72,6 +72,15 @@ def run_report(result: RunResult, guard_results: list[GuardResult] | None = None
     }
 
 
+def stored_report(report: dict[str, Any]) -> dict[str, Any]:
+    """Return ``report`` without its list of every finding, as a completed run stores it.
+
+    The findings stay counted by code in ``findings_by_code``. The full list has one item per
+    finding, so it is left out, and run_result_load rebuilds it from the chunks.
+    """
+    return {key: value for key, value in report.items() if key != "findings"}
+
+
 def findings_by_code(findings: list[tuple[str, Finding]]) -> list[dict[str, Any]]:
     """Count and money at stake per finding code; sums stay per currency, never converted.
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from billguard.billing.chunks import (
     RETRYABLE_ERRORS,
+    ChunkWork,
     DraftOutcome,
     RunIncomplete,
     check_plans,
@@ -49,6 +50,8 @@ __all__ = [
     "RunIncomplete",
     "RunResult",
     "billing_run_execute",
+    "billing_run_fail",
+    "billing_run_record",
     "check_plans",
     "run_mode_from_environment",
 ]
@@ -107,6 +110,7 @@ def billing_run_execute(
     queue: bool = False,
     queue_timeout: float | None = None,
     by: User | None = None,
+    run_id: int | None = None,
 ) -> RunResult:
     """Run the billing of ``period`` for every contract, or for ``contract_number`` alone.
 
@@ -115,7 +119,119 @@ def billing_run_execute(
     seconds (default: the broker's visibility timeout plus 10 minutes). With ``by``, the
     user must hold the billing_run action, a dry run included. Unless it is a dry run, it
     first applies the approved change requests that are due today.
+
+    With ``run_id``, it carries out the run that billing_run_record stored, instead of
+    creating one, and stores a dry run's result in that run as well. Any error marks that
+    run failed with the error's text, which the run's page shows.
     """
+    if run_id is None:
+        return _execute(
+            period=period,
+            contract_number=contract_number,
+            dry_run=dry_run,
+            chunk_size=chunk_size,
+            progress=progress,
+            queue=queue,
+            queue_timeout=queue_timeout,
+            by=by,
+            recorded=None,
+        )
+    recorded = _recorded_run(run_id, period=period, dry_run=dry_run, queue=queue)
+    try:
+        return _execute(
+            period=period,
+            contract_number=contract_number,
+            dry_run=dry_run,
+            chunk_size=chunk_size,
+            progress=progress,
+            queue=queue,
+            queue_timeout=queue_timeout,
+            by=by,
+            recorded=recorded,
+        )
+    except BaseException as error:
+        logger.exception("billing run %s failed", recorded.pk)
+        _run_mark_failed(recorded, error)
+        raise
+
+
+def billing_run_record(
+    *, period: BillingPeriod, dry_run: bool = False, queue: bool = False, by: User
+) -> BillingRun:
+    """Store a billing run of ``period`` for another process to carry out, and return it.
+
+    The run has no chunks until that process, ``billguard run --run-id ID``, selects the
+    contracts and plans them. So a web page can return at once with the run to watch.
+    """
+    authorize(by, "billing_run")
+    run = BillingRun.objects.create(
+        period_label=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        dry_run=dry_run,
+        mode=BillingRun.Mode.QUEUE if queue and not dry_run else BillingRun.Mode.PROCESS,
+        started_at=timezone.now(),
+        started_by=by.get_username(),
+    )
+    logger.info(
+        "billing run %s recorded: period %s, dry run %s, mode %s, by %s",
+        run.pk,
+        period.label,
+        dry_run,
+        run.mode,
+        run.started_by,
+    )
+    return run
+
+
+def billing_run_fail(*, run: BillingRun, error: BaseException) -> None:
+    """Mark a running ``run`` failed with ``error``'s text, as when it could not be started."""
+    logger.error("billing run %s failed: %s", run.pk, error)
+    _run_mark_failed(run, error)
+
+
+def _recorded_run(run_id: int, *, period: BillingPeriod, dry_run: bool, queue: bool) -> BillingRun:
+    """Return the run that billing_run_record stored, or raise if it is not one to carry out."""
+    run = BillingRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(
+            f"billing run {run_id} does not exist.",
+            place="--run-id",
+            value=run_id,
+            fix="Give the id of a billing run that a page recorded.",
+        )
+    started = BillingRunChunk.objects.filter(run=run).exists()
+    if run.status != BillingRun.Status.RUNNING or started:
+        raise RuleViolation(
+            f"billing run {run_id} is {run.status} and was already carried out.",
+            place="--run-id",
+            value=run_id,
+            fix="Start a new run; running its period again completes what it left undone.",
+        )
+    expected = (run.period_label, run.dry_run, run.mode == BillingRun.Mode.QUEUE)
+    if (period.label, dry_run, queue and not dry_run) != expected:
+        raise InvalidInput(
+            f"billing run {run_id} was recorded for period {run.period_label}, dry run "
+            f"{run.dry_run}, mode {run.mode}, which differs from this command's options.",
+            place="--run-id",
+            value=run_id,
+            fix="Give the run's own period, and --dry-run or --queue as the run was recorded.",
+        )
+    return run
+
+
+def _execute(
+    *,
+    period: BillingPeriod,
+    contract_number: str | None,
+    dry_run: bool,
+    chunk_size: int,
+    progress: ProgressCallback | None,
+    queue: bool,
+    queue_timeout: float | None,
+    by: User | None,
+    recorded: BillingRun | None,
+) -> RunResult:
     if by is not None:
         authorize(by, "billing_run")
     if chunk_size < 1:
@@ -132,7 +248,7 @@ def billing_run_execute(
     contract_ids = billable_contract_ids(period, contract_number)
     chunks = plan_chunks(contract_ids, chunk_size)
     if dry_run:
-        return _dry_run(period, contract_ids, chunks, progress)
+        return _dry_run(period, contract_ids, chunks, progress, recorded)
 
     if queue:
         # Imported here so that the default mode never needs Celery's broker.
@@ -141,15 +257,20 @@ def billing_run_execute(
         queue_check_ready()
 
     ensure_journal_accounts()
-    run = BillingRun.objects.create(
-        period_label=period.label,
-        period_start=period.start,
-        period_end=period.end,
-        contract_filter=contract_number or "",
-        mode=BillingRun.Mode.QUEUE if queue else BillingRun.Mode.PROCESS,
-        started_at=timezone.now(),
-        started_by=by.get_username() if by is not None else "",
-    )
+    if recorded is not None:
+        run = recorded
+        run.contract_filter = contract_number or ""
+        run.save(update_fields=["contract_filter"])
+    else:
+        run = BillingRun.objects.create(
+            period_label=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            contract_filter=contract_number or "",
+            mode=BillingRun.Mode.QUEUE if queue else BillingRun.Mode.PROCESS,
+            started_at=timezone.now(),
+            started_by=by.get_username() if by is not None else "",
+        )
     chunk_rows = BillingRunChunk.objects.bulk_create(
         BillingRunChunk(run=run, index=index, contract_ids=ids)
         for index, ids in enumerate(chunks, start=1)
@@ -172,16 +293,12 @@ def billing_run_execute(
                 chunk_execute(chunk.pk)
                 if progress is not None:
                     progress(done, len(chunk_rows))
-    except BaseException:
+    except BaseException as error:
         logger.exception("billing run %s failed", run.pk)
-        _run_mark_failed(run)
+        _run_mark_failed(run, error)
         raise
     result = run_result_load(run)
-    run.status = BillingRun.Status.COMPLETED
-    run.finished_at = timezone.now()
-    run.chunks_done = result.chunks
-    run.counts = _run_counts(result)
-    run.save(update_fields=["status", "finished_at", "chunks_done", "counts"])
+    _run_complete(run, result)
     audit_checkpoint()
     logger.info(
         "billing run %s finished: %d issued, %d held, %d already issued, %d nothing to bill, "
@@ -266,7 +383,7 @@ def plan_chunks(contract_ids: list[int], chunk_size: int) -> list[list[int]]:
 def run_result_load(run: BillingRun) -> RunResult:
     """Build the result of ``run`` from its chunk rows, in chunk order."""
     result = RunResult(
-        period=_period_of(run), billing_run_id=run.pk, dry_run=False, contracts_considered=0
+        period=_period_of(run), billing_run_id=run.pk, dry_run=run.dry_run, contracts_considered=0
     )
     for chunk in BillingRunChunk.objects.filter(run=run).order_by("index"):
         result.chunks += 1
@@ -284,25 +401,76 @@ def _dry_run(
     contract_ids: list[int],
     chunks: list[list[int]],
     progress: ProgressCallback | None,
+    recorded: BillingRun | None,
 ) -> RunResult:
-    result = RunResult(period=period, billing_run_id=None, dry_run=True)
+    """Draft and check in this process; store nothing but the result in ``recorded``, if given.
+
+    The chunk rows of a recorded dry run carry its progress and outcomes, as a real run's do,
+    but no draft, finding or invoice is stored.
+    """
+    result = RunResult(
+        period=period,
+        billing_run_id=recorded.pk if recorded is not None else None,
+        dry_run=True,
+    )
     result.contracts_considered = len(contract_ids)
     result.chunks = len(chunks)
     logger.info(
-        "dry run started: period %s, %d contracts in %d chunks",
+        "dry run started: period %s, %d contracts in %d chunks, run %s",
         period.label,
         len(contract_ids),
         len(chunks),
+        result.billing_run_id,
     )
+    chunk_rows: list[BillingRunChunk] = []
+    if recorded is not None:
+        chunk_rows = BillingRunChunk.objects.bulk_create(
+            BillingRunChunk(run=recorded, index=index, contract_ids=ids)
+            for index, ids in enumerate(chunks, start=1)
+        )
     for done, ids in enumerate(chunks, start=1):
         work = chunk_process(ids, period, run=None)
         result.outcomes.extend(work.outcomes)
         result.already_issued += work.already_issued
         result.nothing_to_bill += work.nothing_to_bill
+        if chunk_rows:
+            _dry_chunk_store(chunk_rows[done - 1], work)
         if progress is not None:
             progress(done, len(chunks))
+    if recorded is not None:
+        _run_complete(recorded, result)
     logger.info("dry run finished: %d clean, %d held", len(result.issued), len(result.held))
     return result
+
+
+def _dry_chunk_store(chunk: BillingRunChunk, work: ChunkWork) -> None:
+    now = timezone.now()
+    chunk.status = BillingRunChunk.Status.DONE
+    chunk.attempts = 1
+    chunk.started_at = chunk.started_at or now
+    chunk.finished_at = now
+    # Clean drafts count as issued, as in RunResult.issued and the report.
+    chunk.counts = {
+        **work.counts(),
+        "issued": sum(1 for o in work.outcomes if o.status in ("issued", "clean")),
+    }
+    chunk.outcomes = [outcome.as_dict() for outcome in work.outcomes]
+    chunk.save(
+        update_fields=["status", "attempts", "started_at", "finished_at", "counts", "outcomes"]
+    )
+
+
+def _run_complete(run: BillingRun, result: RunResult) -> None:
+    """Mark ``run`` completed with its counts and its gate report."""
+    # Imported here because the report module builds on this one's RunResult.
+    from billguard.billing.report import run_report, stored_report
+
+    run.status = BillingRun.Status.COMPLETED
+    run.finished_at = timezone.now()
+    run.chunks_done = result.chunks
+    run.counts = _run_counts(result)
+    run.report = stored_report(run_report(result))
+    run.save(update_fields=["status", "finished_at", "chunks_done", "counts", "report"])
 
 
 def _chunks_wait(
@@ -356,13 +524,15 @@ def _chunks_read(run: BillingRun) -> tuple[int, BillingRunChunk | None]:
     return done, failed
 
 
-def _run_mark_failed(run: BillingRun) -> None:
+def _run_mark_failed(run: BillingRun, error: BaseException) -> None:
+    # A BillguardError's text names the place, the value and the fix.
+    text = str(error) or type(error).__name__
     try:
-        BillingRun.objects.filter(pk=run.pk).update(
-            status=BillingRun.Status.FAILED, finished_at=timezone.now()
+        BillingRun.objects.filter(pk=run.pk, status=BillingRun.Status.RUNNING).update(
+            status=BillingRun.Status.FAILED, finished_at=timezone.now(), error=text
         )
-    except DatabaseError as error:
-        logger.error("billing run %s could not be marked failed: %s", run.pk, error)
+    except DatabaseError as database_error:
+        logger.error("billing run %s could not be marked failed: %s", run.pk, database_error)
 
 
 def _chunk_ids(run: BillingRun) -> list[BillingRunChunk]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from billguard.billing.drafting import DraftSources, group_by_contract
-from billguard.billing.models import Invoice
+from billguard.billing.models import BillingRunChunk, Invoice
 from billguard.domain.periods import BillingPeriod
 from billguard.prefetch import load_instances, prefetch_children
 from billguard.registry.models import (
@@ -98,3 +99,48 @@ def invoice_for_output(pk: int) -> Invoice:
         .prefetch_related("lines", "tax_subtotals")
         .get(pk=pk)
     )
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a billing run is: its chunks done of those planned, and their counts so far."""
+
+    chunks_total: int
+    chunks_done: int
+    chunks_failed: int
+    issued: int
+    held: int
+    already_issued: int
+    nothing_to_bill: int
+
+    @property
+    def planned(self) -> bool:
+        """Whether the run has selected its contracts and split them into chunks yet."""
+        return self.chunks_total > 0
+
+    @property
+    def percent_done(self) -> int:
+        if not self.chunks_total:
+            return 0
+        return self.chunks_done * 100 // self.chunks_total
+
+
+def billing_run_progress(run_id: int) -> RunProgress:
+    """Read the progress of billing run ``run_id`` from its chunk rows, in one query.
+
+    ``issued`` counts the clean drafts of a dry run, as its report does.
+    """
+    done = BillingRunChunk.Status.DONE
+    rows = BillingRunChunk.objects.filter(run_id=run_id).values_list("status", "counts")
+    total = finished = failed = 0
+    sums = {"issued": 0, "held": 0, "already_issued": 0, "nothing_to_bill": 0}
+    for status, counts in rows:
+        total += 1
+        if status == BillingRunChunk.Status.FAILED:
+            failed += 1
+        if status != done:
+            continue
+        finished += 1
+        for key in sums:
+            sums[key] += int((counts or {}).get(key, 0))
+    return RunProgress(chunks_total=total, chunks_done=finished, chunks_failed=failed, **sums)

@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             queue=queue,
             queue_timeout=args.timeout,
             by=by,
+            run_id=args.run_id,
         )
     report = run_report(result)
     print(format_report(report))

@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--contract", metavar="NUMBER", help="bill only this contract")
     run.add_argument("--dry-run", action="store_true", help="draft and check; store nothing")
     run.add_argument(
+        "--run-id",
+        type=positive_int,
+        metavar="ID",
+        help="carry out the billing run ID that the web application recorded and left to "
+        "this command; its period, --dry-run and --queue must be the ones it was recorded "
+        "with, and a dry run then stores its report in that run",
+    )
+    run.add_argument(
         "--json", type=output_file, metavar="FILE", help="also write the report as JSON"
     )
     run.add_argument(

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from billguard.web import auth
-from billguard.web.pages import customers, dashboard, disputes, imports
+from billguard.web.pages import audit, billing_runs, customers, dashboard, disputes, imports
 
 app_name = "web"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include(imports)),
     path("", include(customers)),
     path("", include(disputes)),
+    path("", include(billing_runs)),
+    path("", include(audit)),
 ]

@@ -41,6 +41,13 @@ class AuditEntry(models.Model):
     class Meta:
         db_table = "controls_audit_entry"
         ordering = ["sequence"]
+        # The audit log page filters by each of these and lists the newest entries first.
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "sequence"], name="audit_record_idx"),
+            models.Index(fields=["actor", "sequence"], name="audit_actor_idx"),
+            models.Index(fields=["action", "sequence"], name="audit_action_idx"),
+            models.Index(fields=["recorded_at", "sequence"], name="audit_recorded_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"audit entry {self.sequence} ({self.action} {self.record_type} {self.record_id})"
