@@ -1,0 +1,240 @@
+"""The dashboard's cards: each figure's current value, chart, formula and monthly table.
+
+The figures come from billguard.insights; this module only formats them for the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.safestring import SafeString
+
+from billguard.domain.periods import BillingPeriod
+from billguard.insights import kpi_exceptions, kpi_times
+from billguard.insights.kpi_definitions import BY_ANCHOR, Definition
+from billguard.insights.kpis import Point, invoice_figures
+from billguard.web.charts import bar_chart, line_chart, pareto_chart
+from billguard.web.templatetags.billguard_web import money, percent
+
+DASH = "\u2013"
+
+
+@dataclass
+class Panel:
+    """One series of a card (one per currency for money and DSO)."""
+
+    heading: str
+    current: str
+    current_label: str
+    chart: SafeString | None
+    rows: list[tuple[str, str]]
+
+
+@dataclass
+class Card:
+    definition: Definition
+    panels: list[Panel] = field(default_factory=list)
+    # A table of its own: (column headings, rows), for figures by code or by team.
+    table_head: list[str] = field(default_factory=list)
+    table_rows: list[list[str]] = field(default_factory=list)
+    chart: SafeString | None = None
+    empty: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return self.definition.anchor
+
+
+def dashboard_cards(periods: list[BillingPeriod]) -> list[Card]:
+    """Compute every figure over ``periods`` and lay it out as cards, in the page's order."""
+    invoices = invoice_figures(periods)
+    labels = [period.label for period in periods]
+    cards = [
+        _series_card(
+            "dso",
+            {currency: points for currency, points in invoices.dso.items()},
+            labels,
+            _days,
+            "days",
+            line=True,
+            empty="No issued invoices in these months.",
+        ),
+        _series_card("dispute-rate", {"": invoices.dispute_rate}, labels, percent, "share", line=True),
+        _series_card("reissues", {"": invoices.reissues}, labels, _count, "invoices", line=False),
+        _series_card(
+            "touchless", {"": invoices.touchless_rate}, labels, percent, "share", line=True
+        ),
+        _codes_card(),
+        _money_held_card(periods, labels),
+        _series_card(
+            "money-recovered",
+            kpi_exceptions.money_recovered(periods),
+            labels,
+            None,
+            "amount",
+            line=False,
+            empty="No exception was resolved at its source in these months.",
+        ),
+        _series_card(
+            "approval-time", {"": kpi_times.approval_time(periods)}, labels, _hours, "hours", line=True
+        ),
+        _series_card(
+            "amendment-lag", {"": kpi_times.amendment_lag(periods)}, labels, _days, "days", line=True
+        ),
+        _series_card(
+            "cycle-time", {"": kpi_times.billing_cycle_time(periods)}, labels, _days, "days", line=False
+        ),
+        _team_card(),
+    ]
+    return cards
+
+
+def _series_card(
+    anchor: str,
+    series: dict[str, list[Point]],
+    labels: Sequence[str],
+    show: Callable[[Decimal], str] | None,
+    y_label: str,
+    *,
+    line: bool,
+    empty: str = "",
+) -> Card:
+    """A card of one monthly series per currency ("" for a figure without currency).
+
+    With ``show`` None, values are money in the panel's currency.
+    """
+    definition = BY_ANCHOR[anchor]
+    card = Card(definition, empty=empty)
+    draw = line_chart if line else bar_chart
+    for currency, points in series.items():
+        fmt = show or (lambda value, currency=currency: money(value, currency))
+        values = [point.value for point in points]
+        last = points[-1]
+        name = f"{definition.name} ({currency})" if currency else definition.name
+        chart = draw(
+            chart_id=f"chart-{anchor}-{currency or 'all'}",
+            title=f"{name}, {labels[0]} to {labels[-1]}",
+            desc=_describe(labels, values, fmt),
+            labels=[_month_short(label) for label in labels],
+            values=values,
+            y_label=f"{y_label} ({currency})" if currency and show is None else y_label,
+        )
+        card.panels.append(
+            Panel(
+                heading=currency,
+                current=_show(last.value, fmt),
+                current_label=last.period.label,
+                chart=chart,
+                rows=[(point.period.label, _show(point.value, fmt)) for point in points],
+            )
+        )
+    return card
+
+
+def _codes_card() -> Card:
+    card = Card(BY_ANCHOR["exceptions-by-type"], empty="No draft is held.")
+    figures = kpi_exceptions.exceptions_by_code()
+    held = kpi_exceptions.money_held()
+    total = sum(drafts for drafts, _ in held.values())
+    card.panels.append(Panel("", str(total), "held drafts now", None, []))
+    card.table_head = ["Finding code", "Held drafts", "Findings", "Money held"]
+    card.table_rows = [
+        [
+            figure.code,
+            str(figure.drafts),
+            str(figure.findings),
+            "; ".join(money(amount, currency) for currency, amount in sorted(figure.held.items())),
+        ]
+        for figure in figures
+    ]
+    bars = kpi_exceptions.pareto(figures)
+    if bars:
+        card.chart = pareto_chart(
+            chart_id="chart-pareto",
+            title="Pareto of the ten most frequent finding codes of held drafts",
+            desc="; ".join(
+                f"{bar.code}: {bar.drafts} drafts, cumulative {percent(bar.cumulative)}"
+                for bar in bars
+            ),
+            labels=[bar.code for bar in bars],
+            counts=[bar.drafts for bar in bars],
+            cumulative=[bar.cumulative for bar in bars],
+        )
+    return card
+
+
+def _money_held_card(periods: list[BillingPeriod], labels: Sequence[str]) -> Card:
+    card = _series_card(
+        "money-held",
+        kpi_exceptions.held_by_period(periods),
+        labels,
+        None,
+        "amount",
+        line=False,
+        empty="No draft is held.",
+    )
+    held = kpi_exceptions.money_held()
+    for panel in card.panels:
+        drafts, total = held.get(panel.heading, (0, Decimal(0)))
+        panel.current = money(total, panel.heading)
+        panel.current_label = f"now, {drafts} held drafts"
+    shown = {panel.heading for panel in card.panels}
+    for currency, (drafts, total) in held.items():
+        if currency not in shown:
+            card.panels.append(
+                Panel(currency, money(total, currency), f"now, {drafts} held drafts", None, [])
+            )
+    return card
+
+
+def _team_card() -> Card:
+    card = Card(BY_ANCHOR["exceptions-by-team"], empty="No draft is held.")
+    figures = kpi_exceptions.exceptions_by_team()
+    card.table_head = ["Team (role of the requester)", "Held drafts", "Money held"]
+    card.table_rows = [
+        [
+            figure.team,
+            str(figure.drafts),
+            "; ".join(money(amount, currency) for currency, amount in figure.held.items()),
+        ]
+        for figure in figures
+    ]
+    if figures:
+        card.chart = bar_chart(
+            chart_id="chart-team",
+            title="Held drafts by the team whose change came before them",
+            desc="; ".join(f"{figure.team}: {figure.drafts} drafts" for figure in figures),
+            labels=[figure.team for figure in figures],
+            values=[figure.drafts for figure in figures],
+            y_label="held drafts",
+        )
+    return card
+
+
+def _describe(labels: Sequence[str], values: Sequence[Decimal | None], fmt: Callable) -> str:
+    shown = [f"{label}: {_show(value, fmt)}" for label, value in zip(labels, values, strict=True)]
+    return "By month, " + "; ".join(shown) + "."
+
+
+def _show(value: Decimal | None, fmt: Callable[[Decimal], str]) -> str:
+    return DASH if value is None else fmt(value)
+
+
+def _days(value: Decimal) -> str:
+    return f"{value} days"
+
+
+def _hours(value: Decimal) -> str:
+    return f"{value} hours"
+
+
+def _count(value: Decimal) -> str:
+    return f"{value:.0f}"
+
+
+def _month_short(label: str) -> str:
+    """``2026-11`` as ``11/26``, short enough for twelve labels under a small chart."""
+    year, _, month = label.partition("-")
+    return f"{month}/{year[2:]}" if month else label
