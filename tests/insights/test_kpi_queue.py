@@ -10,7 +10,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from billguard.billing.exceptions import exception_resolve
 from billguard.billing.models import Invoice
@@ -55,7 +54,7 @@ def terms_change(contract, requester, approver, **options) -> ChangeRequest:  # 
 
 
 def at(day: int, hour: int = 0, month: int = 11) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(2026, month, day, hour))
+    return dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
 
 
 def test_money_held_and_codes_of_two_held_drafts():
@@ -65,12 +64,21 @@ def test_money_held_and_codes_of_two_held_drafts():
     billing_run_execute(period=NOVEMBER)
     # A second blocking code on C-2, and a finding of observe mode that holds nothing.
     StoredFinding.objects.create(
-        invoice=held_invoice("C-2"), code="PRICE_MISMATCH", severity="block", subject="line 1",
-        message="price differs", amount_at_stake=D("50.00"), currency="EUR",
+        invoice=held_invoice("C-2"),
+        code="PRICE_MISMATCH",
+        severity="block",
+        subject="line 1",
+        message="price differs",
+        amount_at_stake=D("50.00"),
+        currency="EUR",
     )
     StoredFinding.objects.create(
-        invoice=held_invoice("C-1"), code="TAX_RATE", severity="block", subject="line 1",
-        message="observed only", observed=True,
+        invoice=held_invoice("C-1"),
+        code="TAX_RATE",
+        severity="block",
+        subject="line 1",
+        message="observed only",
+        observed=True,
     )
 
     held = kpi_exceptions.money_held()

@@ -23,7 +23,7 @@ from billguard.insights.kpis import (
 )
 from billguard.receivables.disputes import dispute_open, dispute_resolve
 from billguard.receivables.kpis import days_sales_outstanding
-from tests.receivables.conftest import Receivables, receivables  # noqa: F401 - fixture
+from tests.receivables.conftest import Receivables
 
 pytestmark = pytest.mark.django_db
 

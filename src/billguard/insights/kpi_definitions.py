@@ -22,7 +22,9 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="dso",
         name="Days sales outstanding (DSO)",
-        formula="DSO = receivables at month end / net credit sales of the month × days in the month",
+        formula=(
+            "DSO = receivables at month end / net credit sales of the month x days in the month"
+        ),
         meaning=(
             "How many days of sales are still unpaid at the end of the month. Receivables are "
             "the open amounts on the month's last day of the invoices issued up to that day: "
@@ -41,7 +43,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="dispute-rate",
         name="Invoice dispute rate",
-        formula="dispute rate = invoices issued in the month with a dispute / invoices issued in the month",
+        formula=(
+            "dispute rate = invoices issued in the month with a dispute / invoices issued "
+            "in the month"
+        ),
         meaning=(
             "The share of the month's invoices that a customer disputed, whenever the dispute "
             "was opened and whatever its outcome."
@@ -64,7 +69,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="touchless",
         name="Touchless rate",
-        formula="touchless rate = invoices issued in the month with no manual touch / invoices issued in the month",
+        formula=(
+            "touchless rate = invoices issued in the month with no manual touch / invoices "
+            "issued in the month"
+        ),
         meaning=(
             "The share of invoices that went from the billing run to the customer without "
             "anybody touching them. An invoice is touched when it was edited by hand, issued "
@@ -100,7 +108,7 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="money-held",
         name="Money held",
-        formula="money held = Σ payable of the drafts held now, per currency",
+        formula="money held = sum of payable of the drafts held now, per currency",
         meaning=(
             "What the exception queue keeps from being invoiced now. The chart splits it by "
             "the month each held draft bills, which shows how old the queue is."
@@ -114,7 +122,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="money-recovered",
         name="Money recovered by fixed exceptions",
-        formula="money recovered = Σ payable of invoices issued after their exception was resolved at its source, per currency and month of issue",
+        formula=(
+            "money recovered = sum of payable of invoices issued after their exception was "
+            "resolved at its source, per currency and month of issue"
+        ),
         meaning=(
             "Invoices that the checks held, that someone fixed at the source (schedule, "
             "contract amendment, usage record) and that the billing run then drafted again and "
@@ -122,17 +133,23 @@ DEFINITIONS: tuple[Definition, ...] = (
         ),
         sources="Issued invoices with an exception resolution whose outcome is issued.",
         edge_cases=(
-            "Overrides issue the held draft unchanged, so they recover nothing and are not counted.",
-            "The figure is the whole amount invoiced after the fix, not the difference to the "
-            "held draft, because the held draft is replaced when it is drafted again.",
+            "Overrides issue the held draft unchanged, so they recover nothing and are "
+            "not counted.",
+            "The figure is the whole amount invoiced after the fix, not the difference to "
+            "the held draft, because the held draft is replaced when it is drafted again.",
         ),
     ),
     Definition(
         anchor="approval-time",
         name="Median approval time",
-        formula="approval time = median over the month's decided change requests of (decision time − request time), in hours",
+        formula=(
+            "approval time = median over the month's decided change requests of (decision "
+            "time - request time), in hours"
+        ),
         meaning="How long a billing-critical change waits for its final decision.",
-        sources="Change requests approved, applied or rejected, with their request and decision times.",
+        sources=(
+            "Change requests approved, applied or rejected, with their request and decision times."
+        ),
         edge_cases=(
             "A request counts in the month of its decision.",
             "Withdrawn, expired and stale requests had no decision and are left out.",
@@ -142,7 +159,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="amendment-lag",
         name="Amendment lag",
-        formula="amendment lag = median over the month's approved amendments of (approval date − signature date), in days",
+        formula=(
+            "amendment lag = median over the month's approved amendments of (approval date "
+            "- signature date), in days"
+        ),
         meaning="How long a signed amendment waits before the registry approves it.",
         sources="Approved amendments with their signature and approval dates.",
         edge_cases=(
@@ -153,7 +173,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="cycle-time",
         name="Billing cycle time",
-        formula="cycle time = time of the last invoice issued for the billing period − start of the period's first day, in days",
+        formula=(
+            "cycle time = time of the last invoice issued for the billing period - start of "
+            "the period's first day, in days"
+        ),
         meaning=(
             "How long it takes to get a billing period's invoices out. A billing run dates its "
             "invoices on the period's first day, the day after the previous period, whose "
@@ -170,7 +193,10 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         anchor="exceptions-by-team",
         name="Exceptions by the team whose change caused them",
-        formula="team of a held draft = role of the requester of the last change applied to its contract or schedule before the draft was made",
+        formula=(
+            "team of a held draft = role of the requester of the last change applied to its "
+            "contract or schedule before the draft was made"
+        ),
         meaning=(
             "Which team's changes come before the drafts that the checks hold. The change is "
             "the last change request applied to the draft's contract (an amendment or a term "

@@ -202,9 +202,9 @@ def exceptions_by_team() -> list[TeamFigure]:
     """
     contract_id_text = Cast(OuterRef("contract_id"), output_field=CharField())
     schedule_ids = BillingSchedule.objects.filter(contract_id=OuterRef(OuterRef("contract_id")))
-    schedule_ids_text = schedule_ids.annotate(
-        id_text=Cast("pk", output_field=CharField())
-    ).values("id_text")
+    schedule_ids_text = schedule_ids.annotate(id_text=Cast("pk", output_field=CharField())).values(
+        "id_text"
+    )
     last_change = (
         ChangeRequest.objects.filter(
             Q(target=Target.CONTRACT, target_id=contract_id_text)
@@ -215,13 +215,12 @@ def exceptions_by_team() -> list[TeamFigure]:
         .order_by("-applied_at", "-pk")
         .values("requested_by_id")[:1]
     )
-    rows = (
+    rows = list(
         Invoice.objects.filter(status=Invoice.Status.HELD)
         .annotate(requester=Subquery(last_change))
         .values("requester", "currency")
         .annotate(drafts=Count("pk"), total=Sum("payable"))
     )
-    rows = list(rows)
     teams = _teams_of({row["requester"] for row in rows if row["requester"] is not None})
 
     drafts: dict[str, int] = defaultdict(int)
@@ -231,7 +230,10 @@ def exceptions_by_team() -> list[TeamFigure]:
         drafts[team] += row["drafts"]
         held[team][row["currency"]] += row["total"] or Decimal(0)
     return sorted(
-        (TeamFigure(team, count, dict(sorted(held[team].items()))) for team, count in drafts.items()),
+        (
+            TeamFigure(team, count, dict(sorted(held[team].items())))
+            for team, count in drafts.items()
+        ),
         key=lambda figure: (-figure.drafts, figure.team),
     )
 

@@ -44,6 +44,8 @@ def approval_time(periods: list[BillingPeriod]) -> list[Point]:
     ).values_list("requested_at", "decided_at")
     hours: dict[dt.date, list[Decimal]] = defaultdict(list)
     for requested_at, decided_at in rows:
+        if decided_at is None:
+            continue
         month = timezone.localtime(decided_at).date().replace(day=1)
         seconds = Decimal((decided_at - requested_at).total_seconds())
         hours[month].append(seconds / SECONDS_PER_HOUR)
@@ -63,6 +65,8 @@ def amendment_lag(periods: list[BillingPeriod]) -> list[Point]:
     ).values_list("signed_on", "approved_on")
     days: dict[dt.date, list[Decimal]] = defaultdict(list)
     for signed_on, approved_on in rows:
+        if signed_on is None or approved_on is None:
+            continue
         days[approved_on.replace(day=1)].append(Decimal((approved_on - signed_on).days))
     return [Point(p, _median(days.get(p.start))) for p in periods]
 
@@ -97,7 +101,9 @@ def billing_cycle_time(periods: list[BillingPeriod]) -> list[Point]:
             continue
         opened = timezone.make_aware(dt.datetime.combine(period.start, dt.time.min))
         seconds = Decimal((issued_at - opened).total_seconds())
-        points.append(Point(period, round_decimal(seconds / SECONDS_PER_DAY, 1, RoundingMode.HALF_UP)))
+        points.append(
+            Point(period, round_decimal(seconds / SECONDS_PER_DAY, 1, RoundingMode.HALF_UP))
+        )
     return points
 
 

@@ -87,7 +87,7 @@ def invoice_figures(periods: list[BillingPeriod]) -> InvoiceFigures:
         row = counts.get(period.start, {})
         issued = row.get("issued", 0)
         figures.issued.append(Point(period, Decimal(issued)))
-        figures.reissues.append(Point(period, Decimal(row.get("reissues", 0))))
+        figures.reissues.append(Point(period, Decimal(row.get("reissued", 0))))
         figures.dispute_rate.append(Point(period, _ratio(row.get("disputed", 0), issued)))
         figures.touchless_rate.append(Point(period, _ratio(row.get("touchless", 0), issued)))
     figures.dso = dso_series(periods)
@@ -152,7 +152,7 @@ def _issued_counts(periods: list[BillingPeriod]) -> dict[dt.date, dict[str, int]
         .annotate(
             issued=Count("pk"),
             disputed=Count("pk", filter=Q(Exists(disputed))),
-            reissues=Count("pk", filter=Q(replaces__isnull=False)),
+            reissued=Count("pk", filter=Q(replaces__isnull=False)),
             touchless=Count("pk", filter=touchless_filter()),
         )
     )
@@ -225,7 +225,8 @@ def _receivables_at_month_ends(
             invoice__issue_date__lt=window_end,
         )
         .annotate(
-            month=TruncMonth("payment__received_on"), invoice_month=TruncMonth("invoice__issue_date")
+            month=TruncMonth("payment__received_on"),
+            invoice_month=TruncMonth("invoice__issue_date"),
         )
         .values("invoice__currency", "month", "invoice_month")
         .annotate(total=Sum("amount"))
@@ -293,7 +294,8 @@ def _over_settled(
         document_type=Invoice.DocumentType.CREDIT_NOTE,
         status=Invoice.Status.ISSUED,
     ).values_list("credited_invoice_id", "issue_date", "payable"):
-        settlements[invoice_id].append((day, abs(amount)))
+        if invoice_id is not None and day is not None:
+            settlements[invoice_id].append((day, abs(amount)))
     for invoice_id, day, amount in PaymentAllocation.objects.filter(
         invoice_id__in=candidates
     ).values_list("invoice_id", "payment__received_on", "amount"):

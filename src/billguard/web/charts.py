@@ -25,7 +25,12 @@ Number = Decimal | int | None
 
 
 def bar_chart(
-    *, chart_id: str, title: str, desc: str, labels: Sequence[str], values: Sequence[Number],
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    values: Sequence[Number],
     y_label: str,
 ) -> SafeString:
     """Draw one bar per label, from zero up to its value."""
@@ -46,7 +51,12 @@ def bar_chart(
 
 
 def line_chart(
-    *, chart_id: str, title: str, desc: str, labels: Sequence[str], values: Sequence[Number],
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    values: Sequence[Number],
     y_label: str,
 ) -> SafeString:
     """Draw a line through the values, broken where a value is missing, with a dot on each."""
@@ -57,14 +67,20 @@ def line_chart(
         parts.append(f'<polyline class="line" points="{points}"></polyline>')
         for i, v in segment:
             parts.append(
-                f'<circle class="dot" cx="{scale.centre(i):.1f}" cy="{scale.y(v):.1f}" r="2.5"></circle>'
+                f'<circle class="dot" cx="{scale.centre(i):.1f}" '
+                f'cy="{scale.y(v):.1f}" r="2.5"></circle>'
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text part is escaped
 
 
 def pareto_chart(
-    *, chart_id: str, title: str, desc: str, labels: Sequence[str], counts: Sequence[int],
+    *,
+    chart_id: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    counts: Sequence[int],
     cumulative: Sequence[Decimal],
 ) -> SafeString:
     """Draw bars sorted as given (largest first) and the cumulative share as a line, 0-100 %."""
@@ -88,7 +104,9 @@ def pareto_chart(
     if points:
         parts.append(f'<polyline class="line cumulative" points="{points}"></polyline>')
     right = WIDTH - PARETO_RIGHT
-    parts.append(f'<line class="axis" x1="{right}" y1="{TOP}" x2="{right}" y2="{bottom:.1f}"></line>')
+    parts.append(
+        f'<line class="axis" x1="{right}" y1="{TOP}" x2="{right}" y2="{bottom:.1f}"></line>'
+    )
     parts.append(f'<text x="{right + 3}" y="{TOP + 4}">100 %</text>')
     parts.append(f'<text x="{right + 3}" y="{bottom:.1f}">0 %</text>')
     parts.append("</svg>")
@@ -145,7 +163,9 @@ class _Scale:
                     f'transform="rotate(-30 {x:.1f} {y})">{escape(label)}</text>'
                 )
             elif len(labels) <= 6 or index % 2 == len(labels) % 2 or index == len(labels) - 1:
-                parts.append(f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>')
+                parts.append(
+                    f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>'
+                )
         return parts
 
 

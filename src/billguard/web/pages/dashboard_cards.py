@@ -50,6 +50,7 @@ class Card:
 def dashboard_cards(periods: list[BillingPeriod]) -> list[Card]:
     """Compute every figure over ``periods`` and lay it out as cards, in the page's order."""
     invoices = invoice_figures(periods)
+    held = kpi_exceptions.money_held()
     labels = [period.label for period in periods]
     cards = [
         _series_card(
@@ -61,13 +62,15 @@ def dashboard_cards(periods: list[BillingPeriod]) -> list[Card]:
             line=True,
             empty="No issued invoices in these months.",
         ),
-        _series_card("dispute-rate", {"": invoices.dispute_rate}, labels, percent, "share", line=True),
+        _series_card(
+            "dispute-rate", {"": invoices.dispute_rate}, labels, percent, "share", line=True
+        ),
         _series_card("reissues", {"": invoices.reissues}, labels, _count, "invoices", line=False),
         _series_card(
             "touchless", {"": invoices.touchless_rate}, labels, percent, "share", line=True
         ),
-        _codes_card(),
-        _money_held_card(periods, labels),
+        _codes_card(held),
+        _money_held_card(periods, labels, held),
         _series_card(
             "money-recovered",
             kpi_exceptions.money_recovered(periods),
@@ -78,13 +81,28 @@ def dashboard_cards(periods: list[BillingPeriod]) -> list[Card]:
             empty="No exception was resolved at its source in these months.",
         ),
         _series_card(
-            "approval-time", {"": kpi_times.approval_time(periods)}, labels, _hours, "hours", line=True
+            "approval-time",
+            {"": kpi_times.approval_time(periods)},
+            labels,
+            _hours,
+            "hours",
+            line=True,
         ),
         _series_card(
-            "amendment-lag", {"": kpi_times.amendment_lag(periods)}, labels, _days, "days", line=True
+            "amendment-lag",
+            {"": kpi_times.amendment_lag(periods)},
+            labels,
+            _days,
+            "days",
+            line=True,
         ),
         _series_card(
-            "cycle-time", {"": kpi_times.billing_cycle_time(periods)}, labels, _days, "days", line=False
+            "cycle-time",
+            {"": kpi_times.billing_cycle_time(periods)},
+            labels,
+            _days,
+            "days",
+            line=False,
         ),
         _team_card(),
     ]
@@ -109,7 +127,7 @@ def _series_card(
     card = Card(definition, empty=empty)
     draw = line_chart if line else bar_chart
     for currency, points in series.items():
-        fmt = show or (lambda value, currency=currency: money(value, currency))
+        fmt = show or _money_in(currency)
         values = [point.value for point in points]
         last = points[-1]
         name = f"{definition.name} ({currency})" if currency else definition.name
@@ -133,10 +151,9 @@ def _series_card(
     return card
 
 
-def _codes_card() -> Card:
+def _codes_card(held: dict[str, tuple[int, Decimal]]) -> Card:
     card = Card(BY_ANCHOR["exceptions-by-type"], empty="No draft is held.")
     figures = kpi_exceptions.exceptions_by_code()
-    held = kpi_exceptions.money_held()
     total = sum(drafts for drafts, _ in held.values())
     card.panels.append(Panel("", str(total), "held drafts now", None, []))
     card.table_head = ["Finding code", "Held drafts", "Findings", "Money held"]
@@ -165,7 +182,9 @@ def _codes_card() -> Card:
     return card
 
 
-def _money_held_card(periods: list[BillingPeriod], labels: Sequence[str]) -> Card:
+def _money_held_card(
+    periods: list[BillingPeriod], labels: Sequence[str], held: dict[str, tuple[int, Decimal]]
+) -> Card:
     card = _series_card(
         "money-held",
         kpi_exceptions.held_by_period(periods),
@@ -175,7 +194,6 @@ def _money_held_card(periods: list[BillingPeriod], labels: Sequence[str]) -> Car
         line=False,
         empty="No draft is held.",
     )
-    held = kpi_exceptions.money_held()
     for panel in card.panels:
         drafts, total = held.get(panel.heading, (0, Decimal(0)))
         panel.current = money(total, panel.heading)
@@ -220,6 +238,13 @@ def _describe(labels: Sequence[str], values: Sequence[Decimal | None], fmt: Call
 
 def _show(value: Decimal | None, fmt: Callable[[Decimal], str]) -> str:
     return DASH if value is None else fmt(value)
+
+
+def _money_in(currency: str) -> Callable[[Decimal], str]:
+    def show(value: Decimal) -> str:
+        return money(value, currency)
+
+    return show
 
 
 def _days(value: Decimal) -> str:
