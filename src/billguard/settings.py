@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "billguard.controls",
     "billguard.history",
     "billguard.receivables",
+    "billguard.insights",
     "billguard.imports",
     "billguard.delivery",
     "billguard.exports",

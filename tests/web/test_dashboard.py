@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import pytest
+from django.utils import timezone
 
 from billguard.billing.run import billing_run_execute
 from billguard.domain.periods import parse_period
 from billguard.insights.kpi_definitions import DEFINITIONS
+from billguard.insights.models import KpiSnapshot
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +100,29 @@ def test_dashboard_queries_do_not_grow_with_invoices(signed_in, django_assert_ma
         response = client.get("/?through=2026-11")
 
     assert response.status_code == 200
+
+
+def test_dashboard_reads_a_fresh_snapshot(signed_in, django_assert_max_num_queries):
+    client = signed_in("fran.finance")
+    client.get("/?through=2026-11")
+    make_contract("C-1", sow_document_id=None)
+    billing_run_execute(period=parse_period("2026-11"))
+
+    with django_assert_max_num_queries(8):
+        body = html.unescape(client.get("/?through=2026-11").content.decode())
+
+    # The held draft came after the snapshot, so the page still shows none.
+    assert '0</span> <span class="muted">held drafts now' in body
+    assert KpiSnapshot.objects.get().through == "2026-11"
+
+
+def test_dashboard_computes_a_stale_snapshot_again(signed_in):
+    client = signed_in("fran.finance")
+    client.get("/?through=2026-11")
+    make_contract("C-1", sow_document_id=None)
+    billing_run_execute(period=parse_period("2026-11"))
+    KpiSnapshot.objects.update(computed_at=timezone.now() - dt.timedelta(hours=1))
+
+    body = html.unescape(client.get("/?through=2026-11").content.decode())
+
+    assert '1</span> <span class="muted">held drafts now' in body

@@ -10,6 +10,7 @@ from django.utils import timezone
 from billguard.domain.errors import BillguardError
 from billguard.insights.kpi_definitions import DEFINITIONS
 from billguard.insights.kpis import last_complete_month, month_param, months_ending
+from billguard.insights.snapshot import dashboard_figures
 from billguard.web.access import page
 from billguard.web.pages.dashboard_cards import dashboard_cards
 
@@ -25,8 +26,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         error = str(exc)
         last = last_complete_month(today)
     periods = months_ending(last)
+    snapshot = dashboard_figures(last)
     context = {
-        "cards": dashboard_cards(periods),
+        "cards": dashboard_cards(snapshot.figures),
+        "computed_at": snapshot.computed_at,
         "first": periods[0],
         "last": last,
         "through": through_text or last.label,

@@ -1,6 +1,6 @@
 """The dashboard's cards: each figure's current value, chart, formula and monthly table.
 
-The figures come from billguard.insights; this module only formats them for the page.
+The figures come from a snapshot of billguard.insights; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.utils.safestring import SafeString
 
-from billguard.domain.periods import BillingPeriod
-from billguard.insights import kpi_exceptions, kpi_times
+from billguard.insights import kpi_exceptions
 from billguard.insights.kpi_definitions import BY_ANCHOR, Definition
-from billguard.insights.kpis import Point, invoice_figures
+from billguard.insights.snapshot import Figures, decimal_or_none
 from billguard.web.charts import bar_chart, line_chart, pareto_chart
 from billguard.web.templatetags.billguard_web import money, percent
 
@@ -47,76 +47,46 @@ class Card:
         return self.definition.anchor
 
 
-def dashboard_cards(periods: list[BillingPeriod]) -> list[Card]:
-    """Compute every figure over ``periods`` and lay it out as cards, in the page's order."""
-    invoices = invoice_figures(periods)
-    held = kpi_exceptions.money_held()
-    labels = [period.label for period in periods]
-    cards = [
+def dashboard_cards(figures: Figures) -> list[Card]:
+    """Lay out the figures of a snapshot as cards, in the page's order."""
+    labels = figures["periods"]
+    held = {
+        currency: (drafts, Decimal(total))
+        for currency, (drafts, total) in figures["money_held"].items()
+    }
+    return [
         _series_card(
-            "dso",
-            {currency: points for currency, points in invoices.dso.items()},
-            labels,
-            _days,
-            "days",
-            line=True,
-            empty="No issued invoices in these months.",
+            "dso", figures["dso"], labels, _days, "days", line=True, empty="No issued invoices."
         ),
-        _series_card(
-            "dispute-rate", {"": invoices.dispute_rate}, labels, percent, "share", line=True
-        ),
-        _series_card("reissues", {"": invoices.reissues}, labels, _count, "invoices", line=False),
-        _series_card(
-            "touchless", {"": invoices.touchless_rate}, labels, percent, "share", line=True
-        ),
-        _codes_card(held),
-        _money_held_card(periods, labels, held),
+        _series_card("dispute-rate", {"": figures["dispute_rate"]}, labels, percent, "share"),
+        _series_card("reissues", {"": figures["reissues"]}, labels, _count, "invoices", line=False),
+        _series_card("touchless", {"": figures["touchless_rate"]}, labels, percent, "share"),
+        _codes_card(figures["codes"], held),
+        _money_held_card(figures["held_by_period"], labels, held),
         _series_card(
             "money-recovered",
-            kpi_exceptions.money_recovered(periods),
+            figures["money_recovered"],
             labels,
             None,
             "amount",
             line=False,
             empty="No exception was resolved at its source in these months.",
         ),
-        _series_card(
-            "approval-time",
-            {"": kpi_times.approval_time(periods)},
-            labels,
-            _hours,
-            "hours",
-            line=True,
-        ),
-        _series_card(
-            "amendment-lag",
-            {"": kpi_times.amendment_lag(periods)},
-            labels,
-            _days,
-            "days",
-            line=True,
-        ),
-        _series_card(
-            "cycle-time",
-            {"": kpi_times.billing_cycle_time(periods)},
-            labels,
-            _days,
-            "days",
-            line=False,
-        ),
-        _team_card(),
+        _series_card("approval-time", {"": figures["approval_time"]}, labels, _hours, "hours"),
+        _series_card("amendment-lag", {"": figures["amendment_lag"]}, labels, _days, "days"),
+        _series_card("cycle-time", {"": figures["cycle_time"]}, labels, _days, "days", line=False),
+        _team_card(figures["teams"]),
     ]
-    return cards
 
 
 def _series_card(
     anchor: str,
-    series: dict[str, list[Point]],
+    series: dict[str, list[str | None]],
     labels: Sequence[str],
     show: Callable[[Decimal], str] | None,
     y_label: str,
     *,
-    line: bool,
+    line: bool = True,
     empty: str = "",
 ) -> Card:
     """A card of one monthly series per currency ("" for a figure without currency).
@@ -126,10 +96,9 @@ def _series_card(
     definition = BY_ANCHOR[anchor]
     card = Card(definition, empty=empty)
     draw = line_chart if line else bar_chart
-    for currency, points in series.items():
+    for currency, texts in series.items():
         fmt = show or _money_in(currency)
-        values = [point.value for point in points]
-        last = points[-1]
+        values = [decimal_or_none(text) for text in texts]
         name = f"{definition.name} ({currency})" if currency else definition.name
         chart = draw(
             chart_id=f"chart-{anchor}-{currency or 'all'}",
@@ -142,18 +111,25 @@ def _series_card(
         card.panels.append(
             Panel(
                 heading=currency,
-                current=_show(last.value, fmt),
-                current_label=last.period.label,
+                current=_show(values[-1], fmt),
+                current_label=labels[-1],
                 chart=chart,
-                rows=[(point.period.label, _show(point.value, fmt)) for point in points],
+                rows=[
+                    (label, _show(value, fmt)) for label, value in zip(labels, values, strict=True)
+                ],
             )
         )
     return card
 
 
-def _codes_card(held: dict[str, tuple[int, Decimal]]) -> Card:
+def _codes_card(codes: list[list[Any]], held: dict[str, tuple[int, Decimal]]) -> Card:
     card = Card(BY_ANCHOR["exceptions-by-type"], empty="No draft is held.")
-    figures = kpi_exceptions.exceptions_by_code()
+    figures = [
+        kpi_exceptions.CodeFigure(
+            code, drafts, findings, {c: Decimal(a) for c, a in amounts.items()}
+        )
+        for code, drafts, findings, amounts in codes
+    ]
     total = sum(drafts for drafts, _ in held.values())
     card.panels.append(Panel("", str(total), "held drafts now", None, []))
     card.table_head = ["Finding code", "Held drafts", "Findings", "Money held"]
@@ -162,7 +138,7 @@ def _codes_card(held: dict[str, tuple[int, Decimal]]) -> Card:
             figure.code,
             str(figure.drafts),
             str(figure.findings),
-            "; ".join(money(amount, currency) for currency, amount in sorted(figure.held.items())),
+            "; ".join(money(amount, currency) for currency, amount in figure.held.items()),
         ]
         for figure in figures
     ]
@@ -183,16 +159,12 @@ def _codes_card(held: dict[str, tuple[int, Decimal]]) -> Card:
 
 
 def _money_held_card(
-    periods: list[BillingPeriod], labels: Sequence[str], held: dict[str, tuple[int, Decimal]]
+    by_period: dict[str, list[str | None]],
+    labels: Sequence[str],
+    held: dict[str, tuple[int, Decimal]],
 ) -> Card:
     card = _series_card(
-        "money-held",
-        kpi_exceptions.held_by_period(periods),
-        labels,
-        None,
-        "amount",
-        line=False,
-        empty="No draft is held.",
+        "money-held", by_period, labels, None, "amount", line=False, empty="No draft is held."
     )
     for panel in card.panels:
         drafts, total = held.get(panel.heading, (0, Decimal(0)))
@@ -207,25 +179,20 @@ def _money_held_card(
     return card
 
 
-def _team_card() -> Card:
+def _team_card(teams: list[list[Any]]) -> Card:
     card = Card(BY_ANCHOR["exceptions-by-team"], empty="No draft is held.")
-    figures = kpi_exceptions.exceptions_by_team()
     card.table_head = ["Team (role of the requester)", "Held drafts", "Money held"]
     card.table_rows = [
-        [
-            figure.team,
-            str(figure.drafts),
-            "; ".join(money(amount, currency) for currency, amount in figure.held.items()),
-        ]
-        for figure in figures
+        [team, str(drafts), "; ".join(money(amount, currency) for currency, amount in held.items())]
+        for team, drafts, held in teams
     ]
-    if figures:
+    if teams:
         card.chart = bar_chart(
             chart_id="chart-team",
             title="Held drafts by the team whose change came before them",
-            desc="; ".join(f"{figure.team}: {figure.drafts} drafts" for figure in figures),
-            labels=[figure.team for figure in figures],
-            values=[figure.drafts for figure in figures],
+            desc="; ".join(f"{team}: {drafts} drafts" for team, drafts, _ in teams),
+            labels=[team for team, _, _ in teams],
+            values=[drafts for _, drafts, _ in teams],
             y_label="held drafts",
         )
     return card
