@@ -25,16 +25,13 @@ from billguard.insights.models import KpiSnapshot
 
 logger = logging.getLogger(__name__)
 
-# Seconds a snapshot is shown before it is computed again, unless settings say otherwise.
-DEFAULT_MAX_AGE = 900
-
 Figures = dict[str, Any]
 
 
 def dashboard_figures(last: BillingPeriod, *, now: dt.datetime | None = None) -> KpiSnapshot:
     """Return the snapshot of the twelve months ending with ``last``, fresh enough to show."""
     now = now or timezone.now()
-    max_age = dt.timedelta(seconds=getattr(settings, "BILLGUARD_KPI_MAX_AGE", DEFAULT_MAX_AGE))
+    max_age = dt.timedelta(seconds=settings.BILLGUARD_KPI_MAX_AGE)
     snapshot = KpiSnapshot.objects.filter(through=last.label).first()
     if snapshot is not None and now - snapshot.computed_at <= max_age:
         return snapshot
