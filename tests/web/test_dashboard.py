@@ -1,4 +1,4 @@
-"""The dashboard and the definitions of its figures, as each role sees them."""
+"""The dashboard and the definitions of its figures, rendered for each role."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_dashboard_draws_figures_of_held_drafts(signed_in) -> None:
 
     body = html.unescape(signed_in("fran.finance").get("/?through=2026-11").content.decode())
 
-    # The Pareto chart and the table beside it name the one code that holds C-1.
+    # The Pareto chart and the table beside it name SOW_MISSING, the code of held C-1.
     assert '<title id="chart-pareto-title">Pareto of the ten most frequent' in body
     assert '<th scope="row">SOW_MISSING</th><td class="num">1</td>' in body
     # Money held, EUR 1,190.00 in one held draft, and C-2 issued untouched in November.

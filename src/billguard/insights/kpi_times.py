@@ -38,7 +38,7 @@ def approval_time(periods: list[BillingPeriod]) -> list[Point]:
     """
     start, end = _window(periods)
     # NOTE: the median is taken in Python over the window's decided requests, because SQLite
-    # has no percentile aggregate; the rows are two timestamps per decided request.
+    # has no percentile aggregate. Each row is two timestamps.
     rows = ChangeRequest.objects.filter(
         status__in=DECIDED, decided_at__gte=start, decided_at__lt=end
     ).values_list("requested_at", "decided_at")
@@ -108,7 +108,7 @@ def billing_cycle_time(periods: list[BillingPeriod]) -> list[Point]:
 
 
 def _window(periods: list[BillingPeriod]) -> tuple[dt.datetime, dt.datetime]:
-    """The instants at which the first period starts and the last one ends, in local time."""
+    """Return the instants at which the first period starts and the last one ends, local time."""
     start = timezone.make_aware(dt.datetime.combine(periods[0].start, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(periods[-1].end, dt.time.min))
     return start, end

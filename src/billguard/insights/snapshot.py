@@ -4,8 +4,8 @@ With 100k contracts and a million invoice lines, computing every figure takes te
 seconds (docs/kpis.md, "Speed"), far above what a page may take. So the figures are stored
 as a KpiSnapshot per last month, and the dashboard reads the snapshot while it is younger
 than settings.BILLGUARD_KPI_MAX_AGE seconds. An older or missing snapshot is computed again
-by the request that finds it; `billguard kpis refresh`, run on a schedule, keeps it fresh
-so that no page request has to.
+by the request that finds it. Run on a schedule, `billguard kpis refresh` keeps the snapshot
+fresh, so that no page request computes it.
 """
 
 from __future__ import annotations
