@@ -20,6 +20,8 @@ RIGHT = 12
 TOP = 10
 BOTTOM = 34
 PARETO_RIGHT = 38
+# Room under the Pareto chart for finding codes written at a slant.
+PARETO_BOTTOM = 110
 
 Number = Decimal | int | None
 
@@ -84,8 +86,11 @@ def pareto_chart(
     cumulative: Sequence[Decimal],
 ) -> SafeString:
     """Draw bars sorted as given (largest first) and the cumulative share as a line, 0-100 %."""
-    scale = _Scale(list(counts), right=PARETO_RIGHT)
-    parts = [_head(chart_id, title, desc), *scale.axes(labels, "held drafts", rotate=True)]
+    scale = _Scale(list(counts), right=PARETO_RIGHT, bottom=PARETO_BOTTOM)
+    parts = [
+        _head(chart_id, title, desc, height=scale.height),
+        *scale.axes(labels, "held drafts", rotate=True),
+    ]
     for index, count in enumerate(counts):
         x, width = scale.slot(index)
         top = scale.y(count)
@@ -116,7 +121,7 @@ def pareto_chart(
 class _Scale:
     """Maps slot indexes to x and values to y inside the plot area."""
 
-    def __init__(self, values: Sequence[Number], *, right: int) -> None:
+    def __init__(self, values: Sequence[Number], *, right: int, bottom: int = BOTTOM) -> None:
         present = [Decimal(v) for v in values if v is not None]
         self.maximum = max([Decimal(0), *present])
         self.minimum = min([Decimal(0), *present])
@@ -124,6 +129,8 @@ class _Scale:
             self.maximum = self.minimum + 1
         self.count = max(len(values), 1)
         self.right = right
+        self.bottom = bottom
+        self.height = HEIGHT + bottom - BOTTOM
 
     def slot(self, index: int) -> tuple[float, float]:
         width = (WIDTH - LEFT - self.right) / self.count
@@ -160,19 +167,19 @@ class _Scale:
             if rotate:
                 parts.append(
                     f'<text x="{x:.1f}" y="{y}" text-anchor="end" '
-                    f'transform="rotate(-30 {x:.1f} {y})">{escape(label)}</text>'
+                    f'transform="rotate(-50 {x:.1f} {y})">{escape(label)}</text>'
                 )
-            elif len(labels) <= 6 or index % 2 == len(labels) % 2 or index == len(labels) - 1:
+            elif len(labels) <= 6 or index % 2 == (len(labels) - 1) % 2:
                 parts.append(
                     f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{escape(label)}</text>'
                 )
         return parts
 
 
-def _head(chart_id: str, title: str, desc: str) -> str:
+def _head(chart_id: str, title: str, desc: str, *, height: int = HEIGHT) -> str:
     chart_id = escape(chart_id)
     return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{chart_id}-title">{escape(title)}</title>'
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>'

@@ -58,9 +58,9 @@ def dashboard_cards(figures: Figures) -> list[Card]:
         _series_card(
             "dso", figures["dso"], labels, _days, "days", line=True, empty="No issued invoices."
         ),
-        _series_card("dispute-rate", {"": figures["dispute_rate"]}, labels, percent, "share"),
+        _series_card("dispute-rate", {"": figures["dispute_rate"]}, labels, percent, "%"),
         _series_card("reissues", {"": figures["reissues"]}, labels, _count, "invoices", line=False),
-        _series_card("touchless", {"": figures["touchless_rate"]}, labels, percent, "share"),
+        _series_card("touchless", {"": figures["touchless_rate"]}, labels, percent, "%"),
         _codes_card(figures["codes"], held),
         _money_held_card(figures["held_by_period"], labels, held),
         _series_card(
@@ -99,13 +99,15 @@ def _series_card(
     for currency, texts in series.items():
         fmt = show or _money_in(currency)
         values = [decimal_or_none(text) for text in texts]
+        # A ratio is drawn in percent, so that the axis reads 4.0 rather than 0.0.
+        drawn = [v * 100 if v is not None and show is percent else v for v in values]
         name = f"{definition.name} ({currency})" if currency else definition.name
         chart = draw(
             chart_id=f"chart-{anchor}-{currency or 'all'}",
             title=f"{name}, {labels[0]} to {labels[-1]}",
             desc=_describe(labels, values, fmt),
             labels=[_month_short(label) for label in labels],
-            values=values,
+            values=drawn,
             y_label=f"{y_label} ({currency})" if currency and show is None else y_label,
         )
         card.panels.append(
