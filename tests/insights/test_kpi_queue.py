@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billguard.billing.exceptions import exception_resolve
 from billguard.billing.models import Invoice
@@ -159,10 +160,12 @@ def test_exceptions_by_team_of_the_last_applied_change():
     fays = terms_change(first.contract, fay, approver)
     terms_change(second.contract, sam, approver)
     # A later change of C-1 by sam: the last one before the draft, so C-1 counts for sales.
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+    ChangeRequest.objects.filter(pk=fays.pk).update(applied_at=an_hour_ago)
     later = ChangeRequest.objects.get(pk=fays.pk)
     later.pk = None
     later.requested_by = sam
-    later.applied_at = fays.applied_at + dt.timedelta(seconds=1)
+    later.applied_at = an_hour_ago + dt.timedelta(minutes=1)
     later.save()
     # An approved change of C-2 that waits for its effective date has not changed anything.
     terms_change(second.contract, fay, approver, effective_from=dt.date(2027, 3, 1))
