@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "billguard.controls",
     "billguard.history",
     "billguard.receivables",
+    "billguard.insights",
     "billguard.imports",
     "billguard.delivery",
     "billguard.exports",
@@ -174,6 +175,9 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("BILLGUARD_STRIPE_WEBHOOK_SECRET", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
+
+# Seconds the dashboard shows a stored snapshot of its figures before computing them again.
+BILLGUARD_KPI_MAX_AGE = int(os.environ.get("BILLGUARD_KPI_MAX_AGE", "900"))
 LANGUAGE_CODE = "en-us"
 
 LOGGING = {

@@ -249,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     import billguard.cli.exports as exports_commands
     import billguard.cli.history as history_commands
     import billguard.cli.imports as imports_commands
+    import billguard.cli.kpis as kpis_commands
     import billguard.cli.purchase_orders as purchase_orders_commands
     import billguard.cli.receivables as receivables_commands
     import billguard.cli.scorecards as scorecards_commands
@@ -269,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     imports_commands.add_parsers(sub)
     history_commands.add_parsers(sub)
     delivery_commands.add_parsers(sub)
+    kpis_commands.add_parsers(sub)
     return parser
 
 

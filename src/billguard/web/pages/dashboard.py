@@ -1,19 +1,49 @@
-"""The dashboard: the figures that show whether the controls pay off."""
+"""The dashboard: the figures that show whether the controls pay off, and their definitions."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 
+from billguard.domain.errors import BillguardError
+from billguard.insights.kpi_definitions import DEFINITIONS
+from billguard.insights.kpis import last_complete_month, month_param, months_ending
+from billguard.insights.snapshot import dashboard_figures
 from billguard.web.access import page
+from billguard.web.pages.dashboard_cards import dashboard_cards
 
 
 @page()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/dashboard.html", {})
+    today = timezone.localdate()
+    through_text = request.GET.get("through", "")
+    error = ""
+    try:
+        last = month_param(through_text, today)
+    except BillguardError as exc:
+        error = str(exc)
+        last = last_complete_month(today)
+    periods = months_ending(last)
+    snapshot = dashboard_figures(last)
+    context = {
+        "cards": dashboard_cards(snapshot.figures),
+        "computed_at": snapshot.computed_at,
+        "first": periods[0],
+        "last": last,
+        "through": through_text or last.label,
+        "through_error": error,
+    }
+    return render(request, "web/dashboard.html", context, status=400 if error else 200)
+
+
+@page()
+def kpi_definitions(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/dashboard/definitions.html", {"definitions": DEFINITIONS})
 
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
+    path("dashboard/definitions/", kpi_definitions, name="kpi-definitions"),
 ]
