@@ -127,3 +127,31 @@ def test_dashboard_computes_a_stale_snapshot_again(signed_in):
     body = html.unescape(client.get("/?through=2026-11").content.decode())
 
     assert '1</span> <span class="muted">held drafts now' in body
+
+
+def test_compute_again_shows_a_change_at_once(signed_in):
+    client = signed_in("fran.finance")
+    client.get("/?through=2026-11")
+    make_contract("C-1", sow_document_id=None)
+    billing_run_execute(period=parse_period("2026-11"))
+
+    response = client.post("/dashboard/refresh/", {"through": "2026-11"}, follow=True)
+
+    body = html.unescape(response.content.decode())
+    assert "The figures of the twelve months to 2026-11 are up to date." in body
+    assert '1</span> <span class="muted">held drafts now' in body
+
+
+def test_compute_again_refuses_a_month_it_cannot_read(signed_in):
+    client = signed_in("fran.finance")
+
+    response = client.post("/dashboard/refresh/", {"through": "2026-13"})
+
+    assert response.status_code == 302
+    assert KpiSnapshot.objects.count() == 0
+    page = html.unescape(client.get(response["Location"]).content.decode())
+    assert "2026-13" in page
+
+
+def test_compute_again_takes_no_get(signed_in):
+    assert signed_in("fran.finance").get("/dashboard/refresh/").status_code == 405

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from billguard.domain.errors import BillguardError
 from billguard.insights.kpi_definitions import DEFINITIONS
 from billguard.insights.kpis import last_complete_month, month_param, months_ending
-from billguard.insights.snapshot import dashboard_figures
+from billguard.insights.snapshot import dashboard_figures, kpi_snapshot_refresh
 from billguard.web.access import page
 from billguard.web.pages.dashboard_cards import dashboard_cards
 
@@ -38,6 +42,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", context, status=400 if error else 200)
 
 
+@require_POST
+@page()
+def dashboard_refresh(request: HttpRequest) -> HttpResponse:
+    """Compute the figures again at once, instead of waiting for the snapshot to age."""
+    today = timezone.localdate()
+    through_text = request.POST.get("through", "")
+    try:
+        last = month_param(through_text, today)
+    except BillguardError as exc:
+        messages.error(request, str(exc))
+        return redirect(reverse("web:dashboard"))
+    kpi_snapshot_refresh(last)
+    messages.success(request, f"The figures of the twelve months to {last.label} are up to date.")
+    return redirect(reverse("web:dashboard") + "?" + urlencode({"through": last.label}))
+
+
 @page()
 def kpi_definitions(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard/definitions.html", {"definitions": DEFINITIONS})
@@ -46,4 +66,5 @@ def kpi_definitions(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("dashboard/definitions/", kpi_definitions, name="kpi-definitions"),
+    path("dashboard/refresh/", dashboard_refresh, name="dashboard-refresh"),
 ]
