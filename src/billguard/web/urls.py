@@ -3,11 +3,13 @@
 from django.urls import include, path
 
 from billguard.web import auth
-from billguard.web.pages import dashboard
+from billguard.web.pages import dashboard, exceptions, invoices
 
 app_name = "web"
 
 urlpatterns = [
     path("", include(auth)),
     path("", include(dashboard)),
+    path("", include(exceptions)),
+    path("", include(invoices)),
 ]

@@ -1,0 +1,117 @@
+"""The exception queue: held drafts with their blocking findings, filtered and sorted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from billguard.billing.models import ExceptionAssignment, Invoice
+from billguard.checks.models import StoredFinding
+from billguard.web.access import page
+from billguard.web.pages.exceptions.forms import QueueFilterForm
+from billguard.web.paging import paginate
+
+ORDERINGS = {
+    "oldest": ("created_at", "pk"),
+    "newest": ("-created_at", "-pk"),
+    "amount_desc": ("-payable", "pk"),
+    "amount_asc": ("payable", "pk"),
+}
+
+
+@page()
+def exception_queue(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_bound:
+        form.is_valid()
+        filters = form.cleaned_data
+    sort = filters.get("sort") or "oldest"
+    rows = paginate(request, held_drafts(filters, user_id=request.user.pk, sort=sort))
+    now = timezone.now()
+    for invoice in rows.rows:
+        invoice.days_held = (now - invoice.created_at).days
+    context = {"form": form, "page": rows, "sort": sort, "sort_links": _sort_links(request, sort)}
+    template = "web/exceptions/_table.html" if request.headers.get("HX-Request") else None
+    return render(request, template or "web/exceptions/queue.html", context)
+
+
+def held_drafts(filters: dict[str, Any], *, user_id: int, sort: str) -> QuerySet[Invoice]:
+    """Held drafts matching ``filters``, with their assignee, money at stake and findings.
+
+    The blocking findings come in one more query per page; every other figure is computed
+    in the same SQL statement as the rows.
+    """
+    blocking = StoredFinding.objects.filter(
+        invoice=OuterRef("pk"), severity=StoredFinding.Severity.BLOCK, observed=False
+    )
+    at_stake = (
+        blocking.order_by().values("invoice").annotate(total=Sum("amount_at_stake")).values("total")
+    )
+    assignee = ExceptionAssignment.objects.filter(draft_key=OuterRef("draft_key")).values(
+        "assignee__username"
+    )
+    held = (
+        Invoice.objects.filter(status=Invoice.Status.HELD)
+        .select_related("contract__party", "bill_to")
+        .annotate(
+            assignee_name=Subquery(assignee[:1]),
+            at_stake=Subquery(at_stake[:1], output_field=DecimalField()),
+        )
+        .prefetch_related(
+            Prefetch(
+                "findings",
+                queryset=StoredFinding.objects.filter(
+                    severity=StoredFinding.Severity.BLOCK, observed=False
+                ).order_by("code", "pk"),
+                to_attr="blocking",
+            )
+        )
+    )
+
+    if filters.get("code"):
+        held = held.filter(Exists(blocking.filter(code=filters["code"])))
+    if filters.get("customer"):
+        text = filters["customer"].strip()
+        held = held.filter(
+            Q(contract__party__code__in={text, text.upper()})
+            | Q(contract__party__name__icontains=text)
+        )
+    if filters.get("min_days") is not None:
+        held = held.filter(created_at__lte=timezone.now() - dt.timedelta(days=filters["min_days"]))
+    if filters.get("min_amount") is not None:
+        held = held.filter(payable__gte=filters["min_amount"])
+    if filters.get("max_amount") is not None:
+        held = held.filter(payable__lte=filters["max_amount"])
+    if filters.get("mine"):
+        mine = ExceptionAssignment.objects.filter(assignee_id=user_id).values("draft_key")
+        held = held.filter(draft_key__in=mine)
+    return held.order_by(*ORDERINGS.get(sort, ORDERINGS["oldest"]))
+
+
+def _sort_links(request: HttpRequest, sort: str) -> dict[str, dict[str, str]]:
+    """Column header links: each toggles its column's direction and keeps the filters."""
+
+    def link(key: str) -> str:
+        query = request.GET.copy()
+        query["sort"] = key
+        query.pop("page", None)
+        return "?" + query.urlencode()
+
+    age = "newest" if sort == "oldest" else "oldest"
+    amount = "amount_asc" if sort == "amount_desc" else "amount_desc"
+    return {
+        "age": {
+            "href": link(age),
+            "aria_sort": {"oldest": "descending", "newest": "ascending"}.get(sort, "none"),
+        },
+        "amount": {
+            "href": link(amount),
+            "aria_sort": {"amount_desc": "descending", "amount_asc": "ascending"}.get(sort, "none"),
+        },
+    }
