@@ -18,7 +18,7 @@ def held_drafts() -> dict[str, Invoice]:
     """Bill November 2026 for three contracts and return the two held drafts by contract.
 
     C-1 has no statement of work (SOW_MISSING); C-2's schedule bills 900.00 where the contract
-    says 1000.00 (PRICE_MISMATCH); C-3 is clean and issued.
+    has 1000.00 (PRICE_MISMATCH); C-3 is clean and issued.
     """
     make_contract("C-1", customer_code="NORTHWIND", sow_document_id=None)
     price_fault = make_contract("C-2", customer_code="CONTOSO")

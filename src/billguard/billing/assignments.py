@@ -1,6 +1,6 @@
 """Who works on which held draft of the exception queue.
 
-Assigning takes the same action as resolving (``exception_resolve``): whoever may fix a
+Assigning takes the same action as resolving (``exception_resolve``): a user who may fix a
 held draft at its source may hand it to a colleague, and only such a colleague may receive it.
 Every assignment, change of assignee and release is recorded in the audit trail.
 """

@@ -187,7 +187,7 @@ def _render(
 
 
 def _finding_row(finding: StoredFinding, documents: dict[tuple[str, int], Document]) -> dict:
-    """A finding with links from its evidence to the contract page's anchors."""
+    """Return a finding with links from its evidence to the contract page's anchors."""
     evidence = dict(finding.evidence or {})
     contract = evidence.get("contract", "")
     evidence_links = []
@@ -223,7 +223,7 @@ def _finding_row(finding: StoredFinding, documents: dict[tuple[str, int], Docume
 
 
 def _evidence_documents(findings: list[StoredFinding]) -> dict[tuple[str, int], Document]:
-    """The documents the findings' evidence names, loaded in one query."""
+    """Load the documents that the findings' evidence names, in one query."""
     keys = {
         key
         for f in findings

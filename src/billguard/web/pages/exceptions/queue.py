@@ -44,7 +44,7 @@ def exception_queue(request: HttpRequest) -> HttpResponse:
 def held_drafts(filters: dict[str, Any], *, user_id: int, sort: str) -> QuerySet[Invoice]:
     """Held drafts matching ``filters``, with their assignee, money at stake and findings.
 
-    The blocking findings come in one more query per page; every other figure is computed
+    The blocking findings come in one more query per page. Every other figure is computed
     in the same SQL statement as the rows.
     """
     blocking = StoredFinding.objects.filter(

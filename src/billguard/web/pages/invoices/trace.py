@@ -1,6 +1,6 @@
 """The invoice trace: why an invoice is what it is, from the signed terms to its payments.
 
-Each part is one query at most, so the page costs the same for any invoice.
+Each part takes one or two queries, so the page costs the same for any invoice.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def invoice_trace(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 def _change_requests(invoice: Invoice) -> list[ChangeRequest]:
-    """The change requests behind the invoice's terms and its override, with their approvals.
+    """Return the change requests behind the invoice's terms and its override, with their approvals.
 
     These are the requests on its contract and billing schedule applied before the invoice was
     issued (all applied ones for an invoice not issued yet), the one that created its contract
