@@ -94,12 +94,11 @@ def invoices_write() -> None:
 
 
 def pages_time(requests: int) -> dict[str, dict[str, float]]:
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    from django.conf import settings
 
     from billguard.billing.models import Invoice
 
