@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -40,7 +40,8 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         codes = sorted(c.code for c in registered_checks() if INVOICE in c.subjects)
-        self.fields["code"].choices = [("", "Any finding"), *((c, c) for c in codes)]
+        code_field = cast(forms.ChoiceField, self.fields["code"])
+        code_field.choices = [("", "Any finding"), *((c, c) for c in codes)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -86,4 +87,5 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         names = exception_assignees().values_list("username", flat=True)
-        self.fields["assignee"].choices = [("", "Nobody"), *((n, n) for n in names)]
+        assignee_field = cast(forms.ChoiceField, self.fields["assignee"])
+        assignee_field.choices = [("", "Nobody"), *((n, n) for n in names)]

@@ -32,7 +32,7 @@ def exception_queue(request: HttpRequest) -> HttpResponse:
         form.is_valid()
         filters = form.cleaned_data
     sort = filters.get("sort") or "oldest"
-    rows = paginate(request, held_drafts(filters, user_id=request.user.pk, sort=sort))
+    rows = paginate(request, held_drafts(filters, user_id=int(request.user.pk or 0), sort=sort))
     now = timezone.now()
     for invoice in rows.rows:
         invoice.days_held = (now - invoice.created_at).days
