@@ -217,3 +217,15 @@ def test_trace_audit_link_needs_audit_read(signed_in) -> None:
 
 def test_trace_of_an_unknown_invoice_is_not_found(signed_in) -> None:
     assert signed_in("fran.finance").get("/invoices/987654/").status_code == 404
+
+
+def test_list_customer_text_too_broad_error(signed_in, monkeypatch) -> None:
+    issued_invoice()
+    from billguard.web.pages import customer_filter
+
+    monkeypatch.setattr(customer_filter, "MAX_CUSTOMERS", 2)
+
+    body = signed_in("fran.finance").get("/invoices/?customer=northwind").content.decode()
+
+    assert "&#x27;northwind&#x27; matches more than 2 customers." in body
+    assert 'id="id_customer_error"' in body

@@ -10,6 +10,7 @@ from billguard.billing.assignments import NOTE_MAX as ASSIGN_NOTE_MAX
 from billguard.billing.assignments import exception_assignees
 from billguard.checks.engine import INVOICE, registered_checks
 from billguard.controls.override import REASON_MAX
+from billguard.web.pages.customer_filter import customer_ids
 
 # Sort keys of the queue: the value in ?sort= and its label.
 SORTS = (
@@ -42,6 +43,10 @@ class QueueFilterForm(forms.Form):
         codes = sorted(c.code for c in registered_checks() if INVOICE in c.subjects)
         code_field = cast(forms.ChoiceField, self.fields["code"])
         code_field.choices = [("", "Any finding"), *((c, c) for c in codes)]
+
+    def clean_customer(self) -> list[int] | None:
+        text = self.cleaned_data.get("customer", "").strip()
+        return customer_ids(text) if text else None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

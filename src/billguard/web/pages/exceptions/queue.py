@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import DecimalField, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -76,12 +76,8 @@ def held_drafts(filters: dict[str, Any], *, user_id: int, sort: str) -> QuerySet
 
     if filters.get("code"):
         held = held.filter(Exists(blocking.filter(code=filters["code"])))
-    if filters.get("customer"):
-        text = filters["customer"].strip()
-        held = held.filter(
-            Q(contract__party__code__in={text, text.upper()})
-            | Q(contract__party__name__icontains=text)
-        )
+    if filters.get("customer") is not None:
+        held = held.filter(contract__party_id__in=filters["customer"])
     if filters.get("min_days") is not None:
         held = held.filter(created_at__lte=timezone.now() - dt.timedelta(days=filters["min_days"]))
     if filters.get("min_amount") is not None:

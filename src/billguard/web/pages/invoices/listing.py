@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -13,6 +13,7 @@ from billguard.billing.models import Invoice
 from billguard.domain.errors import InvalidInput
 from billguard.domain.periods import BillingPeriod, parse_period
 from billguard.web.access import page
+from billguard.web.pages.customer_filter import customer_ids
 from billguard.web.paging import paginate
 
 ANY_STATUS = "any"
@@ -35,6 +36,10 @@ class InvoiceFilterForm(forms.Form):
     period = forms.CharField(label="Period", required=False, max_length=10)
     status = forms.ChoiceField(label="Status", required=False, choices=STATUSES)
     document_type = forms.ChoiceField(label="Type", required=False, choices=TYPES)
+
+    def clean_customer(self) -> list[int] | None:
+        text = self.cleaned_data.get("customer", "").strip()
+        return customer_ids(text) if text else None
 
     def clean_period(self) -> BillingPeriod | None:
         text = self.cleaned_data.get("period", "").strip()
@@ -76,12 +81,8 @@ def invoices_matching(filters: dict[str, Any]) -> QuerySet[Invoice]:
     if filters.get("number"):
         number = filters["number"].strip()
         invoices = invoices.filter(number__in={number, number.upper()})
-    if filters.get("customer"):
-        text = filters["customer"].strip()
-        invoices = invoices.filter(
-            Q(contract__party__code__in={text, text.upper()})
-            | Q(contract__party__name__icontains=text)
-        )
+    if filters.get("customer") is not None:
+        invoices = invoices.filter(contract__party_id__in=filters["customer"])
     period = filters.get("period")
     if period is not None:
         invoices = invoices.filter(period_start__gte=period.start, period_start__lt=period.end)

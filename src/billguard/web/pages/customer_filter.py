@@ -1,0 +1,32 @@
+"""The Customer filter of the lists: a customer code, or part of a customer's name.
+
+The matching customers are looked up first and the list is then filtered by their ids. A
+name that matches too many customers is rejected with a message, because filtering a large
+table by thousands of customers costs a scan of the table, and the planner cannot tell a
+broad name from a narrow one before it runs.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+
+from billguard.registry.models import Party
+
+MAX_CUSTOMERS = 200
+
+
+def customer_ids(text: str) -> list[int]:
+    """Return the ids of the customers whose code is ``text`` (any case) or whose name contains it.
+
+    Raises ValidationError when more than MAX_CUSTOMERS match.
+    """
+    text = text.strip()
+    matches = Party.objects.filter(Q(code__in={text, text.upper()}) | Q(name__icontains=text))
+    ids = list(matches.order_by("pk").values_list("pk", flat=True)[: MAX_CUSTOMERS + 1])
+    if len(ids) > MAX_CUSTOMERS:
+        raise forms.ValidationError(
+            f"{text!r} matches more than {MAX_CUSTOMERS} customers. Type more of the name, or "
+            "the customer code."
+        )
+    return ids
