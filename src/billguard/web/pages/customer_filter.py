@@ -1,4 +1,4 @@
-"""The Customer filter of the lists: a customer code, or part of a customer's name.
+"""The Customer filter of the lists: a customer code, or else part of a customer's name.
 
 The matching customers are looked up first and the list is then filtered by their ids. A
 name that matches too many customers is rejected with a message, because filtering a large
@@ -9,7 +9,6 @@ broad name from a narrow one before it runs.
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q
 
 from billguard.registry.models import Party
 
@@ -17,13 +16,18 @@ MAX_CUSTOMERS = 200
 
 
 def customer_ids(text: str) -> list[int]:
-    """Return the ids of the customers whose code is ``text`` (any case) or whose name contains it.
+    """Return the id of the customer whose code is ``text`` (any case), or else the ids of the
+    customers whose name contains it.
 
     Raises ValidationError when more than MAX_CUSTOMERS match.
     """
     text = text.strip()
-    matches = Party.objects.filter(Q(code__in={text, text.upper()}) | Q(name__icontains=text))
-    ids = list(matches.order_by("pk").values_list("pk", flat=True)[: MAX_CUSTOMERS + 1])
+    # A code is found through its unique index, so only a text that is no code scans the names.
+    by_code = list(Party.objects.filter(code__in={text, text.upper()}).values_list("pk", flat=True))
+    if by_code:
+        return by_code
+    matches = Party.objects.filter(name__icontains=text).order_by("pk")
+    ids = list(matches.values_list("pk", flat=True)[: MAX_CUSTOMERS + 1])
     if len(ids) > MAX_CUSTOMERS:
         raise forms.ValidationError(
             f"{text!r} matches more than {MAX_CUSTOMERS} customers. Type more of the name, or "
