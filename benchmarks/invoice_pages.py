@@ -4,7 +4,7 @@ It writes the benchmark book (100k contracts by default), then one issued invoic
 contract for 2026-10 with 10 lines each (1M invoice lines), and a held draft for 2026-11 with
 two blocking findings on every 50th contract. It then requests each page through the Django
 test client, signed in as fran.finance, and reports the median and the 95th percentile of the
-wall time per page, template rendering included.
+wall time per page, template rendering included, and the median CPU time of the process.
 
     python -m benchmarks.invoice_pages --database-url postgresql://root@127.0.0.1:5432/NAME
 """
@@ -53,7 +53,7 @@ def main() -> None:
     for url, figures in results["pages"].items():
         print(
             f"{url:55} median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms"
-            f"  {figures['queries']} queries"
+            f"  CPU {figures['cpu_median_ms']:6.1f} ms  {figures['queries']} queries"
         )
     path = var_dir / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +94,7 @@ def invoices_write() -> None:
 
 
 def pages_time(requests: int) -> dict[str, dict[str, float]]:
+    """Request each page ``requests`` times after one warm-up request and return its figures."""
     from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection
@@ -132,10 +133,13 @@ def pages_time(requests: int) -> dict[str, dict[str, float]]:
     for url in urls:
         client.get(url)
         seconds = []
+        cpu_seconds = []
         for _ in range(requests):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
+                cpu_started = time.process_time()
                 response = client.get(url)
+                cpu_seconds.append(time.process_time() - cpu_started)
                 seconds.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise SystemExit(f"{url} returned {response.status_code}")
@@ -143,6 +147,8 @@ def pages_time(requests: int) -> dict[str, dict[str, float]]:
         figures[url] = {
             "median_ms": statistics.median(seconds) * 1000,
             "p95_ms": seconds[max(0, int(len(seconds) * 0.95) - 1)] * 1000,
+            # CPU time of this process alone (Python and templates, not PostgreSQL's work).
+            "cpu_median_ms": statistics.median(cpu_seconds) * 1000,
             "queries": len(queries.captured_queries),
         }
     return figures

@@ -1,9 +1,9 @@
 """The Customer filter of the lists: a customer code, or else part of a customer's name.
 
 The matching customers are looked up first and the list is then filtered by their ids. A
-name that matches too many customers is rejected with a message, because filtering a large
-table by thousands of customers costs a scan of the table, and the planner cannot tell a
-broad name from a narrow one before it runs.
+name that matches too many customers is rejected with a message. Filtering a large table by
+thousands of customers costs a scan of the table, and the planner cannot tell a broad name
+from a narrow one before it runs.
 """
 
 from __future__ import annotations
