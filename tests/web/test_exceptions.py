@@ -231,6 +231,7 @@ def test_detail_shows_expected_and_actual_side_by_side(signed_in) -> None:
     assert '<td class="expected">1000' in body
     assert '<td class="actual">900' in body
     assert 'href="/contracts/C-2/#version-1"' in body
+    assert 'href="/exceptions/?customer=CONTOSO"' in body
     assert "#document-" in body
     assert "Managed service, monthly fee" in body
     assert "Fix and re-check" in body

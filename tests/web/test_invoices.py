@@ -136,6 +136,7 @@ def test_trace_names_the_terms_and_their_document_hash(signed_in) -> None:
     assert f'href="/contracts/C-3/#version-{version.version_number}"' in body
     assert f'href="/contracts/C-3/#document-{issued.terms_document_id}"' in body
     assert issued.terms_document.sha256 in body
+    assert 'href="/invoices/?customer=FABRIKAM&amp;status=any"' in body
     assert '<span class="badge bad">blocks</span>' not in body
 
 
