@@ -386,3 +386,26 @@ def test_queue_needs_sign_in() -> None:
 
 def test_user_names_of_the_sample_roles(sample_users: dict[str, User]) -> None:
     assert {"fran.finance", "alex.approver", "sam.sales", "audrey.auditor"} <= set(sample_users)
+
+
+def test_queue_htmx_filter_error_shows_in_table(signed_in) -> None:
+    held_drafts()
+
+    body = (
+        signed_in("fran.finance")
+        .get("/exceptions/?min_amount=20&max_amount=10", headers={"HX-Request": "true"})
+        .content.decode()
+    )
+
+    assert 'role="alert"' in body
+    assert "Amount up to: The amount up to (10) is below the amount from (20)." in body
+
+
+def test_queue_history_restore_gets_the_whole_page(signed_in) -> None:
+    held_drafts()
+
+    response = signed_in("fran.finance").get(
+        "/exceptions/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+
+    assert "<html" in response.content.decode()

@@ -15,6 +15,7 @@ from billguard.billing.models import ExceptionAssignment, Invoice
 from billguard.checks.models import StoredFinding
 from billguard.web.access import page
 from billguard.web.pages.exceptions.forms import QueueFilterForm
+from billguard.web.pages.htmx import table_only
 from billguard.web.paging import paginate
 
 ORDERINGS = {
@@ -36,8 +37,10 @@ def exception_queue(request: HttpRequest) -> HttpResponse:
     rows = paginate(request, held_drafts(filters, user_id=int(request.user.pk or 0), sort=sort))
     _page_figures_add(rows.rows)
     context = {"form": form, "page": rows, "sort": sort, "sort_links": _sort_links(request, sort)}
-    template = "web/exceptions/_table.html" if request.headers.get("HX-Request") else None
-    return render(request, template or "web/exceptions/queue.html", context)
+    if table_only(request):
+        context["partial"] = True
+        return render(request, "web/exceptions/_table.html", context)
+    return render(request, "web/exceptions/queue.html", context)
 
 
 def held_drafts(filters: dict[str, Any], *, user_id: int, sort: str) -> QuerySet[Invoice]:

@@ -14,6 +14,7 @@ from billguard.domain.errors import InvalidInput
 from billguard.domain.periods import BillingPeriod, parse_period
 from billguard.web.access import page
 from billguard.web.pages.customer_filter import customer_ids
+from billguard.web.pages.htmx import table_only
 from billguard.web.paging import paginate
 
 ANY_STATUS = "any"
@@ -63,8 +64,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         filters = form.cleaned_data
     rows = paginate(request, invoices_matching(filters))
     context = {"form": form, "page": rows}
-    template = "web/invoices/_table.html" if request.headers.get("HX-Request") else None
-    return render(request, template or "web/invoices/list.html", context)
+    if table_only(request):
+        context["partial"] = True
+        return render(request, "web/invoices/_table.html", context)
+    return render(request, "web/invoices/list.html", context)
 
 
 def invoices_matching(filters: dict[str, Any]) -> QuerySet[Invoice]:
