@@ -1,4 +1,4 @@
-"""What an htmx request asks of a list page."""
+"""The part of a list page that an htmx request expects."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 
 def table_only(request: HttpRequest) -> bool:
-    """Whether htmx asks for the table alone: a filter or page change, not a history restore.
+    """Whether htmx requests the table alone: a filter or page change, not a history restore.
 
     htmx restores a page that has dropped out of its history cache by requesting it with
     HX-History-Restore-Request, and that request needs the whole page.
