@@ -1,5 +1,6 @@
 """Billing runs, invoices (drafts, held and issued), their lines and numbering series."""
 
+from django.conf import settings
 from django.db import models
 
 from billguard.registry.models import BillToEntity, Contract, ContractVersion, SellerEntity
@@ -164,6 +165,9 @@ class Invoice(models.Model):
             models.Index(fields=["status"]),
             # A billing run's page lists its held drafts and its issued invoices in id order.
             models.Index(fields=["billing_run", "status", "id"], name="invoice_run_status_idx"),
+            # The invoice list finds an invoice by its number and a period by its first day.
+            models.Index(fields=["number"]),
+            models.Index(fields=["period_start"]),
         ]
 
     def __str__(self) -> str:
@@ -209,3 +213,25 @@ class ExceptionResolution(models.Model):
     outcome = models.CharField(max_length=20)
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ExceptionAssignment(models.Model):
+    """The person who works on a held draft of the billing run.
+
+    It is keyed by the draft key, not the invoice: resolving a held draft drafts it again as a
+    new invoice with the same key, and the assignment stays with it while it is still held.
+    """
+
+    draft_key = models.CharField(max_length=80, unique=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exception_assignments"
+    )
+    assigned_by = models.CharField(max_length=150)
+    assigned_at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["assignee", "draft_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.draft_key} assigned to {self.assignee_id}"

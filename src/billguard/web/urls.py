@@ -3,7 +3,16 @@
 from django.urls import include, path
 
 from billguard.web import auth
-from billguard.web.pages import audit, billing_runs, customers, dashboard, disputes, imports
+from billguard.web.pages import (
+    audit,
+    billing_runs,
+    customers,
+    dashboard,
+    disputes,
+    exceptions,
+    imports,
+    invoices,
+)
 
 app_name = "web"
 
@@ -15,4 +24,6 @@ urlpatterns = [
     path("", include(disputes)),
     path("", include(billing_runs)),
     path("", include(audit)),
+    path("", include(exceptions)),
+    path("", include(invoices)),
 ]
