@@ -3,11 +3,13 @@
 from django.urls import include, path
 
 from billguard.web import auth
-from billguard.web.pages import dashboard
+from billguard.web.pages import approvals, contracts, dashboard
 
 app_name = "web"
 
 urlpatterns = [
     path("", include(auth)),
     path("", include(dashboard)),
+    path("", include(approvals)),
+    path("", include(contracts)),
 ]

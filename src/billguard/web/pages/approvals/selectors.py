@@ -1,0 +1,191 @@
+"""Reads for the approvals pages: what waits for an approver, and a request's change by field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Count
+from django.utils import timezone
+
+from billguard.controls.approval_policy import requirements_describe, requirements_met_by
+from billguard.controls.delegations import delegations_active
+from billguard.controls.models import Approval, ChangeRequest
+from billguard.controls.roles import has_action, user_roles
+
+# Labels of the attributes that change requests name, as finance reads them.
+FIELD_LABELS: dict[str, str] = {
+    "bill_to_id": "Bill-to entity (id)",
+    "price_list_id": "Price list (id)",
+    "sow_document_id": "Statement of work (document id)",
+    "payment_terms_days": "Payment terms (days)",
+    "billing_day": "Billing day",
+    "po_ceiling": "PO ceiling",
+    "customer_po": "Customer PO",
+    "tax_id": "Tax ID",
+    "iban": "IBAN",
+    "bic": "BIC",
+    "unit_price": "unit price",
+    "discount_percent": "discount (%)",
+    "gl_account": "GL account",
+    "tax_rate": "tax rate (%)",
+    "tax_category": "tax category",
+}
+
+
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed field of a request: its label, the value before and the value after."""
+
+    field: str
+    label: str
+    before: str
+    after: str
+
+
+def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
+    """Return the ids of the pending requests that ``user`` may approve now, oldest first.
+
+    A request waits for ``user`` when someone else made it, ``user`` has not decided it, it
+    has not expired, and an outstanding requirement is met by ``user``'s roles or by the
+    roles of a colleague who delegated their approval rights to ``user`` (and did not make
+    the request). The approval service checks all of this again when ``user`` approves.
+    """
+    now = now or timezone.now()
+    identities: list[tuple[int | None, set[str]]] = []
+    if has_action(user, "change_approve"):
+        identities.append((None, user_roles(user)))
+    for delegation in delegations_active(user, timezone.localdate(now)):
+        if has_action(delegation.delegator, "change_approve"):
+            identities.append((delegation.delegator_id, user_roles(delegation.delegator)))
+    if not identities:
+        return []
+
+    candidates = (
+        ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING)
+        .exclude(requested_by=user)
+        .exclude(expires_at__lte=now)
+        .exclude(approvals__approver=user)
+        .order_by("requested_at", "pk")
+        .values_list("pk", "required", "requested_by_id")
+    )
+    waiting = []
+    for request_id, required, requester_id in candidates:
+        for delegator_id, roles in identities:
+            if delegator_id is not None and delegator_id == requester_id:
+                continue
+            if requirements_met_by(required, roles):
+                waiting.append(request_id)
+                break
+    return waiting
+
+
+def approvals_given(request_ids: Iterable[int]) -> dict[int, int]:
+    """Return the number of approvals given so far, by request id, in one query."""
+    rows = (
+        Approval.objects.filter(
+            change_request_id__in=list(request_ids), decision=Approval.Decision.APPROVE
+        )
+        .values("change_request_id")
+        .annotate(given=Count("id"))
+    )
+    return {row["change_request_id"]: row["given"] for row in rows}
+
+
+def outstanding_text(request: ChangeRequest) -> str:
+    """Describe the approvals a pending request still needs: ``1 x finance_approver``."""
+    if request.status != ChangeRequest.Status.PENDING:
+        return "none"
+    return requirements_describe(request.required)
+
+
+def field_changes(before: Any, changes: Any) -> list[FieldChange]:
+    """Return one row per changed field, nested line fields as ``lines.L1.unit_price``.
+
+    A field that had no value before shows an en dash; a removed line shows ``(removed)``.
+    """
+    old = _flatten(before if isinstance(before, dict) else {})
+    new = _flatten(changes if isinstance(changes, dict) else {})
+    rows = []
+    for name, value in new.items():
+        before_text = old.get(name)
+        if before_text is None:
+            # A removed line: its old fields, one after the other.
+            nested = [(key, text) for key, text in old.items() if key.startswith(f"{name}.")]
+            before_text = ", ".join(
+                f"{field_label(key).split(': ', 1)[-1]} {text}" for key, text in nested
+            )
+        rows.append(
+            FieldChange(
+                field=name, label=field_label(name), before=before_text or "\u2013", after=value
+            )
+        )
+    return rows
+
+
+def field_label(name: str) -> str:
+    """Return the reader's label of an attribute: ``lines.L1.unit_price`` gives
+    ``Line L1: unit price``."""
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[0] == "lines":
+        code = parts[1]
+        if len(parts) == 2:
+            return f"Line {code}"
+        attribute = ".".join(parts[2:])
+        return f"Line {code}: {FIELD_LABELS.get(attribute, attribute.replace('_', ' '))}"
+    label = FIELD_LABELS.get(name, name.replace("_", " ").replace(".", ": "))
+    return label[:1].upper() + label[1:]
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, prefix=f"{name}."))
+        elif value is None and prefix == "lines.":
+            flat[name] = "(removed)"
+        else:
+            flat[name] = _text(name, value)
+    return flat
+
+
+def _text(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if name == "discounts" and isinstance(value, list):
+        return "; ".join(_discount_text(item) for item in value) or "(no discounts)"
+    if isinstance(value, str):
+        return _decimal_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return json.dumps(value, default=str)
+
+
+def _decimal_text(text: str) -> str:
+    """Return a decimal number stored with six places (``1000.000000``) with two, as finance
+    writes prices, keeping any further significant digits; other text is returned as is."""
+    if not _DECIMAL.fullmatch(text):
+        return text
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+def _discount_text(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    text = f"{_decimal_text(str(item.get('percent')))} %"
+    text += f" on line {item['line_code']}" if item.get("line_code") else " on every line"
+    if item.get("expires_on"):
+        text += f" until {item['expires_on']}"
+    if item.get("approval_reference"):
+        text += f" (ref. {item['approval_reference']})"
+    return text
