@@ -31,8 +31,10 @@ class VersionPair(forms.Form):
     def __init__(self, *args: Any, numbers: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(n, f"version {n}") for n in numbers]
-        self.fields["a"].choices = choices
-        self.fields["b"].choices = choices
+        for name in ("a", "b"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
 
 
 class PriceChangeForm(forms.Form):
@@ -73,7 +75,9 @@ class PriceChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.version = version
         self.lines = {line.line_code: line for line in version.lines.all()}
-        self.fields["line"].choices = [
+        line_field = self.fields["line"]
+        assert isinstance(line_field, forms.ChoiceField)
+        line_field.choices = [
             (code, _line_choice(line)) for code, line in sorted(self.lines.items())
         ]
 
