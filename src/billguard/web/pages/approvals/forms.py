@@ -25,7 +25,7 @@ class InboxFilters(forms.Form):
     waiting = forms.BooleanField(label="Only those waiting for my approval", required=False)
 
     def status_value(self) -> str:
-        """The status to list: the one chosen, or pending."""
+        """Return the status to list: the one chosen, or pending."""
         if not self.is_valid():
             return ChangeRequest.Status.PENDING
         return str(self.cleaned_data["status"] or ChangeRequest.Status.PENDING)

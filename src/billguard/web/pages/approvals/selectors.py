@@ -54,10 +54,10 @@ class FieldChange:
 def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
     """Return the ids of the pending requests that ``user`` may approve now, oldest first.
 
-    A request waits for ``user`` when someone else made it, ``user`` has not decided it, it
-    has not expired, and an outstanding requirement is met by ``user``'s roles or by the
-    roles of a colleague who delegated their approval rights to ``user`` (and did not make
-    the request). The approval service checks all of this again when ``user`` approves.
+    A request waits for ``user`` when someone else made it, ``user`` has not decided it and
+    it has not expired. An outstanding requirement must also be met by ``user``'s roles, or
+    by the roles of a colleague who delegated their approval rights to ``user`` and did not
+    make the request. The approval service checks all of this again when ``user`` approves.
     """
     now = now or timezone.now()
     identities: list[tuple[int | None, set[str]]] = []
@@ -171,8 +171,8 @@ def _text(name: str, value: Any) -> str:
 
 
 def _decimal_text(text: str) -> str:
-    """Return a decimal number stored with six places (``1000.000000``) with two, as finance
-    writes prices, keeping any further significant digits; other text is returned as is."""
+    """Return a decimal stored with six places (``1000.000000``) with two, as finance writes
+    prices, but keep any further significant digit. Other text is returned as it is."""
     if not _DECIMAL.fullmatch(text):
         return text
     whole, _, fraction = text.partition(".")

@@ -1,8 +1,8 @@
 """The approvals inbox (``/approvals/``) and one change request (``/approvals/<id>/``).
 
-The views only read and call the change request services with the signed-in user; the
-services decide maker-checker, delegation and status, and their refusals are shown next to
-the form that was sent.
+The views only read and call the change request services with the signed-in user. The
+services decide maker-checker, delegation and status, so a rejection by a service is shown
+next to the form that was sent.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def _decide(form: forms.Form, action: Any) -> bool:
     try:
         action()
     except BillguardError as error:
-        logger.info("change request decision refused: %s", error)
+        logger.info("decision on change request rejected by the service: %s", error)
         add_service_error(form, error)
         return False
     return True
@@ -205,7 +205,7 @@ def _approved_message(request_id: int) -> str:
 
 
 def _may_approve(user: User) -> bool:
-    """Whether ``user`` may approve, with their own roles or under an active delegation."""
+    """Return whether ``user`` may approve, with their own roles or under a delegation."""
     if has_action(user, "change_approve"):
         return True
     return bool(delegations_active(user, timezone.localdate()))
@@ -231,7 +231,7 @@ def _requirements(change: ChangeRequest) -> list[dict[str, Any]]:
 
 
 def _target_url(change: ChangeRequest) -> str:
-    """The page of the record the request changes, when the web application has one."""
+    """Return the page of the record the request changes, or "" when there is none."""
     try:
         key = int(change.target_id)
     except ValueError:

@@ -111,8 +111,8 @@ class PriceChangeForm(forms.Form):
         """Return the change request's changes, in the shape of a contract amendment.
 
         A new unit price changes ``lines.<code>.unit_price``. A new discount replaces the
-        line's own discounts in the version's full list of discounts (0 removes them); the
-        discounts of the other lines and of every line stay as they are.
+        line's own discounts in the version's full list of discounts, and 0 removes them.
+        The discounts of the other lines and those on every line stay as they are.
         """
         data = self.cleaned_data
         code = data["line"]

@@ -1,9 +1,9 @@
 """The contract list (``/contracts/``) and the contract page (``/contracts/<number>/``).
 
-The contract page shows the timeline of versions and amendments, the terms diff of any two
-versions, the documents with their revisions and hashes, the invoices issued under each
-version, and a form that requests a price or discount change through the change request
-service.
+The contract page shows the timeline of versions and amendments and the terms diff of any
+two versions. It lists the documents with their revisions and hashes, and the invoices
+issued under each version. Its form requests a price or discount change through the change
+request service.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from billguard.web.paging import paginate
 
 logger = logging.getLogger(__name__)
 
-# The most parties a customer filter matches; a shorter text that matches more lists the
+# The maximum number of parties a customer filter matches. A text that matches more lists the
 # contracts of the first ones by id.
 MAX_PARTIES = 500
 
@@ -88,7 +88,7 @@ def contract_request_change(request: HttpRequest, number: str) -> HttpResponse:
                 channel=ChangeRequest.Channel.WEB,
             )
         except BillguardError as error:
-            logger.info("change request on contract %s refused: %s", found.number, error)
+            logger.info("change request on contract %s rejected: %s", found.number, error)
             add_service_error(form, error, _service_places(error))
         else:
             messages.success(request, _created_message(change))
