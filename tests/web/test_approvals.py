@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from billguard.controls.models import ApprovalRule, ChangeRequest
+from billguard.controls.requests import delegation_create
 from billguard.registry.models import ContractVersion
 from tests.factories import make_contract
 
@@ -242,3 +245,31 @@ def test_inbox_queries_do_not_grow_per_row(signed_in, django_assert_max_num_quer
 
 def test_unknown_request_is_not_found(signed_in) -> None:
     assert signed_in("fran.finance").get("/approvals/999999/").status_code == 404
+
+
+def test_delegate_approves_for_delegator(signed_in, sample_users) -> None:
+    today = timezone.localdate()
+    delegation_create(
+        by=sample_users["blake.approver"],
+        delegate=sample_users["fran.finance"],
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=7),
+        reason="holiday",
+    )
+    make_contract()
+    make_contract("C-2")
+    theirs = request_price_change(signed_in("sam.sales"))
+    blakes = request_price_change(signed_in("blake.approver"), "C-2")
+    fran = signed_in("fran.finance")
+
+    inbox = fran.get("/approvals/").content.decode()
+    refused = fran.post(f"/approvals/{blakes.pk}/", {"decision": "approve"}).content.decode()
+    body = approve(fran, theirs.pk)
+
+    assert f"Change request {theirs.pk}<" in inbox
+    assert "1</strong> change request waits for your approval" in inbox
+    assert "blake.approver made the request, so nobody approves it for them" in refused
+    theirs.refresh_from_db()
+    assert theirs.status == ChangeRequest.Status.APPLIED
+    assert "fran.finance for blake.approver" in body
+    assert ">Reject</button>" not in body

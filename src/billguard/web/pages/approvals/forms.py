@@ -10,16 +10,22 @@ from billguard.controls.models.policy import Target
 ALL_STATUSES = "all"
 
 
+def _capitalized(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(value, label[:1].upper() + label[1:]) for value, label in choices]
+
+
 class InboxFilters(forms.Form):
     """Filters of the inbox; without a status it lists the pending requests."""
 
     status = forms.ChoiceField(
         label="Status",
         required=False,
-        choices=[*ChangeRequest.Status.choices, (ALL_STATUSES, "every status")],
+        choices=[*_capitalized(ChangeRequest.Status.choices), (ALL_STATUSES, "Every status")],
     )
     target = forms.ChoiceField(
-        label="Target", required=False, choices=[("", "every target"), *Target.choices]
+        label="Target",
+        required=False,
+        choices=[("", "Every target"), *_capitalized(Target.choices)],
     )
     requester = forms.CharField(label="Requested by", required=False, max_length=150)
     waiting = forms.BooleanField(label="Only those waiting for my approval", required=False)

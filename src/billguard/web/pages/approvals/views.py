@@ -21,6 +21,7 @@ from django.utils import timezone
 from billguard.controls.delegations import delegations_active
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
+from billguard.controls.models.roles import Role
 from billguard.controls.requests import (
     change_request_approve,
     change_request_reject,
@@ -220,7 +221,7 @@ def _requirements(change: ChangeRequest) -> list[dict[str, Any]]:
             {
                 "rule": rule.get("rule") or "no rule matched: any approver",
                 "subject": rule.get("subject") or "\u2013",
-                "role": rule.get("role") or "any approver",
+                "role": _role_label(rule.get("role") or ""),
                 "needed": needed,
                 "approved_by": counted,
                 "mode": rule.get("mode", "enforce"),
@@ -228,6 +229,16 @@ def _requirements(change: ChangeRequest) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _role_label(role: str) -> str:
+    """Return the label of a role (``finance approver``); an empty role is any approver."""
+    if not role:
+        return "any approver"
+    try:
+        return str(Role(role).label)
+    except ValueError:
+        return role
 
 
 def _target_url(change: ChangeRequest) -> str:

@@ -15,10 +15,10 @@ class ContractFilters(forms.Form):
     number = forms.CharField(label="Contract number starts with", required=False, max_length=40)
     customer = forms.CharField(label="Customer code or name", required=False, max_length=200)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "every status"), *Contract.Status.choices]
+        label="Status", required=False, choices=[("", "Every status"), *Contract.Status.choices]
     )
     contract_type = forms.ChoiceField(
-        label="Type", required=False, choices=[("", "every type"), *ContractType.choices]
+        label="Type", required=False, choices=[("", "Every type"), *ContractType.choices]
     )
 
 
