@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -50,6 +50,9 @@ def contracts(request: HttpRequest) -> HttpResponse:
     """List the contracts by number, with filters on number, customer, status and type."""
     filters = ContractFilters(request.GET or None)
     result = paginate(request, _contract_rows(filters))
+    latest = _latest_versions([row.pk for row in result.rows])
+    for row in result.rows:
+        row.latest = latest.get(row.pk)
     template = "web/contracts/_table.html" if request.headers.get("HX-Request") else None
     return render(
         request, template or "web/contracts/list.html", {"filters": filters, "page": result}
@@ -166,16 +169,9 @@ def _contract_page(
 
 
 def _contract_rows(filters: ContractFilters) -> QuerySet[Contract]:
-    latest = ContractVersion.objects.filter(contract=OuterRef("pk")).order_by("-version_number")
-    rows = (
-        Contract.objects.select_related("party")
-        .annotate(
-            latest_version=Subquery(latest.values("version_number")[:1]),
-            latest_from=Subquery(latest.values("effective_from")[:1]),
-            latest_currency=Subquery(latest.values("currency")[:1]),
-        )
-        .order_by("number")
-    )
+    # The party is prefetched for the page's rows only: a join would be evaluated for every
+    # row that a deep page skips, and so would a subquery for the latest version.
+    rows = Contract.objects.prefetch_related("party").order_by("number")
     if not filters.is_valid():
         return rows
     data = filters.cleaned_data
@@ -191,6 +187,19 @@ def _contract_rows(filters: ContractFilters) -> QuerySet[Contract]:
     if data["contract_type"]:
         rows = rows.filter(contract_type=data["contract_type"])
     return rows
+
+
+def _latest_versions(contract_ids: list[int]) -> dict[int, ContractVersion]:
+    """Return the latest version of each contract, by contract id, in one query."""
+    versions = (
+        ContractVersion.objects.filter(contract_id__in=contract_ids)
+        .only("contract_id", "version_number", "effective_from", "currency")
+        .order_by("contract_id", "-version_number")
+    )
+    latest: dict[int, ContractVersion] = {}
+    for version in versions:
+        latest.setdefault(version.contract_id, version)
+    return latest
 
 
 def _contract(number: str) -> Contract:
