@@ -273,3 +273,19 @@ def test_delegate_approves_for_delegator(signed_in, sample_users) -> None:
     assert theirs.status == ChangeRequest.Status.APPLIED
     assert "fran.finance for blake.approver" in body
     assert ">Reject</button>" not in body
+
+
+def test_waiting_list_matches_the_role_needed(signed_in) -> None:
+    ApprovalRule.objects.create(
+        name="price by an administrator", subject="price", role="administrator", approvals=1
+    )
+    make_contract()
+    change = request_price_change(signed_in("sam.sales"))
+
+    for_approver = signed_in("alex.approver").get("/approvals/").content.decode()
+    for_admin = signed_in("ada.admin").get("/approvals/?waiting=on").content.decode()
+
+    assert "Nothing waits for your approval." in for_approver
+    assert "waits for you</span>" not in for_approver
+    assert f"Change request {change.pk}<" in for_admin
+    assert "1</strong> change request waits for your approval" in for_admin
