@@ -12,6 +12,13 @@ from django.utils import timezone
 from billguard.controls.models import ApprovalRule, ChangeRequest
 from billguard.controls.requests import delegation_create
 from billguard.registry.models import ContractVersion
+from billguard.registry.services.amendments import (
+    amendment_draft,
+    amendment_request_approval,
+    amendment_sign,
+)
+from billguard.registry.services.documents import document_store
+from billguard.sample.pdf import text_pdf
 from tests.factories import make_contract
 
 pytestmark = pytest.mark.django_db
@@ -289,3 +296,54 @@ def test_waiting_list_matches_the_role_needed(signed_in) -> None:
     assert "waits for you</span>" not in for_approver
     assert f"Change request {change.pk}<" in for_admin
     assert "1</strong> change request waits for your approval" in for_admin
+
+
+def test_amendment_request_links_document(signed_in, sample_users) -> None:
+    setup = make_contract()
+    amendment = amendment_draft(
+        contract=setup.contract,
+        number="A-7",
+        effective_from=dt.date(2026, 5, 1),
+        changes={"payment_terms_days": 45},
+        description="Longer payment terms",
+    )
+    document = document_store(
+        content=text_pdf("Amendment A-7 of C-1, signed."),
+        kind="amendment",
+        family="AMD-C-1-A-7",
+        title="Amendment A-7",
+        file_name="a-7.pdf",
+        signed_on=dt.date(2026, 4, 20),
+        signer="Jane Buyer",
+    )
+    amendment_sign(amendment=amendment, document=document, signed_on=dt.date(2026, 4, 20))
+    change = amendment_request_approval(
+        amendment=amendment, by=sample_users["sam.sales"], reason="signed by the customer"
+    )
+    alex = signed_in("alex.approver")
+
+    shown = alex.get(f"/approvals/{change.pk}/").content.decode()
+    download = alex.get(f"/contracts/C-1/documents/{document.pk}/")
+    approve(alex, change.pk)
+
+    assert f'href="/contracts/C-1/#document-{document.pk}"' in shown
+    assert document.sha256 in shown
+    assert "<del>30</del>" in shown
+    assert "<ins>45</ins>" in shown
+    assert download.status_code == 200
+    assert latest_version().payment_terms_days == 45
+    assert latest_version().amendment_id == amendment.pk
+
+
+def test_inbox_filter_by_htmx_returns_table(signed_in) -> None:
+    make_contract()
+    change = request_price_change(signed_in("sam.sales"))
+
+    response = signed_in("fran.finance").get(
+        "/approvals/?target=contract", headers={"HX-Request": "true"}
+    )
+
+    body = response.content.decode()
+    assert body.lstrip().startswith("<table>")
+    assert "<h1>" not in body
+    assert f"Change request {change.pk}<" in body

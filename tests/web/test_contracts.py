@@ -302,3 +302,16 @@ def test_auditor_cannot_request_change(signed_in) -> None:
 
 def test_unknown_contract_is_not_found(signed_in) -> None:
     assert signed_in("fran.finance").get("/contracts/NOPE/").status_code == 404
+
+
+def test_list_filter_by_htmx_returns_table(signed_in) -> None:
+    make_contract("C-100")
+
+    response = signed_in("fran.finance").get(
+        "/contracts/?number=C-1", headers={"HX-Request": "true"}
+    )
+
+    body = response.content.decode()
+    assert body.lstrip().startswith("<table>")
+    assert "<h1>" not in body
+    assert ">C-100</a>" in body
