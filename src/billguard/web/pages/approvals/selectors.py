@@ -64,10 +64,11 @@ class FieldChange:
 def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
     """Return the ids of the pending requests that ``user`` may approve now, oldest first.
 
-    A request waits for ``user`` when someone else made it, ``user`` has not decided it and
-    it has not expired. An outstanding requirement must also be met by ``user``'s roles, or
-    by the roles of a colleague who delegated their approval rights to ``user`` and did not
-    make the request. The approval service checks all of this again when ``user`` approves.
+    A request waits for ``user`` when someone else made it, ``user`` has not decided it (in
+    person or through a delegate) and it has not expired. An outstanding requirement must
+    also be met by ``user``'s roles, or by the roles of a colleague who delegated their
+    approval rights to ``user``, did not make the request and is not counted yet. The
+    approval service checks all of this again when ``user`` approves.
     """
     now = now or timezone.now()
     identities: list[tuple[int | None, set[str]]] = []
@@ -84,12 +85,18 @@ def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
         .exclude(requested_by=user)
         .exclude(expires_at__lte=now)
         .exclude(approvals__approver=user)
+        .exclude(approvals__on_behalf_of=user)
     )
     found: list[list[int]] = []
     for delegator_id, roles in identities:
         rows = candidates
         if delegator_id is not None:
-            rows = rows.exclude(requested_by_id=delegator_id)
+            # A delegator who made the request, or is counted already, gets no approval.
+            rows = (
+                rows.exclude(requested_by_id=delegator_id)
+                .exclude(approvals__approver_id=delegator_id)
+                .exclude(approvals__on_behalf_of_id=delegator_id)
+            )
         found.append(_requests_outstanding_for(rows.order_by("requested_at", "pk"), roles))
     if len(found) == 1:
         return found[0]
