@@ -150,7 +150,10 @@ def approval(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 def _inbox(filters: InboxFilters, user: User, waiting_ids: list[int]) -> QuerySet[ChangeRequest]:
-    rows = ChangeRequest.objects.select_related("requested_by")
+    # The changes and their before values are shown on the request's page, not in the list.
+    rows = ChangeRequest.objects.select_related("requested_by").defer(
+        "changes", "before", "result", "reason", "decision_reason"
+    )
     status = filters.status_value()
     if status != ALL_STATUSES:
         rows = rows.filter(status=status)
