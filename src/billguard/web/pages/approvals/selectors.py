@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import BooleanField, Count, QuerySet
+from django.db.models import BooleanField, Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -61,14 +61,19 @@ class FieldChange:
     after: str
 
 
-def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
-    """Return the ids of the pending requests that ``user`` may approve now, oldest first.
+def waiting_requests(user: User, *, now: dt.datetime | None = None) -> QuerySet[ChangeRequest]:
+    """Return the pending requests that ``user`` may approve now.
 
     A request waits for ``user`` when someone else made it, ``user`` has not decided it (in
     person or through a delegate) and it has not expired. An outstanding requirement must
     also be met by ``user``'s roles, or by the roles of a colleague who delegated their
     approval rights to ``user``, did not make the request and is not counted yet. The
     approval service checks all of this again when ``user`` approves.
+
+    PostgreSQL matches the requirements with a JSON path, so the result stays a query that
+    the inbox counts and filters by. Elsewhere the requirements are read and matched by
+    :func:`~billguard.controls.approval_policy.requirements_met_by`, the rule that the
+    approval service applies. The path states the same rule, and the tests run both.
     """
     now = now or timezone.now()
     identities: list[tuple[int | None, set[str]]] = []
@@ -78,7 +83,7 @@ def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
         if has_action(delegation.delegator, "change_approve"):
             identities.append((delegation.delegator_id, user_roles(delegation.delegator)))
     if not identities:
-        return []
+        return ChangeRequest.objects.none()
 
     candidates = (
         ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING)
@@ -87,47 +92,43 @@ def waiting_for(user: User, *, now: dt.datetime | None = None) -> list[int]:
         .exclude(approvals__approver=user)
         .exclude(approvals__on_behalf_of=user)
     )
-    found: list[list[int]] = []
-    for delegator_id, roles in identities:
-        rows = candidates
-        if delegator_id is not None:
-            # A delegator who made the request, or is counted already, gets no approval.
-            rows = (
-                rows.exclude(requested_by_id=delegator_id)
-                .exclude(approvals__approver_id=delegator_id)
-                .exclude(approvals__on_behalf_of_id=delegator_id)
-            )
-        found.append(_requests_outstanding_for(rows.order_by("requested_at", "pk"), roles))
-    if len(found) == 1:
-        return found[0]
-    every = {request_id for ids in found for request_id in ids}
-    ordered = ChangeRequest.objects.filter(pk__in=every).order_by("requested_at", "pk")
-    return list(ordered.values_list("pk", flat=True))
-
-
-def _requests_outstanding_for(rows: QuerySet[ChangeRequest], roles: set[str]) -> list[int]:
-    """Return the ids of ``rows``, in their order, that have an outstanding requirement
-    that a person holding ``roles`` meets.
-
-    PostgreSQL matches the requirements with a JSON path, so only ids leave the database.
-    Elsewhere they are read and matched by
-    :func:`~billguard.controls.approval_policy.requirements_met_by`, the rule that the
-    approval service applies. The path states the same rule, and the tests run both.
-    """
     if connection.vendor == "postgresql":
-        # The SQL text is constant; the path and the roles are passed as parameters.
-        matches = RawSQL(  # noqa: S611
-            f'jsonb_path_exists("{ChangeRequest._meta.db_table}"."required", '
-            "%s::jsonpath, %s::jsonb)",
-            (_OUTSTANDING_PATH, json.dumps({"roles": sorted(roles)})),
-            output_field=BooleanField(),
-        )
-        return list(rows.filter(matches).values_list("pk", flat=True))
-    return [
-        request_id
-        for request_id, required in rows.values_list("pk", "required")
-        if requirements_met_by(required, roles)
-    ]
+        condition = Q()
+        for delegator_id, roles in identities:
+            condition |= _roles_meet(roles) & _delegator_may_count(delegator_id)
+        return candidates.filter(condition)
+
+    waiting: set[int] = set()
+    for delegator_id, roles in identities:
+        rows = candidates.filter(_delegator_may_count(delegator_id))
+        waiting |= {
+            request_id
+            for request_id, required in rows.values_list("pk", "required")
+            if requirements_met_by(required, roles)
+        }
+    return ChangeRequest.objects.filter(pk__in=waiting)
+
+
+def _roles_meet(roles: set[str]) -> Q:
+    """Return the PostgreSQL condition: an outstanding requirement that ``roles`` meet."""
+    # The SQL text is constant; the path and the roles are passed as parameters.
+    matches = RawSQL(  # noqa: S611
+        f'jsonb_path_exists("{ChangeRequest._meta.db_table}"."required", %s::jsonpath, %s::jsonb)',
+        (_OUTSTANDING_PATH, json.dumps({"roles": sorted(roles)})),
+        output_field=BooleanField(),
+    )
+    return Q(matches)
+
+
+def _delegator_may_count(delegator_id: int | None) -> Q:
+    """Return the condition that a delegator neither made the request nor is counted yet."""
+    if delegator_id is None:
+        return Q()
+    return (
+        ~Q(requested_by_id=delegator_id)
+        & ~Q(approvals__approver_id=delegator_id)
+        & ~Q(approvals__on_behalf_of_id=delegator_id)
+    )
 
 
 def approvals_given(request_ids: Iterable[int]) -> dict[int, int]:

@@ -43,7 +43,7 @@ from billguard.web.pages.approvals.selectors import (
     approvals_given,
     field_changes,
     outstanding_text,
-    waiting_for,
+    waiting_requests,
 )
 from billguard.web.paging import paginate
 
@@ -58,12 +58,13 @@ def approvals(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     filters = InboxFilters(request.GET or None)
-    waiting_ids = waiting_for(user)
+    waiting = waiting_requests(user)
 
-    rows = _inbox(filters, user, waiting_ids)
+    rows = _inbox(filters, waiting)
     result = paginate(request, rows)
-    given = approvals_given(r.pk for r in result.rows)
-    waiting_set = set(waiting_ids)
+    page_ids = [row.pk for row in result.rows]
+    given = approvals_given(page_ids)
+    waiting_set = set(waiting.filter(pk__in=page_ids).values_list("pk", flat=True))
     for row in result.rows:
         row.given = given.get(row.pk, 0)
         row.outstanding = outstanding_text(row)
@@ -72,7 +73,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "status": filters.status_value(),
         "page": result,
-        "waiting_count": len(waiting_ids),
+        "waiting_count": waiting.count(),
         "may_approve": _may_approve(user),
     }
     template = "web/approvals/_table.html" if request.headers.get("HX-Request") else None
@@ -149,7 +150,7 @@ def approval(request: HttpRequest, request_id: int) -> HttpResponse:
     return render(request, "web/approvals/detail.html", context)
 
 
-def _inbox(filters: InboxFilters, user: User, waiting_ids: list[int]) -> QuerySet[ChangeRequest]:
+def _inbox(filters: InboxFilters, waiting: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
     # The changes and their before values are shown on the request's page, not in the list.
     rows = ChangeRequest.objects.select_related("requested_by").defer(
         "changes", "before", "result", "reason", "decision_reason"
@@ -164,7 +165,7 @@ def _inbox(filters: InboxFilters, user: User, waiting_ids: list[int]) -> QuerySe
         if data["requester"].strip():
             rows = rows.filter(requested_by__username=data["requester"].strip())
         if data["waiting"]:
-            rows = rows.filter(pk__in=waiting_ids)
+            rows = rows.filter(pk__in=waiting.values("pk"))
     # The pending queue reads oldest first, as it is worked; history reads newest first.
     if status == ChangeRequest.Status.PENDING:
         return rows.order_by("requested_at", "pk")
