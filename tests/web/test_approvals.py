@@ -347,3 +347,25 @@ def test_inbox_filter_by_htmx_returns_table(signed_in) -> None:
     assert body.lstrip().startswith("<table>")
     assert "<h1>" not in body
     assert f"Change request {change.pk}<" in body
+
+
+def test_waiting_list_counts_delegated_approval(signed_in, sample_users) -> None:
+    ApprovalRule.objects.create(
+        name="price needs two", subject="price", role="finance_approver", approvals=2
+    )
+    today = timezone.localdate()
+    delegation_create(
+        by=sample_users["blake.approver"],
+        delegate=sample_users["fran.finance"],
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=7),
+    )
+    make_contract()
+    change = request_price_change(signed_in("sam.sales"))
+
+    approve(signed_in("fran.finance"), change.pk)
+    for_blake = signed_in("blake.approver").get("/approvals/").content.decode()
+    for_alex = signed_in("alex.approver").get("/approvals/").content.decode()
+
+    assert "Nothing waits for your approval." in for_blake
+    assert "1</strong> change request waits for your approval" in for_alex
