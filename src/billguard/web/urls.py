@@ -4,8 +4,10 @@ from django.urls import include, path
 
 from billguard.web import auth
 from billguard.web.pages import (
+    approvals,
     audit,
     billing_runs,
+    contracts,
     customers,
     dashboard,
     disputes,
@@ -26,4 +28,6 @@ urlpatterns = [
     path("", include(audit)),
     path("", include(exceptions)),
     path("", include(invoices)),
+    path("", include(approvals)),
+    path("", include(contracts)),
 ]
