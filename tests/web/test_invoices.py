@@ -65,6 +65,17 @@ def test_list_filters_by_number_customer_and_period(signed_in) -> None:
     assert "No invoice matches these filters." in by_other_period
 
 
+def test_list_filters_by_contract_number(signed_in) -> None:
+    issued = issued_invoice()
+    client = signed_in("fran.finance")
+
+    by_contract = client.get("/invoices/?contract=C-3").content.decode()
+    by_other_contract = client.get("/invoices/?contract=C-1").content.decode()
+
+    assert listed_numbers(by_contract) == [issued.number]
+    assert listed_numbers(by_other_contract) == []
+
+
 def test_list_filters_by_status_held(signed_in) -> None:
     held = held_drafts()
 

@@ -34,6 +34,7 @@ TYPES = (
 class InvoiceFilterForm(forms.Form):
     number = forms.CharField(label="Invoice number", required=False, max_length=40)
     customer = forms.CharField(label="Customer", required=False, max_length=200)
+    contract = forms.CharField(label="Contract number", required=False, max_length=40)
     period = forms.CharField(label="Period", required=False, max_length=10)
     status = forms.ChoiceField(label="Status", required=False, choices=STATUSES)
     document_type = forms.ChoiceField(label="Type", required=False, choices=TYPES)
@@ -86,6 +87,8 @@ def invoices_matching(filters: dict[str, Any]) -> QuerySet[Invoice]:
         invoices = invoices.filter(number__in={number, number.upper()})
     if filters.get("customer") is not None:
         invoices = invoices.filter(contract__party_id__in=filters["customer"])
+    if filters.get("contract"):
+        invoices = invoices.filter(contract__number=filters["contract"].strip())
     period = filters.get("period")
     if period is not None:
         invoices = invoices.filter(period_start__gte=period.start, period_start__lt=period.end)
