@@ -33,7 +33,7 @@ from billguard.history.layouts import CREDIT_NOTES, XERO, Layout
 from billguard.history.parsing import ParsedDocument, column_index
 from billguard.history.reading import Sheet
 from billguard.history.resolution import Registry
-from billguard.history.storage import documents_write
+from billguard.history.storage import documents_insert_new, documents_write, invoice_ids_reserve
 
 if TYPE_CHECKING:
     from billguard.history.services import ImportOutcome, KindCounts
@@ -95,9 +95,10 @@ def documents_import_fast(
         _typed_view(database, index, len(header), layout, date_order, default_currency)
         if database.execute("SELECT count(*) FROM typed WHERE NOT ok").fetchone()[0]:  # type: ignore[index]
             return False
-        if _documents_inconsistent(database):
+        documents = database.execute(_documents_query()).fetchall()
+        # The last column is true where the lines of a document disagree on a document field.
+        if any(row[-1] for row in documents):
             return False
-        documents = database.execute(_DOCUMENTS).fetchall()
         if any(row[10] is not None and row[10] != row[8] + row[9] for row in documents):
             return False
         if any(row[11] is not None and row[11] != row[9] for row in documents):
@@ -114,7 +115,7 @@ def documents_import_fast(
         for row in documents:
             (number, customer, issue_date, due_date, reference, currency, first_row,
              line_count, line_extension, tax_total, _total, _tax_total, balance, first_service,
-             raw_sha) = row  # fmt: skip
+             raw_sha, _inconsistent) = row  # fmt: skip
             document = ParsedDocument(
                 kind, number, customer, issue_date, due_date, reference, currency, first_row,
                 None, None, balance, (), line_extension=line_extension, tax_total=tax_total,
@@ -150,12 +151,28 @@ def documents_import_fast(
             outcome.lines_without_contract_line += database.execute(
                 "SELECT count(*) FROM resolved WHERE line_code = ''"
             ).fetchone()[0]  # type: ignore[index]
-            if headers:
-                lines_file = Path(folder) / "lines.csv"
-                database.execute(
-                    f"COPY (SELECT * EXCLUDE (contract_id) FROM resolved) TO '{lines_file}' "
-                    "(HEADER false, DELIMITER ',', QUOTE '\"')"
+            lines_file = Path(folder) / "lines.csv"
+            if headers and not any(header[0] in stored for header in headers):
+                # No document of the file is stored: copy straight into the final tables.
+                ids = invoice_ids_reserve(len(headers))
+                _table_load(
+                    database, "document_ids", "external_id VARCHAR, id BIGINT",
+                    [(header[0], id_) for header, id_ in zip(headers, ids, strict=True)],
+                    Path(folder),
+                )  # fmt: skip
+                line_count = _csv_export(
+                    database,
+                    "SELECT d.id, r.* EXCLUDE (external_id, contract_id) FROM resolved r "
+                    "JOIN document_ids d ON d.external_id = r.external_id",
+                    lines_file,
                 )
+                documents_insert_new(
+                    headers=[(id_, *header) for header, id_ in zip(headers, ids, strict=True)],
+                    lines_csv=lines_file, line_count=line_count,
+                    credited=credited_numbers, **write,
+                )  # fmt: skip
+            elif headers:
+                _csv_export(database, "SELECT * EXCLUDE (contract_id) FROM resolved", lines_file)
                 documents_write(
                     headers=headers, lines={}, lines_csv=lines_file,
                     credited=credited_numbers, **write,
@@ -297,28 +314,23 @@ def _decimals_within(value: str, decimals: str) -> str:
     )
 
 
-def _documents_inconsistent(database: Any) -> bool:
-    """Return whether the lines of one document disagree on a document field."""
+def _documents_query() -> str:
+    """SQL for one row per document, in file order, ending with a column that is true when
+    the lines of the document disagree on a document field."""
     differing = " OR ".join(
         f"min({name}_text) <> max({name}_text)" for name in _DOCUMENT_TEXT_FIELDS
     )
-    row = database.execute(
-        f"SELECT count(*) FROM (SELECT number FROM typed GROUP BY number HAVING {differing})"
-    ).fetchone()
-    return bool(row[0])
-
-
-_DOCUMENTS = """
-    SELECT
-        number, any_value(customer), any_value(issue_date), any_value(due_date),
-        any_value(reference), any_value(currency), min(row_number), count(*),
-        sum(net_amount), sum(tax_amount), any_value(total), any_value(tax_total),
-        any_value(balance), min(service_date),
-        hash(list(row_hash ORDER BY row_number))
-    FROM typed
-    GROUP BY number
-    ORDER BY min(row_number)
-"""
+    return f"""
+        SELECT
+            number, any_value(customer), any_value(issue_date), any_value(due_date),
+            any_value(reference), any_value(currency), min(row_number), count(*),
+            sum(net_amount), sum(tax_amount), any_value(total), any_value(tax_total),
+            any_value(balance), min(service_date),
+            hash(list(row_hash ORDER BY row_number)), {differing}
+        FROM typed
+        GROUP BY number
+        ORDER BY min(row_number)
+    """
 
 
 def _registry_tables(
@@ -357,19 +369,34 @@ def _registry_tables(
         ),
     }  # fmt: skip
     for name, (columns, rows) in tables.items():
-        file = folder / f"{name}.csv"
-        with file.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(
-                tuple("" if value is None else value for value in row) for row in rows
-            )
-        database.execute(f"CREATE TABLE {name} ({columns})")
-        if rows:
-            database.execute(
-                f"INSERT INTO {name} SELECT * FROM read_csv(?, header = false, "
-                "all_varchar = false, auto_detect = false, "
-                f"columns = {_column_map(columns)}, nullstr = '')",
-                [str(file)],
-            )
+        _table_load(database, name, columns, rows, folder)
+
+
+def _table_load(
+    database: Any, name: str, columns: str, rows: list[tuple[Any, ...]], folder: Path
+) -> None:
+    """Create the DuckDB table ``name`` with ``columns`` and fill it with ``rows``."""
+    file = folder / f"{name}.csv"
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            tuple("" if value is None else value for value in row) for row in rows
+        )
+    database.execute(f"CREATE TABLE {name} ({columns})")
+    if rows:
+        database.execute(
+            f"INSERT INTO {name} SELECT * FROM read_csv(?, header = false, "
+            "all_varchar = false, auto_detect = false, "
+            f"columns = {_column_map(columns)}, nullstr = '')",
+            [str(file)],
+        )
+
+
+def _csv_export(database: Any, query: str, file: Path) -> int:
+    """Write the rows of ``query`` to ``file`` as CSV without a header; return their count."""
+    result = database.execute(
+        f"COPY ({query}) TO '{file}' (HEADER false, DELIMITER ',', QUOTE '\"')"
+    ).fetchone()
+    return int(result[0]) if result else 0
 
 
 def _column_map(columns: str) -> str:
