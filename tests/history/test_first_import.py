@@ -2,7 +2,7 @@
 
 When none of a file's documents is stored, the documents and lines are copied into the final
 tables, and a bulk import drops and rebuilds the secondary indexes and the foreign keys among
-the history tables. These tests compare that with an import into a history that holds some
+the history tables. These tests compare that with an import into a history that contains some
 of the file's documents, which goes through the staging tables.
 """
 

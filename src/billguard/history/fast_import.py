@@ -155,11 +155,11 @@ def documents_import_fast(
             if headers and not any(header[0] in stored for header in headers):
                 # No document of the file is stored: copy straight into the final tables.
                 ids = invoice_ids_reserve(len(headers))
-                _table_load(
-                    database, "document_ids", "external_id VARCHAR, id BIGINT",
-                    [(header[0], id_) for header, id_ in zip(headers, ids, strict=True)],
-                    Path(folder),
-                )  # fmt: skip
+                database.execute(
+                    "CREATE TABLE document_ids AS "
+                    "SELECT unnest($1::VARCHAR[]) AS external_id, unnest($2::BIGINT[]) AS id",
+                    [[header[0] for header in headers], ids],
+                )
                 line_count = _csv_export(
                     database,
                     "SELECT d.id, r.* EXCLUDE (external_id, contract_id) FROM resolved r "

@@ -29,7 +29,7 @@ from django.db import connection
 STAGE = "history_invoice_stage"
 INVOICES = "history_importedinvoice"
 LINES = "history_importedinvoiceline"
-# Imports that write at least this many lines, and more lines than the line table holds, drop
+# Imports that write at least this many lines, and more lines than the line table contains, drop
 # the secondary indexes and the foreign keys among the history tables and build them again.
 # Building an index once is cheaper than updating it row by row, and a foreign key added
 # again is checked by one join, where COPY would queue one check per row.
