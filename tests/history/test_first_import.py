@@ -97,13 +97,13 @@ def test_first_import_matches_import_into_stored_history(
     user = sample_users["fran.finance"]
     path = invoices_file(tmp_path)
     bulk_import_forced(monkeypatch)
-    copied = record_calls(monkeypatch, "documents_insert_new")
+    copied = record_calls(monkeypatch, "documents_copy_new")
     staged = record_calls(monkeypatch, "documents_write")
 
     outcome = history_import(system="quickbooks", invoices=path, by=user)
     first = stored_history()
 
-    assert (copied, staged) == (["documents_insert_new"], [])
+    assert (copied, staged) == (["documents_copy_new"], [])
     assert outcome.invoices.created == 5
     assert len(first[0]) == 5
     assert len(first[1]) == 6

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,12 @@ from billguard.history.layouts import CREDIT_NOTES, XERO, Layout
 from billguard.history.parsing import ParsedDocument, column_index
 from billguard.history.reading import Sheet
 from billguard.history.resolution import Registry
-from billguard.history.storage import documents_insert_new, documents_write, invoice_ids_reserve
+from billguard.history.storage import (
+    documents_copy_new,
+    documents_write,
+    invoice_ids_reserve,
+    lines_copy_new,
+)
 
 if TYPE_CHECKING:
     from billguard.history.services import ImportOutcome, KindCounts
@@ -110,6 +116,7 @@ def documents_import_fast(
         headers: list[tuple[Any, ...]] = []
         contracts: list[tuple[str, int]] = []
         credited_numbers: dict[str, str] = {}
+        new_lines = 0
         from billguard.history.services import document_header, resolve_document
 
         for row in documents:
@@ -142,37 +149,47 @@ def documents_import_fast(
             counts.updated += external_id in stored
             counts.created += external_id not in stored
             headers.append((external_id, *header_fields, digest))
+            new_lines += line_count
             if credited:
                 credited_numbers[external_id] = credited
 
+        # When no document of the file is stored, copy straight into the final tables.
+        copy_new = bool(headers) and not any(header[0] in stored for header in headers)
         with tempfile.TemporaryDirectory(prefix="billguard-history-") as folder:
-            _registry_tables(database, registry, contracts, Path(folder))
-            database.execute(_line_sql(prefix))
-            outcome.lines_without_contract_line += database.execute(
-                "SELECT count(*) FROM resolved WHERE line_code = ''"
-            ).fetchone()[0]  # type: ignore[index]
             lines_file = Path(folder) / "lines.csv"
-            if headers and not any(header[0] in stored for header in headers):
-                # No document of the file is stored: copy straight into the final tables.
+            query = "SELECT * EXCLUDE (contract_id) FROM resolved"
+            if copy_new:
                 ids = invoice_ids_reserve(len(headers))
                 database.execute(
                     "CREATE TABLE document_ids AS "
                     "SELECT unnest($1::VARCHAR[]) AS external_id, unnest($2::BIGINT[]) AS id",
                     [[header[0] for header in headers], ids],
                 )
-                line_count = _csv_export(
-                    database,
+                query = (
                     "SELECT d.id, r.* EXCLUDE (external_id, contract_id) FROM resolved r "
-                    "JOIN document_ids d ON d.external_id = r.external_id",
-                    lines_file,
+                    "JOIN document_ids d ON d.external_id = r.external_id"
                 )
-                documents_insert_new(
-                    headers=[(id_, *header) for header, id_ in zip(headers, ids, strict=True)],
-                    lines_csv=lines_file, line_count=line_count,
-                    credited=credited_numbers, **write,
+            rebuild: list[str] = []
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # DuckDB resolves and writes the lines while PostgreSQL stores the documents
+                # and checks their foreign keys. DuckDB releases the GIL while it runs.
+                lines_export = pool.submit(
+                    _lines_export, database, registry, contracts, prefix,
+                    query if headers else None, lines_file,
+                )  # fmt: skip
+                if copy_new:
+                    rebuild = documents_copy_new(
+                        headers=[(id_, *header) for header, id_ in zip(headers, ids, strict=True)],
+                        line_count=new_lines, **write,
+                    )  # fmt: skip
+                outcome.lines_without_contract_line += lines_export.result()
+            if copy_new:
+                lines_copy_new(
+                    source=write["source"], lines_csv=lines_file, rebuild=rebuild,
+                    ids=dict(zip((header[0] for header in headers), ids, strict=True)),
+                    credited=credited_numbers,
                 )  # fmt: skip
             elif headers:
-                _csv_export(database, "SELECT * EXCLUDE (contract_id) FROM resolved", lines_file)
                 documents_write(
                     headers=headers, lines={}, lines_csv=lines_file,
                     credited=credited_numbers, **write,
@@ -180,6 +197,26 @@ def documents_import_fast(
     finally:
         database.close()
     return True
+
+
+def _lines_export(
+    database: Any,
+    registry: Registry,
+    contracts: list[tuple[str, int]],
+    prefix: str,
+    query: str | None,
+    file: Path,
+) -> int:
+    """Create ``resolved`` (see _line_sql), write the rows of ``query`` to ``file`` when a
+    query is given, and return the number of lines without a contract line."""
+    _registry_tables(database, registry, contracts, file.parent)
+    database.execute(_line_sql(prefix))
+    (without_line,) = database.execute(
+        "SELECT count(*) FROM resolved WHERE line_code = ''"
+    ).fetchone()
+    if query is not None:
+        _csv_export(database, query, file)
+    return int(without_line)
 
 
 def _typed_view(

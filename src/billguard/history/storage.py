@@ -8,8 +8,9 @@ lines need no merge. SQLite (3.35 or later, for RETURNING) runs the same stateme
 executemany in place of COPY. Must run inside the caller's transaction.
 
 When none of a file's documents is stored yet (such as the first import into an empty
-history), documents_insert_new skips the staging tables: the documents get their ids from the
-table's sequence and are copied straight into the final tables, documents and lines alike.
+history), documents_copy_new and lines_copy_new skip the staging tables: the documents get
+their ids from the table's sequence and are copied straight into the final tables, documents
+and lines alike.
 
 Every statement is built from the constant table and column names below, and every value is
 a bound parameter or goes through COPY.
@@ -145,23 +146,21 @@ def invoice_ids_reserve(count: int) -> list[int]:
     return list(range(last - count + 1, last + 1))
 
 
-def documents_insert_new(
+def documents_copy_new(
     *,
     source: str,
     import_id: int,
     imported_at: dt.datetime,
     headers: Sequence[tuple[Any, ...]],
-    lines_csv: Path,
     line_count: int,
-    credited: dict[str, str],
-) -> None:
-    """Copy documents that are not stored yet, and their lines, into the final tables.
+) -> list[str]:
+    """Copy documents that are not stored yet into history_importedinvoice, and check their
+    foreign keys. Returns the statements that lines_copy_new runs after the lines are copied.
 
-    ``headers`` are tuples of the id (from invoice_ids_reserve) and HEADER_COLUMNS.
-    ``lines_csv`` is a CSV file of exactly their lines, each row LINE_COLUMNS, and
-    ``line_count`` the number of its rows. PostgreSQL only. A bulk import (BULK_LINES) holds
-    an ACCESS EXCLUSIVE lock on the history tables until the transaction ends, so other
-    sessions wait to read them.
+    ``headers`` are tuples of the id (from invoice_ids_reserve) and HEADER_COLUMNS, and
+    ``line_count`` is the number of their lines. PostgreSQL only. A bulk import (BULK_LINES)
+    holds an ACCESS EXCLUSIVE lock on the history tables until the transaction ends, so
+    other sessions wait to read them.
     """
     with connection.cursor() as cursor:
         rebuild = _bulk_prepare(cursor) if _is_bulk(cursor, line_count) else []
@@ -171,6 +170,26 @@ def documents_insert_new(
         ) as copy:
             for header in headers:
                 copy.write_row((header[0], source, imported_at, import_id, *header[1:]))
+        # Checked now rather than at commit, so the caller can do other work meanwhile and
+        # the tables can be indexed again after the lines are copied.
+        _deferred_checks_run(cursor)
+    return rebuild
+
+
+def lines_copy_new(
+    *,
+    source: str,
+    lines_csv: Path,
+    rebuild: list[str],
+    ids: dict[str, int],
+    credited: dict[str, str],
+) -> None:
+    """Copy the lines of the documents that documents_copy_new wrote, then run ``rebuild``.
+
+    ``lines_csv`` is a CSV file of exactly their lines, each row LINE_COLUMNS. ``ids`` maps
+    the documents' external ids to their ids, for linking credit notes.
+    """
+    with connection.cursor() as cursor:
         with (
             cursor.cursor.copy(
                 f"COPY {LINES} ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
@@ -179,11 +198,8 @@ def documents_insert_new(
         ):
             while block := handle.read(1 << 20):
                 copy.write(block)
-        if rebuild:
-            _deferred_checks_run(cursor)
         for statement in rebuild:
             cursor.execute(statement)
-        ids = {header[1]: header[0] for header in headers}
         _link_credit_notes(cursor, source, ids, credited)
 
 
