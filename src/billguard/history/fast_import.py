@@ -5,7 +5,8 @@ benchmark machine of docs/benchmarks.md), so a million-line export cannot be par
 row at that speed. This path reads and checks the file with DuckDB, which the duplicate-party
 matcher already depends on. It resolves each document (not each line) in Python, computes
 each line's contract line and service period in DuckDB, and moves the lines into PostgreSQL
-with COPY and one INSERT ... SELECT.
+with COPY. When no document of the file is stored yet, the COPY goes straight into the final
+tables. Otherwise it goes into a staging table, followed by one INSERT ... SELECT.
 
 Its checks are stricter than the row-by-row parser's (plain numbers only, no thousands
 separators, no Xero discounts, dates as YYYY-MM-DD or the system's slash dates). When any row
