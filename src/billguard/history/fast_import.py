@@ -5,7 +5,8 @@ benchmark machine of docs/benchmarks.md), so a million-line export cannot be par
 row at that speed. This path reads and checks the file with DuckDB, which the duplicate-party
 matcher already depends on. It resolves each document (not each line) in Python, computes
 each line's contract line and service period in DuckDB, and moves the lines into PostgreSQL
-with COPY and one INSERT ... SELECT.
+with COPY. When no document of the file is stored yet, the COPY goes straight into the final
+tables. Otherwise it goes into a staging table, followed by one INSERT ... SELECT.
 
 Its checks are stricter than the row-by-row parser's (plain numbers only, no thousands
 separators, no Xero discounts, dates as YYYY-MM-DD or the system's slash dates). When any row
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,12 @@ from billguard.history.layouts import CREDIT_NOTES, XERO, Layout
 from billguard.history.parsing import ParsedDocument, column_index
 from billguard.history.reading import Sheet
 from billguard.history.resolution import Registry
-from billguard.history.storage import documents_write
+from billguard.history.storage import (
+    documents_copy_new,
+    documents_write,
+    invoice_ids_reserve,
+    lines_copy_new,
+)
 
 if TYPE_CHECKING:
     from billguard.history.services import ImportOutcome, KindCounts
@@ -95,9 +102,10 @@ def documents_import_fast(
         _typed_view(database, index, len(header), layout, date_order, default_currency)
         if database.execute("SELECT count(*) FROM typed WHERE NOT ok").fetchone()[0]:  # type: ignore[index]
             return False
-        if _documents_inconsistent(database):
+        documents = database.execute(_documents_query()).fetchall()
+        # The last column is true where the lines of a document disagree on a document field.
+        if any(row[-1] for row in documents):
             return False
-        documents = database.execute(_DOCUMENTS).fetchall()
         if any(row[10] is not None and row[10] != row[8] + row[9] for row in documents):
             return False
         if any(row[11] is not None and row[11] != row[9] for row in documents):
@@ -109,12 +117,13 @@ def documents_import_fast(
         headers: list[tuple[Any, ...]] = []
         contracts: list[tuple[str, int]] = []
         credited_numbers: dict[str, str] = {}
+        new_lines = 0
         from billguard.history.services import document_header, resolve_document
 
         for row in documents:
             (number, customer, issue_date, due_date, reference, currency, first_row,
              line_count, line_extension, tax_total, _total, _tax_total, balance, first_service,
-             raw_sha) = row  # fmt: skip
+             raw_sha, _inconsistent) = row  # fmt: skip
             document = ParsedDocument(
                 kind, number, customer, issue_date, due_date, reference, currency, first_row,
                 None, None, balance, (), line_extension=line_extension, tax_total=tax_total,
@@ -141,21 +150,47 @@ def documents_import_fast(
             counts.updated += external_id in stored
             counts.created += external_id not in stored
             headers.append((external_id, *header_fields, digest))
+            new_lines += line_count
             if credited:
                 credited_numbers[external_id] = credited
 
+        # When no document of the file is stored, copy straight into the final tables.
+        copy_new = bool(headers) and not any(header[0] in stored for header in headers)
         with tempfile.TemporaryDirectory(prefix="billguard-history-") as folder:
-            _registry_tables(database, registry, contracts, Path(folder))
-            database.execute(_line_sql(prefix))
-            outcome.lines_without_contract_line += database.execute(
-                "SELECT count(*) FROM resolved WHERE line_code = ''"
-            ).fetchone()[0]  # type: ignore[index]
-            if headers:
-                lines_file = Path(folder) / "lines.csv"
+            lines_file = Path(folder) / "lines.csv"
+            query = "SELECT * EXCLUDE (contract_id) FROM resolved"
+            if copy_new:
+                ids = invoice_ids_reserve(len(headers))
                 database.execute(
-                    f"COPY (SELECT * EXCLUDE (contract_id) FROM resolved) TO '{lines_file}' "
-                    "(HEADER false, DELIMITER ',', QUOTE '\"')"
+                    "CREATE TABLE document_ids AS "
+                    "SELECT unnest($1::VARCHAR[]) AS external_id, unnest($2::BIGINT[]) AS id",
+                    [[header[0] for header in headers], ids],
                 )
+                query = (
+                    "SELECT d.id, r.* EXCLUDE (external_id, contract_id) FROM resolved r "
+                    "JOIN document_ids d ON d.external_id = r.external_id"
+                )
+            rebuild: list[str] = []
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # DuckDB resolves and writes the lines while PostgreSQL stores the documents
+                # and checks their foreign keys. DuckDB releases the GIL while it runs.
+                lines_export = pool.submit(
+                    _lines_export, database, registry, contracts, prefix,
+                    query if headers else None, lines_file,
+                )  # fmt: skip
+                if copy_new:
+                    rebuild = documents_copy_new(
+                        headers=[(id_, *header) for header, id_ in zip(headers, ids, strict=True)],
+                        line_count=new_lines, **write,
+                    )  # fmt: skip
+                outcome.lines_without_contract_line += lines_export.result()
+            if copy_new:
+                lines_copy_new(
+                    source=write["source"], lines_csv=lines_file, rebuild=rebuild,
+                    ids=dict(zip((header[0] for header in headers), ids, strict=True)),
+                    credited=credited_numbers,
+                )  # fmt: skip
+            elif headers:
                 documents_write(
                     headers=headers, lines={}, lines_csv=lines_file,
                     credited=credited_numbers, **write,
@@ -163,6 +198,26 @@ def documents_import_fast(
     finally:
         database.close()
     return True
+
+
+def _lines_export(
+    database: Any,
+    registry: Registry,
+    contracts: list[tuple[str, int]],
+    prefix: str,
+    query: str | None,
+    file: Path,
+) -> int:
+    """Create ``resolved`` (see _line_sql), write the rows of ``query`` to ``file`` when a
+    query is given, and return the number of lines without a contract line."""
+    _registry_tables(database, registry, contracts, file.parent)
+    database.execute(_line_sql(prefix))
+    (without_line,) = database.execute(
+        "SELECT count(*) FROM resolved WHERE line_code = ''"
+    ).fetchone()
+    if query is not None:
+        _csv_export(database, query, file)
+    return int(without_line)
 
 
 def _typed_view(
@@ -297,28 +352,23 @@ def _decimals_within(value: str, decimals: str) -> str:
     )
 
 
-def _documents_inconsistent(database: Any) -> bool:
-    """Return whether the lines of one document disagree on a document field."""
+def _documents_query() -> str:
+    """SQL for one row per document, in file order, ending with a column that is true when
+    the lines of the document disagree on a document field."""
     differing = " OR ".join(
         f"min({name}_text) <> max({name}_text)" for name in _DOCUMENT_TEXT_FIELDS
     )
-    row = database.execute(
-        f"SELECT count(*) FROM (SELECT number FROM typed GROUP BY number HAVING {differing})"
-    ).fetchone()
-    return bool(row[0])
-
-
-_DOCUMENTS = """
-    SELECT
-        number, any_value(customer), any_value(issue_date), any_value(due_date),
-        any_value(reference), any_value(currency), min(row_number), count(*),
-        sum(net_amount), sum(tax_amount), any_value(total), any_value(tax_total),
-        any_value(balance), min(service_date),
-        hash(list(row_hash ORDER BY row_number))
-    FROM typed
-    GROUP BY number
-    ORDER BY min(row_number)
-"""
+    return f"""
+        SELECT
+            number, any_value(customer), any_value(issue_date), any_value(due_date),
+            any_value(reference), any_value(currency), min(row_number), count(*),
+            sum(net_amount), sum(tax_amount), any_value(total), any_value(tax_total),
+            any_value(balance), min(service_date),
+            hash(list(row_hash ORDER BY row_number)), {differing}
+        FROM typed
+        GROUP BY number
+        ORDER BY min(row_number)
+    """
 
 
 def _registry_tables(
@@ -357,19 +407,34 @@ def _registry_tables(
         ),
     }  # fmt: skip
     for name, (columns, rows) in tables.items():
-        file = folder / f"{name}.csv"
-        with file.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(
-                tuple("" if value is None else value for value in row) for row in rows
-            )
-        database.execute(f"CREATE TABLE {name} ({columns})")
-        if rows:
-            database.execute(
-                f"INSERT INTO {name} SELECT * FROM read_csv(?, header = false, "
-                "all_varchar = false, auto_detect = false, "
-                f"columns = {_column_map(columns)}, nullstr = '')",
-                [str(file)],
-            )
+        _table_load(database, name, columns, rows, folder)
+
+
+def _table_load(
+    database: Any, name: str, columns: str, rows: list[tuple[Any, ...]], folder: Path
+) -> None:
+    """Create the DuckDB table ``name`` with ``columns`` and fill it with ``rows``."""
+    file = folder / f"{name}.csv"
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            tuple("" if value is None else value for value in row) for row in rows
+        )
+    database.execute(f"CREATE TABLE {name} ({columns})")
+    if rows:
+        database.execute(
+            f"INSERT INTO {name} SELECT * FROM read_csv(?, header = false, "
+            "all_varchar = false, auto_detect = false, "
+            f"columns = {_column_map(columns)}, nullstr = '')",
+            [str(file)],
+        )
+
+
+def _csv_export(database: Any, query: str, file: Path) -> int:
+    """Write the rows of ``query`` to ``file`` as CSV without a header; return their count."""
+    result = database.execute(
+        f"COPY ({query}) TO '{file}' (HEADER false, DELIMITER ',', QUOTE '\"')"
+    ).fetchone()
+    return int(result[0]) if result else 0
 
 
 def _column_map(columns: str) -> str:

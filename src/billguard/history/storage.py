@@ -7,6 +7,11 @@ On PostgreSQL the documents are copied into a temporary staging table with COPY 
 lines need no merge. SQLite (3.35 or later, for RETURNING) runs the same statements, with
 executemany in place of COPY. Must run inside the caller's transaction.
 
+When none of a file's documents is stored yet (such as the first import into an empty
+history), documents_copy_new and lines_copy_new skip the staging tables: the documents get
+their ids from the table's sequence and are copied straight into the final tables, documents
+and lines alike.
+
 Every statement is built from the constant table and column names below, and every value is
 a bound parameter or goes through COPY.
 """
@@ -23,6 +28,13 @@ from typing import Any
 from django.db import connection
 
 STAGE = "history_invoice_stage"
+INVOICES = "history_importedinvoice"
+LINES = "history_importedinvoiceline"
+# Imports that write at least this many lines, and more lines than the line table contains, drop
+# the secondary indexes and the foreign keys among the history tables and build them again.
+# Building an index once is cheaper than updating it row by row, and a foreign key added
+# again is checked by one join, where COPY would queue one check per row.
+BULK_LINES = 100_000
 HEADER_COLUMNS = (
     "external_id",
     "document_type",
@@ -114,6 +126,142 @@ def documents_write(
         _link_credit_notes(cursor, source, ids, credited)
         cursor.execute(f"DROP TABLE {STAGE}")
     return ids
+
+
+def invoice_ids_reserve(count: int) -> list[int]:
+    """Take ``count`` consecutive ids from the sequence of history_importedinvoice, and lock
+    the table against writes by other transactions (PostgreSQL only)."""
+    if count == 0:
+        return []
+    with connection.cursor() as cursor:
+        # The lock keeps other transactions from inserting rows, the only users of the
+        # sequence, until this one ends. So the ids between the two calls are this import's.
+        cursor.execute(f"LOCK TABLE {INVOICES} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(
+            "SELECT setval(sequence, nextval(sequence) + %s - 1) FROM "
+            f"(SELECT pg_get_serial_sequence('{INVOICES}', 'id')::regclass AS sequence) s",
+            [count],
+        )
+        (last,) = cursor.fetchone()
+    return list(range(last - count + 1, last + 1))
+
+
+def documents_copy_new(
+    *,
+    source: str,
+    import_id: int,
+    imported_at: dt.datetime,
+    headers: Sequence[tuple[Any, ...]],
+    line_count: int,
+) -> list[str]:
+    """Copy documents that are not stored yet into history_importedinvoice, and check their
+    foreign keys. Returns the statements that lines_copy_new runs after the lines are copied.
+
+    ``headers`` are tuples of the id (from invoice_ids_reserve) and HEADER_COLUMNS, and
+    ``line_count`` is the number of their lines. PostgreSQL only. A bulk import (BULK_LINES)
+    holds an ACCESS EXCLUSIVE lock on the history tables until the transaction ends, so
+    other sessions wait to read them.
+    """
+    with connection.cursor() as cursor:
+        rebuild = _bulk_prepare(cursor) if _is_bulk(cursor, line_count) else []
+        names = ", ".join(HEADER_COLUMNS)
+        with cursor.cursor.copy(
+            f"COPY {INVOICES} (id, source, imported_at, history_import_id, {names}) FROM STDIN"
+        ) as copy:
+            for header in headers:
+                copy.write_row((header[0], source, imported_at, import_id, *header[1:]))
+        # Checked now rather than at commit, so the caller can do other work meanwhile and
+        # the tables can be indexed again after the lines are copied.
+        _deferred_checks_run(cursor)
+    return rebuild
+
+
+def lines_copy_new(
+    *,
+    source: str,
+    lines_csv: Path,
+    rebuild: list[str],
+    ids: dict[str, int],
+    credited: dict[str, str],
+) -> None:
+    """Copy the lines of the documents that documents_copy_new wrote, then run ``rebuild``.
+
+    ``lines_csv`` is a CSV file of exactly their lines, each row LINE_COLUMNS. ``ids`` maps
+    the documents' external ids to their ids, for linking credit notes.
+    """
+    with connection.cursor() as cursor:
+        with (
+            cursor.cursor.copy(
+                f"COPY {LINES} ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+            ) as copy,
+            lines_csv.open("rb") as handle,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        for statement in rebuild:
+            cursor.execute(statement)
+        _link_credit_notes(cursor, source, ids, credited)
+
+
+def _is_bulk(cursor: Any, line_count: int) -> bool:
+    if line_count < BULK_LINES:
+        return False
+    # The planner's row estimate, which is enough to compare sizes (-1: never analysed).
+    cursor.execute("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [LINES])
+    (stored,) = cursor.fetchone()
+    return line_count > stored
+
+
+def _bulk_prepare(cursor: Any) -> list[str]:
+    """Drop the secondary indexes of the invoice and line tables, and the foreign keys among
+    the history tables, and return the statements that create them again.
+
+    Foreign keys to the registry stay: dropping one would lock the registry table against
+    reads until the import commits. Primary keys and unique constraints stay too.
+    """
+    _deferred_checks_run(cursor)
+    tables = [INVOICES, LINES]
+    cursor.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique",
+        [tables],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+        "AND confrelid::regclass::text = ANY(%s)",
+        [tables, [*tables, "history_historyimport"]],
+    )
+    foreign_keys = cursor.fetchall()
+    quote = connection.ops.quote_name
+    for table, name, _definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {quote(name)}")
+    return [definition for _name, definition in indexes] + [
+        f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+        for table, name, definition in foreign_keys
+    ]
+
+
+def _deferred_checks_run(cursor: Any) -> None:
+    """Run now the deferred foreign key checks that involve the invoice or line table.
+
+    PostgreSQL refuses to index or alter a table with pending checks, such as those of rows
+    written earlier in the transaction. The checks would run at commit anyway, so running
+    them earlier raises the same errors inside the same transaction.
+    """
+    cursor.execute(
+        "SELECT DISTINCT conname FROM pg_constraint WHERE contype = 'f' AND condeferred "
+        "AND (conrelid = ANY(%s::regclass[]) OR confrelid = ANY(%s::regclass[]))",
+        [[INVOICES, LINES], [INVOICES, LINES]],
+    )
+    names = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
+    if names:
+        cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+        cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
 
 def _stage_create(cursor: Any, postgres: bool) -> None:
