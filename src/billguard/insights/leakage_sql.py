@@ -10,11 +10,11 @@ half away from zero as ``RoundingMode.HALF_UP`` does.
 
 The statements build temporary tables in steps, so that each step is one set-based pass:
 ``leak_requests`` (what to price: the first invoice line of each contract line and service
-period, and every billing period that no invoice covers), ``leak_priced`` (the expected
-amounts), then ``leak_findings``. Billing periods come from two small calendars,
-``leak_period_calendar`` (every period of each cadence in the window) and ``leak_days``
-(the period of each distinct day priced), so the date arithmetic runs once per calendar row
-and not once per invoice line.
+period, and every billing period that no invoice covers), then ``leak_findings``, whose
+statement prices the requests in common table expressions. Billing periods come from two
+small calendars, ``leak_period_calendar`` (every period of each cadence in the window) and
+``leak_days`` (the period of each distinct day priced), so the date arithmetic runs once per
+calendar row and not once per invoice line.
 """
 
 from __future__ import annotations
@@ -124,7 +124,6 @@ def statements(
         _DISCOUNTS,
         _CONTRACT_LINES,
         _CHAIN,
-        _PRICED,
         _FINDINGS,
     ]
     result = []
@@ -139,7 +138,6 @@ DROP_TABLES = [
     f"DROP TABLE IF EXISTS {name}"
     for name in (
         "leak_findings",
-        "leak_priced",
         "leak_chain",
         "leak_contract_lines",
         "leak_discounts",
@@ -529,19 +527,25 @@ FROM registry_contractline cl
 """
 
 # The base price and the price after each change, rounded to 4 decimals after each one as
-# registry.pricing.price_on rounds, for every base price that a request can need: the unit
-# price of each contract line and the list price found for each request without one.
+# registry.pricing.price_on rounds, for every base price that a request can need on a line
+# with scheduled changes: the line's unit price, or the list price found for a request. A
+# request with no change due pays its base price and needs no chain.
 _CHAIN = """
 CREATE TEMPORARY TABLE leak_chain AS
 WITH RECURSIVE
+changed AS (
+    SELECT DISTINCT version_id, line_code FROM leak_changes
+),
 chain_keys AS (
-    SELECT version_id, line_code, p6 AS base_p6
-    FROM leak_contract_lines
-    WHERE p6 IS NOT NULL
+    SELECT cl.version_id, cl.line_code, cl.p6 AS base_p6
+    FROM leak_contract_lines cl
+    JOIN changed USING (version_id, line_code)
+    WHERE cl.p6 IS NOT NULL
     UNION
     SELECT r.version_id, r.line_code, lp.p6
     FROM leak_list_prices lp
     JOIN leak_requests r ON r.req_id = lp.req_id
+    JOIN changed USING (version_id, line_code)
 ),
 chain (version_id, line_code, base_p6, step_number, p6) AS (
     SELECT version_id, line_code, base_p6, 0, base_p6
@@ -565,11 +569,10 @@ SELECT * FROM chain
 # The expected amount of each request, as billing.drafting._make_line computes a line. It is
 # the quantity (the contract's for a fixed line, else the billed one) times the price, less
 # the approved discount. A fixed line that covers part of its billing period is prorated by
-# actual days, and the result is rounded once to the currency's minor unit. One statement
-# joins the terms and prices, and keeps only the columns that the findings read.
+# actual days, and the result is rounded once to the currency's minor unit. These common
+# table expressions open the statement of the findings, so that the million priced rows are
+# never written to a table.
 _PRICED = """
-CREATE TEMPORARY TABLE leak_priced AS
-WITH
 terms AS (
     SELECT
         r.*,
@@ -639,7 +642,7 @@ measured AS (
             AS expected_q4,
         COALESCE(c.scale, 100) AS scale,
         COALESCE(c.milli_per_minor, 10) AS milli_per_minor,
-        ch.p6 AS expected_p6,
+        CASE WHEN b.due_changes = 0 THEN b.base_p6 ELSE ch.p6 END AS expected_p6,
         COALESCE(e.first_step < b.due_changes, FALSE) AS billed_earlier_price
     FROM terms b
     LEFT JOIN leak_chain ch
@@ -661,21 +664,25 @@ fractions AS (
             * m.covered_days * m.scale AS numerator,
         CAST(10000000000000000 AS INTEGRAL) * m.period_days AS denominator
     FROM measured m
+),
+priced AS (
+    SELECT
+        f.*,
+        f.milli_per_minor * RHU_EXPECTED AS expected_milli
+    FROM fractions f
 )
-SELECT
-    f.*,
-    f.milli_per_minor * RHU_EXPECTED AS expected_milli
-FROM fractions f
 """
 
 _FINDINGS = """
 CREATE TEMPORARY TABLE leak_findings AS
-WITH line_checks AS (
+WITH
+PRICED_EXPRESSIONS,
+line_checks AS (
     SELECT
         p.*,
         CASE WHEN p.invoice_lines - p.credit_lines >= 2 THEN p.first_net_milli
              ELSE p.key_net_milli END AS billed_milli
-    FROM leak_priced p
+    FROM priced p
     WHERE p.source = 'line'
 ),
 classified AS (
@@ -731,13 +738,13 @@ SELECT
     'ALREADY_INVOICED', 'over', p.contract_id, p.invoice_id, p.line_id, p.line_code,
     p.billed_currency, p.service_start, p.service_end, p.first_net_milli, p.key_net_milli,
     p.key_net_milli - p.first_net_milli
-FROM leak_priced p
+FROM priced p
 WHERE p.source = 'line' AND p.invoice_lines - p.credit_lines >= 2
 UNION ALL
 SELECT
     'BILLING_PERIOD_MISSED', 'under', p.contract_id, NULL, NULL, p.line_code, p.currency,
     p.service_start, p.service_end, p.expected_milli, 0, p.expected_milli
-FROM leak_priced p
+FROM priced p
 WHERE p.source = 'period' AND p.expected_milli IS NOT NULL
 UNION ALL
 SELECT
@@ -767,7 +774,7 @@ WHERE i.document_type = 'invoice'
 
 def _fill_placeholders() -> None:
     """Expand the long expressions that the statements name by placeholder."""
-    global _PERIOD_CALENDAR, _DAYS, _CHAIN, _PRICED
+    global _PERIOD_CALENDAR, _DAYS, _CHAIN, _FINDINGS
     _PERIOD_CALENDAR = (
         _PERIOD_CALENDAR.replace("WINDOW_FIRST_INDEX", month_index("w.first_day"))
         .replace("WINDOW_LAST_INDEX", month_index("w.last_day"))
@@ -784,10 +791,8 @@ def _fill_placeholders() -> None:
         .replace("BILLING_START", boundary("d.billing_start_index", "d.billing_day"))
         .replace("BILLING_END", boundary("d.billing_start_index + d.step", "d.billing_day"))
     )
-    _PRICED = _PRICED.replace(
-        "RHU_EXPECTED",
-        rhu("f.numerator", "f.denominator"),
-    )
+    priced = _PRICED.replace("RHU_EXPECTED", rhu("f.numerator", "f.denominator")).strip()
+    _FINDINGS = _FINDINGS.replace("PRICED_EXPRESSIONS", priced)
 
 
 _fill_placeholders()
