@@ -302,6 +302,9 @@ WHERE w.first_day IS NOT NULL AND (g.start_index - s.phase) % s.step = 0
 # Every whole billing period of a fixed recurring line inside the window and the term of the
 # version in force at its start, with no invoice line of that line code overlapping it. Only
 # contracts with at least one imported invoice count: the history does not cover the others.
+# An invoice line that bills exactly the period covers it. So a hash join with ``leak_keyed``
+# (one first row per contract, line code and service period) removes most periods before the
+# costlier overlap test.
 _PERIODS = """
 CREATE TEMPORARY TABLE leak_periods AS
 WITH ranges AS (
@@ -323,24 +326,40 @@ WITH ranges AS (
     ) billed ON billed.contract_id = v.contract_id
     CROSS JOIN leak_window w
     WHERE cl.kind = 'recurring_fixed' AND w.first_day IS NOT NULL
+),
+periods AS (
+    SELECT r.*, c.start_index, c.period_start, c.period_end
+    FROM ranges r
+    JOIN leak_period_calendar c
+        ON c.step = r.step
+       AND c.phase = r.phase
+       AND c.billing_day = r.billing_day
+       AND c.period_start >= r.range_start
+       AND c.period_start <= r.range_last
+       AND c.period_end - 1 <= r.range_last
+),
+not_billed_exactly AS (
+    SELECT p.*
+    FROM periods p
+    LEFT JOIN leak_keyed k
+        ON k.contract_id = p.contract_id
+       AND k.line_code = p.line_code
+       AND k.service_start = p.period_start
+       AND k.service_end = p.period_end - 1
+       AND k.key_rank = 1
+       AND NOT k.is_credit
+    WHERE k.line_id IS NULL
 )
-SELECT r.*, c.start_index, c.period_start, c.period_end
-FROM ranges r
-JOIN leak_period_calendar c
-    ON c.step = r.step
-   AND c.phase = r.phase
-   AND c.billing_day = r.billing_day
-   AND c.period_start >= r.range_start
-   AND c.period_start <= r.range_last
-   AND c.period_end - 1 <= r.range_last
+SELECT p.*
+FROM not_billed_exactly p
 WHERE NOT EXISTS (
     SELECT 1
     FROM leak_lines l
-    WHERE l.contract_id = r.contract_id
-      AND l.line_code = r.line_code
+    WHERE l.contract_id = p.contract_id
+      AND l.line_code = p.line_code
       AND NOT l.is_credit
-      AND l.service_start < c.period_end
-      AND l.service_end >= c.period_start
+      AND l.service_start < p.period_end
+      AND l.service_end >= p.period_start
 )
 """
 
@@ -570,8 +589,8 @@ SELECT * FROM chain
 # the quantity (the contract's for a fixed line, else the billed one) times the price, less
 # the approved discount. A fixed line that covers part of its billing period is prorated by
 # actual days, and the result is rounded once to the currency's minor unit. These common
-# table expressions open the statement of the findings, so that the million priced rows are
-# never written to a table.
+# table expressions open the statement of the findings, so the priced requests are never
+# written to a table: only those with a finding are kept, in ``flagged``.
 _PRICED = """
 terms AS (
     SELECT
@@ -680,15 +699,16 @@ PRICED_EXPRESSIONS,
 line_checks AS (
     SELECT
         p.*,
+        p.source = 'line' AND p.invoice_lines - p.credit_lines >= 2 AS duplicated,
         CASE WHEN p.invoice_lines - p.credit_lines >= 2 THEN p.first_net_milli
              ELSE p.key_net_milli END AS billed_milli
     FROM priced p
-    WHERE p.source = 'line'
 ),
 classified AS (
     SELECT
         l.*,
         CASE
+            WHEN l.source = 'period' THEN NULL
             WHEN l.version_id IS NULL THEN 'CONTRACT_NOT_ACTIVE'
             WHEN l.term_end IS NOT NULL AND l.day > l.term_end THEN 'CONTRACT_EXPIRED'
             WHEN l.billed_currency <> l.currency THEN 'CURRENCY_MISMATCH'
@@ -703,6 +723,13 @@ classified AS (
             ELSE 'LINE_AMOUNT_MISMATCH'
         END AS code
     FROM line_checks l
+),
+flagged AS MATERIALIZED (
+    SELECT *
+    FROM classified c
+    WHERE c.code IS NOT NULL
+       OR c.duplicated
+       OR (c.source = 'period' AND c.expected_milli IS NOT NULL)
 )
 SELECT
     c.code,
@@ -731,20 +758,20 @@ SELECT
             THEN abs(c.expected_milli - c.billed_milli)
         ELSE c.billed_milli
     END AS amount_milli
-FROM classified c
+FROM flagged c
 WHERE c.code IS NOT NULL
 UNION ALL
 SELECT
     'ALREADY_INVOICED', 'over', p.contract_id, p.invoice_id, p.line_id, p.line_code,
     p.billed_currency, p.service_start, p.service_end, p.first_net_milli, p.key_net_milli,
     p.key_net_milli - p.first_net_milli
-FROM priced p
-WHERE p.source = 'line' AND p.invoice_lines - p.credit_lines >= 2
+FROM flagged p
+WHERE p.duplicated
 UNION ALL
 SELECT
     'BILLING_PERIOD_MISSED', 'under', p.contract_id, NULL, NULL, p.line_code, p.currency,
     p.service_start, p.service_end, p.expected_milli, 0, p.expected_milli
-FROM priced p
+FROM flagged p
 WHERE p.source = 'period' AND p.expected_milli IS NOT NULL
 UNION ALL
 SELECT
