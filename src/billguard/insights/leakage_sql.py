@@ -187,8 +187,6 @@ SELECT
     l.id AS line_id,
     i.id AS invoice_id,
     i.contract_id,
-    i.party_id,
-    i.customer_name,
     i.currency,
     i.issue_date,
     i.document_type = 'credit_note' AS is_credit,
