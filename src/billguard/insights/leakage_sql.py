@@ -115,6 +115,7 @@ def statements(
         _KEYED_DUCKDB if dialect == "duckdb" else _KEYED,
         _WINDOW,
         _PERIOD_CALENDAR,
+        _PERIOD_CANDIDATES,
         _PERIODS,
         _REQUESTS,
         _DAYS,
@@ -147,6 +148,7 @@ DROP_TABLES = [
         "leak_days",
         "leak_requests",
         "leak_periods",
+        "leak_period_candidates",
         "leak_period_calendar",
         "leak_window",
         "leak_keyed",
@@ -270,9 +272,8 @@ FROM leak_lines
 WHERE NOT is_credit
 """
 
-# Every whole billing period of a fixed recurring line inside the window and the term of the
-# version in force at its start, with no invoice line of that line code overlapping it. Only
-# contracts with at least one imported invoice count: the history does not cover the others.
+# Every billing period that starts in the window, for each cadence, anchor month and billing
+# day of a version. Its start month index is the anchor month plus a multiple of the cadence.
 _PERIOD_CALENDAR = """
 CREATE TEMPORARY TABLE leak_period_calendar AS
 SELECT
@@ -301,10 +302,10 @@ WHERE w.first_day IS NOT NULL AND (g.start_index - s.phase) % s.step = 0
 # version in force at its start, with no invoice line of that line code overlapping it. Only
 # contracts with at least one imported invoice count: the history does not cover the others.
 # An invoice line that bills exactly the period covers it. So a hash join with ``leak_keyed``
-# (one first row per contract, line code and service period) removes most periods before the
-# costlier overlap test.
-_PERIODS = """
-CREATE TEMPORARY TABLE leak_periods AS
+# (one first row per contract, line code and service period) first removes most periods,
+# leaving the candidates for the costlier overlap test of ``leak_periods``.
+_PERIOD_CANDIDATES = """
+CREATE TEMPORARY TABLE leak_period_candidates AS
 WITH ranges AS (
     SELECT
         v.*,
@@ -335,21 +336,25 @@ periods AS (
        AND c.period_start >= r.range_start
        AND c.period_start <= r.range_last
        AND c.period_end - 1 <= r.range_last
-),
-not_billed_exactly AS (
-    SELECT p.*
-    FROM periods p
-    LEFT JOIN leak_keyed k
-        ON k.contract_id = p.contract_id
-       AND k.line_code = p.line_code
-       AND k.service_start = p.period_start
-       AND k.service_end = p.period_end - 1
-       AND k.key_rank = 1
-       AND NOT k.is_credit
-    WHERE k.line_id IS NULL
 )
 SELECT p.*
-FROM not_billed_exactly p
+FROM periods p
+LEFT JOIN leak_keyed k
+    ON k.contract_id = p.contract_id
+   AND k.line_code = p.line_code
+   AND k.service_start = p.period_start
+   AND k.service_end = p.period_end - 1
+   AND k.key_rank = 1
+   AND NOT k.is_credit
+WHERE k.line_id IS NULL
+"""
+
+# The candidates with no invoice line overlapping them. They are a table of their own, so that
+# PostgreSQL plans this anti-join knowing how few they are.
+_PERIODS = """
+CREATE TEMPORARY TABLE leak_periods AS
+SELECT p.*
+FROM leak_period_candidates p
 WHERE NOT EXISTS (
     SELECT 1
     FROM leak_lines l
