@@ -208,13 +208,46 @@ def extra_tables(size: BookSize) -> list[Table]:
     ]
 
 
-def timed(runs: int, work: Any) -> list[float]:
+def timed(runs: int, work: Any, cpu: dict[str, list[float | None]] | None = None) -> list[float]:
+    """Run ``work`` ``runs`` times and return the wall-clock seconds of each run.
+
+    ``cpu`` gets the CPU seconds of each run: ``client`` for this process (every thread,
+    DuckDB's included) and ``backend`` for the PostgreSQL backend of Django's connection.
+    """
     seconds = []
     for _ in range(runs):
+        backend_before = backend_cpu_seconds()
+        client_before = time.process_time()
         started = time.perf_counter()
         work()
         seconds.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.setdefault("client", []).append(time.process_time() - client_before)
+            backend_after = backend_cpu_seconds()
+            used = None
+            if backend_before is not None and backend_after is not None:
+                used = backend_after - backend_before
+            cpu.setdefault("backend", []).append(used)
     return seconds
+
+
+def backend_cpu_seconds() -> float | None:
+    """Return the CPU seconds used so far by the PostgreSQL backend of Django's connection.
+
+    The figure comes from ``/proc/PID/stat`` (user plus system time), so it is None unless
+    the server runs on this machine under Linux and this process may read its processes.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name come the state (field 3) ... utime (14) and stime (15).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -284,10 +317,15 @@ def _measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
             cursor.fetchall()
 
     floor()  # the first scan reads the tables into the page cache, as the audit's first run
-    results["floor_seconds"] = timed(args.runs, floor)
+    floor_cpu: dict[str, list[float | None]] = {}
+    results["floor_seconds"] = timed(args.runs, floor, floor_cpu)
+    results["floor_backend_cpu_seconds"] = floor_cpu["backend"]
     floor_median = statistics.median(results["floor_seconds"])
     results["floor_median_seconds"] = floor_median
-    print(f"floor: {', '.join(f'{s:.2f}' for s in results['floor_seconds'])} s")
+    print(
+        f"floor: {', '.join(f'{s:.2f}' for s in results['floor_seconds'])} s, "
+        f"backend CPU {_listed(floor_cpu['backend'])} s"
+    )
     results["load_average_before"] = os.getloadavg()
     results["engines"] = {}
     for engine in args.engines:
@@ -296,12 +334,15 @@ def _measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
         def audit(name: str = engine, found: list[Any] = reports) -> None:
             found.append(leakage_audit(engine_name=name))
 
-        seconds = timed(args.runs, audit)
+        cpu: dict[str, list[float | None]] = {}
+        seconds = timed(args.runs, audit, cpu)
         median = statistics.median(seconds)
         report = reports[-1]
         results["engines"][engine] = {
             "seconds": seconds,
             "median_seconds": median,
+            "client_cpu_seconds": cpu["client"],
+            "backend_cpu_seconds": cpu["backend"],
             "ratio_to_floor": median / floor_median,
             "findings": {row.key: row.money.findings for row in report.by_code},
             "remediation_rows": len(report.remediation),
@@ -310,6 +351,7 @@ def _measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
             f"audit on {engine}: {', '.join(f'{s:.2f}' for s in seconds)} s, median "
             f"{median:.2f} s, {median / floor_median:.1f} x the floor"
         )
+        print(f"  CPU seconds: client {_listed(cpu['client'])}, backend {_listed(cpu['backend'])}")
         print(f"  findings by code: {results['engines'][engine]['findings']}")
     results["load_average_after"] = os.getloadavg()
     print(
@@ -319,6 +361,10 @@ def _measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"figures written to {args.results}")
+
+
+def _listed(values: list[float | None]) -> str:
+    return ", ".join("n/a" if value is None else f"{value:.2f}" for value in values)
 
 
 def parse_arguments() -> argparse.Namespace:

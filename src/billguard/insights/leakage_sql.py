@@ -10,8 +10,11 @@ half away from zero as ``RoundingMode.HALF_UP`` does.
 
 The statements build temporary tables in steps, so that each step is one set-based pass:
 ``leak_requests`` (what to price: the first invoice line of each contract line and service
-period, and every billing period that no invoice covers), ``leak_priced`` (the expected
-amounts), then ``leak_findings``.
+period, and every billing period that no invoice covers), then ``leak_findings``, whose
+statement prices the requests in common table expressions. Billing periods come from two
+small calendars, ``leak_period_calendar`` (every period of each cadence in the window) and
+``leak_days`` (the period of each distinct day priced), so the date arithmetic runs once per
+calendar row and not once per invoice line.
 """
 
 from __future__ import annotations
@@ -109,17 +112,19 @@ def statements(
     texts = [
         _VERSIONS,
         _LINES,
-        _KEYED,
+        _KEYED_DUCKDB if dialect == "duckdb" else _KEYED,
         _WINDOW,
+        _PERIOD_CALENDAR,
+        _PERIOD_CANDIDATES,
         _PERIODS,
         _REQUESTS,
+        _DAYS,
         _CHANGES,
         _CHANGE_STEPS,
         _LIST_PRICES,
         _DISCOUNTS,
-        _TERMS,
+        _CONTRACT_LINES,
         _CHAIN,
-        _PRICED,
         _FINDINGS,
     ]
     result = []
@@ -134,15 +139,17 @@ DROP_TABLES = [
     f"DROP TABLE IF EXISTS {name}"
     for name in (
         "leak_findings",
-        "leak_priced",
         "leak_chain",
-        "leak_terms",
+        "leak_contract_lines",
         "leak_discounts",
         "leak_list_prices",
         "leak_change_steps",
         "leak_changes",
+        "leak_days",
         "leak_requests",
         "leak_periods",
+        "leak_period_candidates",
+        "leak_period_calendar",
         "leak_window",
         "leak_keyed",
         "leak_lines",
@@ -182,8 +189,6 @@ SELECT
     l.id AS line_id,
     i.id AS invoice_id,
     i.contract_id,
-    i.party_id,
-    i.customer_name,
     i.currency,
     i.issue_date,
     i.document_type = 'credit_note' AS is_credit,
@@ -225,6 +230,38 @@ FROM (
 WINDOW line_key AS (PARTITION BY k.contract_id, k.line_code, k.service_start, k.service_end, k.solo)
 """
 
+# The same rows of ``leak_keyed`` that the audit reads (the first invoice line of each key
+# that has a contract), built by one hash aggregate in place of a sort over every line. The
+# arg_min key orders the invoice lines of a key by issue date, then id, in one HUGEINT.
+_KEYED_DUCKDB = """
+CREATE TEMPORARY TABLE leak_keyed AS
+SELECT
+    f.*,
+    k.invoice_lines,
+    k.credit_lines,
+    k.key_net_milli,
+    1 AS key_rank
+FROM (
+    SELECT
+        COUNT(*) FILTER (WHERE NOT is_credit) AS invoice_lines,
+        COUNT(*) FILTER (WHERE is_credit) AS credit_lines,
+        SUM(net_milli) AS key_net_milli,
+        arg_min(
+            line_id,
+            CAST(issue_date - DATE '1970-01-01' AS HUGEINT) * 9223372036854775808 + line_id
+        ) FILTER (WHERE NOT is_credit) AS first_line_id
+    FROM leak_lines
+    WHERE contract_id IS NOT NULL
+    GROUP BY
+        contract_id,
+        line_code,
+        service_start,
+        service_end,
+        CASE WHEN service_start IS NULL THEN line_id ELSE 0 END
+) k
+JOIN leak_lines f ON f.line_id = k.first_line_id
+"""
+
 # The audited window: from --since, else the first service day, to the last service day.
 _WINDOW = """
 CREATE TEMPORARY TABLE leak_window AS
@@ -235,11 +272,40 @@ FROM leak_lines
 WHERE NOT is_credit
 """
 
+# Every billing period that starts in the window, for each cadence, anchor month and billing
+# day of a version. Its start month index is the anchor month plus a multiple of the cadence.
+_PERIOD_CALENDAR = """
+CREATE TEMPORARY TABLE leak_period_calendar AS
+SELECT
+    s.step,
+    s.phase,
+    s.billing_day,
+    g.start_index,
+    PERIOD_START AS period_start,
+    PERIOD_END AS period_end
+FROM (
+    SELECT DISTINCT
+        step,
+        billing_day,
+        (CAST(extract(month FROM first_effective_from) AS INTEGER) - 1) % step AS phase
+    FROM leak_versions
+) s
+CROSS JOIN leak_window w
+CROSS JOIN generate_series(
+    WINDOW_FIRST_INDEX,
+    WINDOW_LAST_INDEX
+) AS g(start_index)
+WHERE w.first_day IS NOT NULL AND (g.start_index - s.phase) % s.step = 0
+"""
+
 # Every whole billing period of a fixed recurring line inside the window and the term of the
 # version in force at its start, with no invoice line of that line code overlapping it. Only
 # contracts with at least one imported invoice count: the history does not cover the others.
-_PERIODS = """
-CREATE TEMPORARY TABLE leak_periods AS
+# An invoice line that bills exactly the period covers it. So a hash join with ``leak_keyed``
+# (one first row per contract, line code and service period) first removes most periods,
+# leaving the candidates for the costlier overlap test of ``leak_periods``.
+_PERIOD_CANDIDATES = """
+CREATE TEMPORARY TABLE leak_period_candidates AS
 WITH ranges AS (
     SELECT
         v.*,
@@ -260,32 +326,36 @@ WITH ranges AS (
     CROSS JOIN leak_window w
     WHERE cl.kind = 'recurring_fixed' AND w.first_day IS NOT NULL
 ),
-starts AS (
-    SELECT
-        r.*,
-        g.month_index AS start_index
-    FROM ranges r
-    CROSS JOIN LATERAL generate_series(
-        PERIOD_START_INDEX_OF_RANGE,
-        CAST(extract(year FROM r.range_last) AS INTEGER) * 12
-            + CAST(extract(month FROM r.range_last) AS INTEGER) - 1,
-        r.step
-    ) AS g(month_index)
-    WHERE r.range_start <= r.range_last
-),
 periods AS (
-    SELECT
-        s.*,
-        PERIOD_START AS period_start,
-        PERIOD_END AS period_end
-    FROM starts s
+    SELECT r.*, c.start_index, c.period_start, c.period_end
+    FROM ranges r
+    JOIN leak_period_calendar c
+        ON c.step = r.step
+       AND c.phase = r.phase
+       AND c.billing_day = r.billing_day
+       AND c.period_start >= r.range_start
+       AND c.period_start <= r.range_last
+       AND c.period_end - 1 <= r.range_last
 )
 SELECT p.*
 FROM periods p
-WHERE p.period_start >= p.range_start
-  AND p.period_start <= p.range_last
-  AND p.period_end - 1 <= p.range_last
-  AND NOT EXISTS (
+LEFT JOIN leak_keyed k
+    ON k.contract_id = p.contract_id
+   AND k.line_code = p.line_code
+   AND k.service_start = p.period_start
+   AND k.service_end = p.period_end - 1
+   AND k.key_rank = 1
+   AND NOT k.is_credit
+WHERE k.line_id IS NULL
+"""
+
+# The candidates with no invoice line overlapping them. They are a table of their own, so that
+# PostgreSQL plans this anti-join knowing how few they are.
+_PERIODS = """
+CREATE TEMPORARY TABLE leak_periods AS
+SELECT p.*
+FROM leak_period_candidates p
+WHERE NOT EXISTS (
     SELECT 1
     FROM leak_lines l
     WHERE l.contract_id = p.contract_id
@@ -293,7 +363,7 @@ WHERE p.period_start >= p.range_start
       AND NOT l.is_credit
       AND l.service_start < p.period_end
       AND l.service_end >= p.period_start
-  )
+)
 """
 
 # The requests to price: the first invoice line of each key that has a contract, and each
@@ -445,38 +515,59 @@ FROM (
 WHERE rn = 1
 """
 
-_TERMS = """
-CREATE TEMPORARY TABLE leak_terms AS
+# The billing period containing each day that a request prices, computed once per distinct
+# day and cadence instead of once per request.
+_DAYS = """
+CREATE TEMPORARY TABLE leak_days AS
 SELECT
-    r.*,
+    d.*,
+    BILLING_START AS billing_start,
+    BILLING_END AS billing_end
+FROM (
+    SELECT x.*, PERIOD_OF_DAY AS billing_start_index
+    FROM (
+        SELECT DISTINCT step, phase, billing_day, day
+        FROM leak_requests
+        WHERE step IS NOT NULL
+    ) x
+) d
+"""
+
+# The contract lines with their quantity and unit price as integers, converted once per
+# contract line instead of once per request.
+_CONTRACT_LINES = """
+CREATE TEMPORARY TABLE leak_contract_lines AS
+SELECT
     cl.id AS contract_line_id,
+    cl.version_id,
+    cl.line_code,
     cl.kind,
+    cl.product_code,
     CAST(COALESCE(cl.quantity, 1) * 10000 AS INTEGRAL) AS contract_q4,
-    COALESCE(CAST(cl.unit_price * 1000000 AS INTEGRAL), lp.p6) AS base_p6,
-    COALESCE(s.due_changes, 0) AS due_changes,
-    d.d4 AS discount_d4,
-    PERIOD_OF_DAY AS billing_start_index
-FROM leak_requests r
-LEFT JOIN registry_contractline cl
-    ON cl.version_id = r.version_id AND cl.line_code = r.line_code
-LEFT JOIN leak_list_prices lp ON lp.req_id = r.req_id
-LEFT JOIN leak_discounts d ON d.req_id = r.req_id
-LEFT JOIN leak_change_steps s
-    ON s.version_id = r.version_id
-   AND s.line_code = r.line_code
-   AND (s.step_from IS NULL OR s.step_from <= r.day)
-   AND (s.step_until IS NULL OR r.day < s.step_until)
+    CAST(cl.unit_price * 1000000 AS INTEGRAL) AS p6
+FROM registry_contractline cl
 """
 
 # The base price and the price after each change, rounded to 4 decimals after each one as
-# registry.pricing.price_on rounds, for every base price that a request needs.
+# registry.pricing.price_on rounds, for every base price that a request can need on a line
+# with scheduled changes: the line's unit price, or the list price found for a request. A
+# request with no change due pays its base price and needs no chain.
 _CHAIN = """
 CREATE TEMPORARY TABLE leak_chain AS
 WITH RECURSIVE
+changed AS (
+    SELECT DISTINCT version_id, line_code FROM leak_changes
+),
 chain_keys AS (
-    SELECT DISTINCT version_id, line_code, base_p6
-    FROM leak_terms
-    WHERE base_p6 IS NOT NULL
+    SELECT cl.version_id, cl.line_code, cl.p6 AS base_p6
+    FROM leak_contract_lines cl
+    JOIN changed USING (version_id, line_code)
+    WHERE cl.p6 IS NOT NULL
+    UNION
+    SELECT r.version_id, r.line_code, lp.p6
+    FROM leak_list_prices lp
+    JOIN leak_requests r ON r.req_id = lp.req_id
+    JOIN changed USING (version_id, line_code)
 ),
 chain (version_id, line_code, base_p6, step_number, p6) AS (
     SELECT version_id, line_code, base_p6, 0, base_p6
@@ -500,16 +591,36 @@ SELECT * FROM chain
 # The expected amount of each request, as billing.drafting._make_line computes a line. It is
 # the quantity (the contract's for a fixed line, else the billed one) times the price, less
 # the approved discount. A fixed line that covers part of its billing period is prorated by
-# actual days, and the result is rounded once to the currency's minor unit.
+# actual days, and the result is rounded once to the currency's minor unit. These common
+# table expressions open the statement of the findings, so the priced requests are never
+# written to a table: only those with a finding are kept, in ``flagged``.
 _PRICED = """
-CREATE TEMPORARY TABLE leak_priced AS
-WITH
-bounded AS (
+terms AS (
     SELECT
-        p.*,
-        BILLING_START AS billing_start,
-        BILLING_END AS billing_end
-    FROM leak_terms p
+        r.*,
+        cl.contract_line_id,
+        cl.kind,
+        cl.contract_q4,
+        COALESCE(cl.p6, lp.p6) AS base_p6,
+        COALESCE(s.due_changes, 0) AS due_changes,
+        d.d4 AS discount_d4,
+        cal.billing_start,
+        cal.billing_end
+    FROM leak_requests r
+    LEFT JOIN leak_contract_lines cl
+        ON cl.version_id = r.version_id AND cl.line_code = r.line_code
+    LEFT JOIN leak_list_prices lp ON lp.req_id = r.req_id
+    LEFT JOIN leak_discounts d ON d.req_id = r.req_id
+    LEFT JOIN leak_change_steps s
+        ON s.version_id = r.version_id
+       AND s.line_code = r.line_code
+       AND (s.step_from IS NULL OR s.step_from <= r.day)
+       AND (s.step_until IS NULL OR r.day < s.step_until)
+    LEFT JOIN leak_days cal
+        ON cal.step = r.step
+       AND cal.phase = r.phase
+       AND cal.billing_day = r.billing_day
+       AND cal.day = r.day
 ),
 earliest AS (
     SELECT version_id, line_code, base_p6, p6, MIN(step_number) AS first_step
@@ -518,7 +629,27 @@ earliest AS (
 ),
 measured AS (
     SELECT
-        b.*,
+        b.source,
+        b.line_id,
+        b.invoice_id,
+        b.contract_id,
+        b.billed_currency,
+        b.line_code,
+        b.day,
+        b.service_start,
+        b.service_end,
+        b.billed_q4,
+        b.billed_p6,
+        b.first_net_milli,
+        b.key_net_milli,
+        b.invoice_lines,
+        b.credit_lines,
+        b.version_id,
+        b.term_end,
+        b.currency,
+        b.contract_line_id,
+        b.kind,
+        b.discount_d4,
         CASE
             WHEN b.kind = 'recurring_fixed' AND b.service_start IS NOT NULL
                 THEN LEAST(b.service_end + 1, b.billing_end) - b.service_start
@@ -533,9 +664,9 @@ measured AS (
             AS expected_q4,
         COALESCE(c.scale, 100) AS scale,
         COALESCE(c.milli_per_minor, 10) AS milli_per_minor,
-        ch.p6 AS expected_p6,
+        CASE WHEN b.due_changes = 0 THEN b.base_p6 ELSE ch.p6 END AS expected_p6,
         COALESCE(e.first_step < b.due_changes, FALSE) AS billed_earlier_price
-    FROM bounded b
+    FROM terms b
     LEFT JOIN leak_chain ch
         ON ch.version_id = b.version_id
        AND ch.line_code = b.line_code
@@ -547,27 +678,40 @@ measured AS (
        AND e.base_p6 = b.base_p6
        AND e.p6 = b.billed_p6
     LEFT JOIN CURRENCIES ON c.code = b.currency
+),
+fractions AS (
+    SELECT
+        m.*,
+        m.expected_q4 * m.expected_p6 * (1000000 - COALESCE(m.discount_d4, 0))
+            * m.covered_days * m.scale AS numerator,
+        CAST(10000000000000000 AS INTEGRAL) * m.period_days AS denominator
+    FROM measured m
+),
+priced AS (
+    SELECT
+        f.*,
+        f.milli_per_minor * RHU_EXPECTED AS expected_milli
+    FROM fractions f
 )
-SELECT
-    m.*,
-    m.milli_per_minor * RHU_EXPECTED AS expected_milli
-FROM measured m
 """
 
 _FINDINGS = """
 CREATE TEMPORARY TABLE leak_findings AS
-WITH line_checks AS (
+WITH
+PRICED_EXPRESSIONS,
+line_checks AS (
     SELECT
         p.*,
+        p.source = 'line' AND p.invoice_lines - p.credit_lines >= 2 AS duplicated,
         CASE WHEN p.invoice_lines - p.credit_lines >= 2 THEN p.first_net_milli
              ELSE p.key_net_milli END AS billed_milli
-    FROM leak_priced p
-    WHERE p.source = 'line'
+    FROM priced p
 ),
 classified AS (
     SELECT
         l.*,
         CASE
+            WHEN l.source = 'period' THEN NULL
             WHEN l.version_id IS NULL THEN 'CONTRACT_NOT_ACTIVE'
             WHEN l.term_end IS NOT NULL AND l.day > l.term_end THEN 'CONTRACT_EXPIRED'
             WHEN l.billed_currency <> l.currency THEN 'CURRENCY_MISMATCH'
@@ -582,6 +726,13 @@ classified AS (
             ELSE 'LINE_AMOUNT_MISMATCH'
         END AS code
     FROM line_checks l
+),
+flagged AS MATERIALIZED (
+    SELECT *
+    FROM classified c
+    WHERE c.code IS NOT NULL
+       OR c.duplicated
+       OR (c.source = 'period' AND c.expected_milli IS NOT NULL)
 )
 SELECT
     c.code,
@@ -610,20 +761,20 @@ SELECT
             THEN abs(c.expected_milli - c.billed_milli)
         ELSE c.billed_milli
     END AS amount_milli
-FROM classified c
+FROM flagged c
 WHERE c.code IS NOT NULL
 UNION ALL
 SELECT
     'ALREADY_INVOICED', 'over', p.contract_id, p.invoice_id, p.line_id, p.line_code,
     p.billed_currency, p.service_start, p.service_end, p.first_net_milli, p.key_net_milli,
     p.key_net_milli - p.first_net_milli
-FROM leak_priced p
-WHERE p.source = 'line' AND p.invoice_lines - p.credit_lines >= 2
+FROM flagged p
+WHERE p.duplicated
 UNION ALL
 SELECT
     'BILLING_PERIOD_MISSED', 'under', p.contract_id, NULL, NULL, p.line_code, p.currency,
     p.service_start, p.service_end, p.expected_milli, 0, p.expected_milli
-FROM leak_priced p
+FROM flagged p
 WHERE p.source = 'period' AND p.expected_milli IS NOT NULL
 UNION ALL
 SELECT
@@ -653,33 +804,25 @@ WHERE i.document_type = 'invoice'
 
 def _fill_placeholders() -> None:
     """Expand the long expressions that the statements name by placeholder."""
-    global _PERIODS, _TERMS, _CHAIN, _PRICED
-    _PERIODS = (
-        _PERIODS.replace(
-            "PERIOD_START_INDEX_OF_RANGE",
-            period_start_index("r.range_start", "r.step", "r.phase", "r.billing_day"),
-        )
-        .replace("PERIOD_START", boundary("s.start_index", "s.billing_day"))
-        .replace("PERIOD_END", boundary("s.start_index + s.step", "s.billing_day"))
+    global _PERIOD_CALENDAR, _DAYS, _CHAIN, _FINDINGS
+    _PERIOD_CALENDAR = (
+        _PERIOD_CALENDAR.replace("WINDOW_FIRST_INDEX", month_index("w.first_day"))
+        .replace("WINDOW_LAST_INDEX", month_index("w.last_day"))
+        .replace("PERIOD_START", boundary("g.start_index", "s.billing_day"))
+        .replace("PERIOD_END", boundary("g.start_index + s.step", "s.billing_day"))
     )
     _CHAIN = _CHAIN.replace(
         "RHU_UPLIFT", rhu("c.p6 * (1000000 + ch.u4)", "CAST(100000000 AS INTEGRAL)")
     ).replace("RHU_INDEX", rhu("c.p6 * ch.iv4", "ch.ibv4 * 100"))
-    _TERMS = _TERMS.replace(
-        "PERIOD_OF_DAY", period_start_index("r.day", "r.step", "r.phase", "r.billing_day")
-    )
-    _PRICED = (
-        _PRICED.replace("BILLING_START", boundary("p.billing_start_index", "p.billing_day"))
-        .replace("BILLING_END", boundary("p.billing_start_index + p.step", "p.billing_day"))
-        .replace(
-            "RHU_EXPECTED",
-            rhu(
-                "m.expected_q4 * m.expected_p6 * (1000000 - COALESCE(m.discount_d4, 0))"
-                " * m.covered_days * m.scale",
-                "CAST(10000000000000000 AS INTEGRAL) * m.period_days",
-            ),
+    _DAYS = (
+        _DAYS.replace(
+            "PERIOD_OF_DAY", period_start_index("x.day", "x.step", "x.phase", "x.billing_day")
         )
+        .replace("BILLING_START", boundary("d.billing_start_index", "d.billing_day"))
+        .replace("BILLING_END", boundary("d.billing_start_index + d.step", "d.billing_day"))
     )
+    priced = _PRICED.replace("RHU_EXPECTED", rhu("f.numerator", "f.denominator")).strip()
+    _FINDINGS = _FINDINGS.replace("PRICED_EXPRESSIONS", priced)
 
 
 _fill_placeholders()
