@@ -14,8 +14,11 @@ from billguard.web.access import Capabilities
 class NavEntry:
     label: str
     url_name: str
-    # The action a user needs to see the entry; empty: every signed-in user.
-    action: str = ""
+    # The actions of which a user needs one to see the entry; none: every signed-in user.
+    actions: tuple[str, ...] = ()
+
+    def allowed(self, can: Capabilities) -> bool:
+        return not self.actions or any(can[action] for action in self.actions)
 
 
 NAV: tuple[NavEntry, ...] = (
@@ -27,8 +30,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("Invoices", "web:invoices"),
     NavEntry("Disputes", "web:disputes"),
     NavEntry("Billing runs", "web:billing-runs"),
-    NavEntry("Imports", "web:imports"),
-    NavEntry("Audit log", "web:audit", "audit_read"),
+    NavEntry("Imports", "web:imports", ("contract_create", "history_import")),
+    NavEntry("Audit log", "web:audit", ("audit_read",)),
 )
 
 
@@ -36,7 +39,7 @@ def nav_links(request: HttpRequest, can: Capabilities) -> list[dict[str, object]
     """The entries the user may open, with their address and whether the page is current."""
     links = []
     for entry in NAV:
-        if entry.action and not can[entry.action]:
+        if not entry.allowed(can):
             continue
         try:
             href = reverse(entry.url_name)
