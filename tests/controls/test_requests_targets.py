@@ -119,6 +119,25 @@ def test_contract_discounts_replaced():
     assert [(d.line_code, d.percent) for d in discounts] == [("L1", D("5"))]
 
 
+def test_contract_discount_approved_by_request_carries_its_reference():
+    setup = make_contract()
+
+    request = request_and_approve(
+        "contract",
+        setup.contract.pk,
+        {
+            "discounts": [
+                {"percent": "5", "line_code": "L1"},
+                {"percent": "3", "line_code": "L2", "approval_reference": "DEAL-42"},
+            ]
+        },
+    )
+
+    discounts = {d.line_code: d for d in latest_version(setup.contract).discounts.all()}
+    assert discounts["L1"].approval_reference == f"change request {request.pk}"
+    assert discounts["L2"].approval_reference == "DEAL-42"
+
+
 def test_contract_discount_over_hundred_rejected():
     setup = make_contract()
 

@@ -78,6 +78,9 @@ def test_sales_request_then_approver_applies_price(signed_in) -> None:
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.APPLIED
     assert f"You approved change request {change.pk}. The change is applied." in body
+    follow_up = change.result["schedule_request"]
+    assert isinstance(follow_up, int)
+    assert f"The billing schedule follows it through change request {follow_up}" in body
     version = latest_version()
     assert version.version_number == 2
     assert str(version.lines.get(line_code="L1").unit_price) == "1100.000000"

@@ -138,6 +138,12 @@ class ContractApplier:
             current = latest_version(contract.pk)
             terms = apply_changes(terms_from_version(current), request.changes)
             terms.effective_from = request.effective_from or timezone.localdate()
+            if DISCOUNTS in request.changes:
+                # The approved request is the discount's approval, so DISCOUNT_NOT_APPROVED
+                # does not hold the drafts that bill it.
+                for discount in terms.discounts:
+                    if not discount.approval_reference:
+                        discount.approval_reference = f"change request {request.pk}"
             version = contract_version_create(contract=contract, terms=terms)
             # Set in the transaction that wrote the version, which is never updated afterwards.
             ContractVersion.objects.filter(pk=version.pk).update(change_request=request)

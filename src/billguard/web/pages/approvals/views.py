@@ -207,6 +207,13 @@ def _approved_message(request_id: int) -> str:
             f"{outstanding_text(change)} before it applies."
         )
     if change.status == ChangeRequest.Status.APPLIED:
+        follow_up = (change.result or {}).get("schedule_request")
+        if isinstance(follow_up, int):
+            return (
+                f"You approved change request {change.pk}. The change is applied. The billing "
+                f"schedule follows it through change request {follow_up}, which waits for "
+                "approval: until it is approved, drafts bill the old terms and are held."
+            )
         return f"You approved change request {change.pk}. The change is applied."
     return f"You approved change request {change.pk}. It is now {change.get_status_display()}."
 
