@@ -156,7 +156,10 @@ def test_version_diff_reversed_and_same(signed_in) -> None:
     assert "Line L2 removed" in reversed_body
     assert "Version 2 and version 2 have the same terms." in same_body
     assert 'id="id_b_error"' in unknown_body
-    assert "Select a valid choice. 7 is not one of the available choices." in unknown_body
+    assert (
+        "Version B: &#x27;7&#x27; is not one of the choices. Pick one from the list."
+        in unknown_body
+    )
 
 
 def test_documents_show_hash_and_download(signed_in) -> None:
@@ -241,7 +244,7 @@ def test_request_change_needs_reason_and_number(signed_in) -> None:
 
     body = response.content.decode()
     assert 'id="id_unit_price_error"' in body
-    assert "Enter a number." in body
+    assert "New unit price: &#x27;eleven hundred&#x27; is not a number." in body
     assert 'id="id_reason_error"' in body
     assert not ChangeRequest.objects.exists()
 

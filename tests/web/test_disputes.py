@@ -85,10 +85,10 @@ def test_amount_over_payable_beside_field(signed_in, receivables) -> None:  # no
     ("field", "value", "message"),
     [
         ("invoice_number", "ADE-999999", "'ADE-999999' was not found among issued invoices"),
-        ("reason", "", "This field is required."),
-        ("amount", "abc", "Enter a number."),
+        ("reason", "", "Reason is missing. Fill it in."),
+        ("amount", "abc", "Disputed amount: 'abc' is not a number. Write digits with a dot"),
         ("opened_on", "2026-08-01", "is before invoice ADE-000001 of 2026-09-01"),
-        ("check_code", "NOT_A_CHECK", "Select a valid choice."),
+        ("check_code", "NOT_A_CHECK", "'NOT_A_CHECK' is not one of the choices. Pick one"),
     ],
 )
 def test_bad_input_beside_its_field(

@@ -201,7 +201,7 @@ def test_assign_to_sales_is_rejected(signed_in) -> None:
     )
 
     assert response.status_code == 400
-    assert "Select a valid choice. sam.sales is not one of the available choices." in (
+    assert "Assign to: &#x27;sam.sales&#x27; is not one of the choices." in (
         response.content.decode()
     )
     assert not ExceptionAssignment.objects.exists()

@@ -96,7 +96,7 @@ def test_sales_offered_contract_imports_only(signed_in, sample_users) -> None:
     assert "QuickBooks Online invoices" not in body
     response = upload(client, "quickbooks_invoices", "invoices.csv", b"a,b\n1,2\n")
     assert response.status_code == 200
-    assert "quickbooks_invoices is not one of the available choices" in field_errors(
+    assert "&#x27;quickbooks_invoices&#x27; is not one of the choices" in field_errors(
         response.content.decode(), "kind"
     )
 

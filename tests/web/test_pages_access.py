@@ -50,7 +50,7 @@ def test_sign_in_without_a_password_marks_the_field(sample_users) -> None:
     body = response.content.decode()
     assert 'aria-invalid="true"' in body
     assert 'aria-describedby="id_password_error"' in body
-    assert "This field is required." in body
+    assert "Password is missing. Fill it in." in body
 
 
 def test_sign_out_ends_the_session(signed_in) -> None:

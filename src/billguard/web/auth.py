@@ -6,8 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.urls import path
 
+from billguard.web.forms import PageForm
 
-class SignInForm(AuthenticationForm):
+
+class SignInForm(AuthenticationForm, PageForm):
     error_messages = {
         "invalid_login": "The user name or the password is wrong; both are case-sensitive. "
         "If you forgot the password, ask an administrator to set a new one.",

@@ -1,12 +1,85 @@
-"""Form helpers shared by the pages: a service's refusal shown next to the field it names."""
+"""Form helpers shared by the pages: errors that name the value and the fix, next to the field."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from billguard.domain.errors import BillguardError
+
+
+class PageForm(forms.Form):
+    """A form whose field errors name the field, the value typed and what to type instead.
+
+    Django's own messages ("Enter a number.") say neither which value was refused nor how to
+    write it; this form rewrites them after validation. Messages of the form's own clean
+    methods are kept as they are.
+    """
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        found = self.errors
+        if not self.is_bound or not found:
+            return
+        for name, errors in list(found.items()):
+            if name not in self.fields:
+                continue
+            field = self.fields[name]
+            raw = self._raw_value(name)
+            texts = [_field_message(field, name, raw, error) for error in errors.as_data()]
+            found[name] = self.error_class(texts, renderer=self.renderer)
+
+    def _raw_value(self, name: str) -> str:
+        bound = self[name]
+        value = bound.data
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return "" if value is None else str(getattr(value, "name", value))
+
+
+def _stock_messages(field: forms.Field) -> dict[str, object]:
+    """Django's own messages of the field's class, before a form replaced any of them."""
+    messages: dict[str, object] = {}
+    for cls in reversed(type(field).__mro__):
+        messages.update(getattr(cls, "default_error_messages", {}))
+    return messages
+
+
+def _field_message(field: forms.Field, name: str, raw: str, error: ValidationError) -> str:
+    label = str(field.label or name.replace("_", " ")).rstrip(":")
+    shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    code = error.code or ""
+    stock = _stock_messages(field).get(code)
+    if stock is None or " ".join(error.messages) != str(stock) % (error.params or {}):
+        # A message of the form's own validation already says what is wrong.
+        return " ".join(error.messages)
+    if code == "required":
+        return f"{label} is missing. Fill it in."
+    if code == "invalid" and isinstance(field, forms.DateField):
+        return f"{label}: {shown!r} is not a date. Write it as YYYY-MM-DD, such as 2026-12-01."
+    if code == "invalid" and isinstance(field, forms.DecimalField | forms.FloatField):
+        return (
+            f"{label}: {shown!r} is not a number. Write digits with a dot before the "
+            "decimals and no currency sign, such as 1250.00."
+        )
+    if code == "invalid" and isinstance(field, forms.IntegerField):
+        return f"{label}: {shown!r} is not a whole number. Write digits only, such as 30."
+    if code == "min_value":
+        limit = getattr(field, "min_value", None)
+        return f"{label}: {shown} is below {limit}. Enter {limit} or more."
+    if code == "max_value":
+        limit = getattr(field, "max_value", None)
+        return f"{label}: {shown} is above {limit}. Enter {limit} or less."
+    if code in {"max_digits", "max_decimal_places", "max_whole_digits"}:
+        return f"{label}: {shown!r} has too many digits. {' '.join(error.messages)}"
+    if code == "invalid_choice":
+        return f"{label}: {shown!r} is not one of the choices. Pick one from the list."
+    if code == "max_length":
+        limit = getattr(field, "max_length", None)
+        return f"{label}: the text has {len(raw)} characters, more than {limit}. Shorten it."
+    return " ".join(error.messages)
 
 
 def add_service_error(

@@ -26,12 +26,13 @@ from billguard.controls.models import AuditEntry
 from billguard.controls.verify import audit_verify
 from billguard.domain.errors import BillguardError
 from billguard.web.access import page
+from billguard.web.forms import PageForm
 from billguard.web.paging import paginate
 
 logger = logging.getLogger(__name__)
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(PageForm):
     record_type = forms.CharField(label="Record type", required=False, max_length=60)
     record_id = forms.CharField(label="Record ID", required=False, max_length=60)
     actor = forms.CharField(label="Person", required=False, max_length=150)

@@ -31,7 +31,7 @@ from billguard.domain.errors import BillguardError
 from billguard.domain.periods import parse_period
 from billguard.web.access import page, require
 from billguard.web.background import run_starter
-from billguard.web.forms import add_service_error
+from billguard.web.forms import PageForm, add_service_error
 from billguard.web.paging import PAGE_SIZE, paginate
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 2
 
 
-class StartRunForm(forms.Form):
+class StartRunForm(PageForm):
     period = forms.CharField(label="Period", max_length=20)
     dry_run = forms.BooleanField(label="Dry run (draft and check, issue nothing)", required=False)
 

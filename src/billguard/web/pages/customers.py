@@ -24,6 +24,7 @@ from billguard.receivables.models import Dispute
 from billguard.registry.models import BillToEntity, DuplicateCandidate, Party
 from billguard.registry.tax_ids import validate_tax_id
 from billguard.web.access import page
+from billguard.web.forms import PageForm
 from billguard.web.paging import paginate
 
 # A customer page lists at most this many contracts, held drafts and duplicate candidates;
@@ -31,7 +32,7 @@ from billguard.web.paging import paginate
 SECTION_LIMIT = 50
 
 
-class CustomerFilters(forms.Form):
+class CustomerFilters(PageForm):
     q = forms.CharField(label="Name or code", required=False, max_length=200)
     country = forms.CharField(
         label="Country", required=False, max_length=2, min_length=2, help_text="DE, FR, US"
@@ -46,7 +47,7 @@ class CustomerFilters(forms.Form):
         return country
 
 
-class AsOfForm(forms.Form):
+class AsOfForm(PageForm):
     as_of = forms.DateField(
         label="As of",
         required=False,

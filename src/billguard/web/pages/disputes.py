@@ -34,7 +34,7 @@ from billguard.receivables.disputes import (
 from billguard.receivables.models import Dispute
 from billguard.registry.models import Party
 from billguard.web.access import page, require
-from billguard.web.forms import add_service_error
+from billguard.web.forms import PageForm, add_service_error
 from billguard.web.links import dispute_url
 from billguard.web.paging import paginate
 
@@ -64,7 +64,7 @@ RESOLVE_PLACES = {
 REJECT_PLACES = {"--note": "note"}
 
 
-class DisputeFilters(forms.Form):
+class DisputeFilters(PageForm):
     status = forms.ChoiceField(
         label="Status",
         required=False,
@@ -91,7 +91,7 @@ class DisputeFilters(forms.Form):
         return party
 
 
-class DisputeOpenForm(forms.Form):
+class DisputeOpenForm(PageForm):
     invoice_number = forms.CharField(label="Invoice number", max_length=40)
     reason = forms.ChoiceField(label="Reason", choices=[("", "Choose a reason")])
     amount = forms.DecimalField(label="Disputed amount", max_digits=18, decimal_places=3)
@@ -116,7 +116,7 @@ class DisputeOpenForm(forms.Form):
         _set_check_choices(self)
 
 
-class DisputeResolveForm(forms.Form):
+class DisputeResolveForm(PageForm):
     outcome = forms.ChoiceField(
         label="Resolution",
         choices=[
@@ -151,7 +151,7 @@ def _set_check_choices(form: forms.Form) -> None:
     ]
 
 
-class DisputeRejectForm(forms.Form):
+class DisputeRejectForm(PageForm):
     note = forms.CharField(
         label="Why the invoice is right",
         max_length=MAX_NOTE_LENGTH,

@@ -6,6 +6,7 @@ from django import forms
 
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
+from billguard.web.forms import PageForm
 
 ALL_STATUSES = "all"
 
@@ -14,7 +15,7 @@ def _capitalized(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(value, label[:1].upper() + label[1:]) for value, label in choices]
 
 
-class InboxFilters(forms.Form):
+class InboxFilters(PageForm):
     """Filters of the inbox; without a status it lists the pending requests."""
 
     status = forms.ChoiceField(
@@ -37,7 +38,7 @@ class InboxFilters(forms.Form):
         return str(self.cleaned_data["status"] or ChangeRequest.Status.PENDING)
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(PageForm):
     reason = forms.CharField(
         label="Reason for approving (optional)",
         required=False,
@@ -46,7 +47,7 @@ class ApproveForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(PageForm):
     reason = forms.CharField(
         label="Reason for rejecting",
         max_length=2000,

@@ -9,9 +9,10 @@ from django import forms
 
 from billguard.registry.models import Contract, ContractLine, ContractVersion
 from billguard.registry.models.contracts import ContractType
+from billguard.web.forms import PageForm
 
 
-class ContractFilters(forms.Form):
+class ContractFilters(PageForm):
     number = forms.CharField(label="Contract number starts with", required=False, max_length=40)
     customer = forms.CharField(label="Customer code or name", required=False, max_length=200)
     status = forms.ChoiceField(
@@ -22,7 +23,7 @@ class ContractFilters(forms.Form):
     )
 
 
-class VersionPair(forms.Form):
+class VersionPair(PageForm):
     """The two versions to compare: A (before) and B (after)."""
 
     a = forms.TypedChoiceField(label="Version A", coerce=int)
@@ -37,7 +38,7 @@ class VersionPair(forms.Form):
             field.choices = choices
 
 
-class PriceChangeForm(forms.Form):
+class PriceChangeForm(PageForm):
     """A new unit price or discount for one line of the contract's latest version."""
 
     line = forms.ChoiceField(label="Contract line")

@@ -10,6 +10,7 @@ from billguard.billing.assignments import NOTE_MAX as ASSIGN_NOTE_MAX
 from billguard.billing.assignments import exception_assignees
 from billguard.checks.engine import INVOICE, registered_checks
 from billguard.controls.override import REASON_MAX
+from billguard.web.forms import PageForm
 from billguard.web.pages.customer_filter import customer_ids
 
 # Sort keys of the queue: the value in ?sort= and its label.
@@ -23,7 +24,7 @@ SORTS = (
 RESOLVE_NOTE_MAX = 500
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(PageForm):
     code = forms.ChoiceField(label="Finding code", required=False)
     customer = forms.CharField(label="Customer", required=False, max_length=200)
     min_days = forms.IntegerField(
@@ -60,7 +61,7 @@ class QueueFilterForm(forms.Form):
         return data
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(PageForm):
     note = forms.CharField(
         label="What was fixed at the source",
         max_length=RESOLVE_NOTE_MAX,
@@ -72,7 +73,7 @@ class ResolveForm(forms.Form):
     )
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(PageForm):
     reason = forms.CharField(
         label="Reason for the override",
         max_length=REASON_MAX,
@@ -83,7 +84,7 @@ class OverrideForm(forms.Form):
     )
 
 
-class AssignForm(forms.Form):
+class AssignForm(PageForm):
     assignee = forms.ChoiceField(label="Assign to", required=False)
     note = forms.CharField(
         label="Note for the assignee", required=False, max_length=ASSIGN_NOTE_MAX

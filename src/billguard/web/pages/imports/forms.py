@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from billguard.imports.mapped import TARGET_FIELDS
 from billguard.registry.models import SellerEntity
 from billguard.web.access import Capabilities
+from billguard.web.forms import PageForm
 from billguard.web.pages.imports.uploads import KINDS, KINDS_BY_VALUE, Kind
 
 # The largest file the upload form takes; larger files go through `billguard import`.
@@ -34,7 +35,7 @@ def size_text(size: int) -> str:
     return f"{size} bytes"
 
 
-class UploadForm(forms.Form):
+class UploadForm(PageForm):
     kind = forms.ChoiceField(label="What the file holds")
     file = forms.FileField(label="File", allow_empty_file=True)
     companies = forms.FileField(
@@ -203,7 +204,7 @@ def field_label(name: str) -> str:
     return name.replace("_", " ")
 
 
-class MappingForm(forms.Form):
+class MappingForm(PageForm):
     """A select of the file's columns for each field of the target, and the mapping's name."""
 
     name = forms.SlugField(label="Save the mapping as", max_length=60)

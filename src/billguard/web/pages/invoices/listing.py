@@ -13,6 +13,7 @@ from billguard.billing.models import Invoice
 from billguard.domain.errors import InvalidInput
 from billguard.domain.periods import BillingPeriod, parse_period
 from billguard.web.access import page
+from billguard.web.forms import PageForm
 from billguard.web.pages.customer_filter import customer_ids
 from billguard.web.pages.htmx import table_only
 from billguard.web.paging import paginate
@@ -31,7 +32,7 @@ TYPES = (
 )
 
 
-class InvoiceFilterForm(forms.Form):
+class InvoiceFilterForm(PageForm):
     number = forms.CharField(label="Invoice number", required=False, max_length=40)
     customer = forms.CharField(label="Customer", required=False, max_length=200)
     contract = forms.CharField(label="Contract number", required=False, max_length=40)
