@@ -55,6 +55,7 @@ def main() -> None:
     }
     if not args.keep_database:
         results["data"] = write_data(size)
+    results["kpis_refresh_seconds"] = refresh_dashboard()
     results["pages"] = time_pages(args, var_dir, size)
     path = args.json or var_dir / "results.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -83,6 +84,7 @@ def write_data(size: BookSize) -> dict[str, Any]:
     policy_seed()
     sample_users_create()
     sample_passwords_set()
+    requests_made = change_requests_write(size)
     issued = Invoice.objects.filter(status=Invoice.Status.ISSUED).order_by("pk")
     batch: list[AuditItem] = []
     entries = 0
@@ -108,7 +110,51 @@ def write_data(size: BookSize) -> dict[str, Any]:
         "book": book["tables"],
         "tables": {t.model_label: t.rows for t in written},
         "audit_entries": entries,
+        "change_requests": requests_made,
     }
+
+
+def refresh_dashboard() -> float:
+    """Compute the dashboard figures as `billguard kpis refresh` does on its schedule."""
+    from django.utils import timezone
+
+    from billguard.insights.kpis import last_complete_month
+    from billguard.insights.snapshot import kpi_snapshot_refresh
+
+    started = time.perf_counter()
+    kpi_snapshot_refresh(last_complete_month(timezone.localdate()))
+    seconds = time.perf_counter() - started
+    print(f"dashboard figures computed in {seconds:.1f} s (billguard kpis refresh)")
+    return seconds
+
+
+def change_requests_write(size: BookSize, count: int = 50) -> int:
+    """Request price changes on ``count`` contracts as sam.sales, through the real service."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.contrib.auth.models import User
+
+    from billguard.controls.requests import change_request_create
+    from billguard.registry.models import Contract
+
+    by = User.objects.get(username="sam.sales")
+    step = max(1, size.contracts // count)
+    made = 0
+    for j in range(step, size.contracts + 1, step):
+        contract = Contract.objects.get(number=contract_number(j))
+        change_request_create(
+            by=by,
+            target="contract",
+            target_id=contract.pk,
+            changes={"lines": {"L01": {"unit_price": str(Decimal(1000 + j % 97))}}},
+            reason="Price agreed at renewal",
+            effective_from=dt.date(2027, 1, 1),
+        )
+        made += 1
+        if made == count:
+            break
+    return made
 
 
 def page_list(size: BookSize) -> list[tuple[str, str, str]]:

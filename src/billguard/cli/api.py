@@ -13,7 +13,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="serve the web pages and the REST API (/api/) over HTTP",
         description="Serve the web pages and the REST API with Django's development server, "
         "without autoreload. For production, run billguard.wsgi:application under gunicorn: "
-        "gunicorn --bind 127.0.0.1:8000 billguard.wsgi:application",
+        "BILLGUARD_SECRET_KEY=... BILLGUARD_ALLOWED_HOSTS=host gunicorn --bind 127.0.0.1:8000 "
+        "billguard.wsgi:application",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -35,6 +36,12 @@ def percent(ratio: object, places: int = 1) -> str:
     except InvalidOperation:
         return str(ratio)
     return f"{value:.{int(places)}f} %"
+
+
+@register.filter
+def day_before(day: dt.date | None) -> dt.date | None:
+    """The last day of a period stored with its end excluded, as finance writes periods."""
+    return None if day is None else day - dt.timedelta(days=1)
 
 
 @register.inclusion_tag("web/_field.html")
