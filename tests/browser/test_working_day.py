@@ -110,6 +110,10 @@ def test_a_working_day_from_price_change_to_dashboard(app, browser, screenshot) 
         screenshot(page, "exception-queue")
         page.get_by_role("link", name=re.compile(r"^Held draft \d+$")).first.click()
         page.wait_for_url(re.compile(r"/exceptions/\d+/"))
+        # The link opens the held draft's own page, not a copy of it inside the queue's table.
+        page.wait_for_load_state()
+        assert page.locator("header.site-header").count() == 1
+        assert page.get_by_role("heading", level=1).inner_text().startswith("Held draft")
         held_path = path_of(page.url)
         screenshot(page, "held-draft")
         page.get_by_label("Reason for the override").fill(
