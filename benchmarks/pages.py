@@ -314,7 +314,7 @@ def _wait(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
             return
         except requests.RequestException:
             time.sleep(0.2)
-    raise SystemExit(f"error: gunicorn did not answer within 60 s; see {log}")
+    raise SystemExit(f"error: gunicorn did not respond within 60 s (timed out); see {log}")
 
 
 def _arguments() -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""Who may open a page and what a page may offer: the roles of the controls, unchanged.
+"""Page access: the roles of the controls decide who opens a page and what it offers.
 
 A page view is wrapped in :func:`page`: it needs a signed-in, active user, and, when the
 page writes or shows something only some roles may see, the action that grants it. The
@@ -24,7 +24,7 @@ View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 def page(*actions: str) -> Callable[[View], View]:
-    """Require a signed-in user who holds every action in ``actions`` (none: any role)."""
+    """Require a signed-in user whose roles grant every action in ``actions`` (none: any role)."""
     for action in actions:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
@@ -45,7 +45,7 @@ def page(*actions: str) -> Callable[[View], View]:
 
 
 def require(user: User, action: str) -> None:
-    """Refuse with 403 and a sentence that says what is missing, unless ``user`` may act."""
+    """Raise PermissionDenied (403) naming the missing action, unless ``user`` may act."""
     if not has_action(user, action):
         roles = ", ".join(sorted(user_roles(user))) or "no role"
         raise PermissionDenied(
@@ -55,7 +55,7 @@ def require(user: User, action: str) -> None:
 
 
 class Capabilities:
-    """What the signed-in user may do, for templates: ``{% if can.change_approve %}``."""
+    """Actions the signed-in user may take, for templates: ``{% if can.change_approve %}``."""
 
     def __init__(self, user: Any) -> None:
         self._user = user

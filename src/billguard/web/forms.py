@@ -13,8 +13,8 @@ from billguard.domain.errors import BillguardError
 class PageForm(forms.Form):
     """A form whose field errors name the field, the value typed and what to type instead.
 
-    Django's own messages ("Enter a number.") say neither which value was refused nor how to
-    write it; this form rewrites them after validation. Messages of the form's own clean
+    Django's own messages ("Enter a number.") name neither the rejected value nor its expected
+    format, so this form rewrites them after validation. Messages of the form's own clean
     methods are kept as they are.
     """
 
@@ -53,7 +53,7 @@ def _field_message(field: forms.Field, name: str, raw: str, error: ValidationErr
     code = error.code or ""
     stock = _stock_messages(field).get(code)
     if stock is None or " ".join(error.messages) != str(stock) % (error.params or {}):
-        # A message of the form's own validation already says what is wrong.
+        # A message of the form's own validation already names the problem.
         return " ".join(error.messages)
     if code == "required":
         return f"{label} is missing. Fill it in."

@@ -40,7 +40,7 @@ def percent(ratio: object, places: int = 1) -> str:
 
 @register.filter
 def day_before(day: dt.date | None) -> dt.date | None:
-    """The last day of a period stored with its end excluded, as finance writes periods."""
+    """Return the day before ``day``: the last day of a period stored with its end excluded."""
     return None if day is None else day - dt.timedelta(days=1)
 
 
@@ -48,8 +48,8 @@ def day_before(day: dt.date | None) -> dt.date | None:
 def field(bound_field: BoundField, hint: str = "") -> dict[str, object]:
     """A form field with its label, hint and errors, tied together for screen readers.
 
-    The input names its hint and its error list in ``aria-describedby`` and says
-    ``aria-invalid`` when the server refused its value.
+    The input names its hint and its error list in ``aria-describedby`` and carries
+    ``aria-invalid`` when the server rejected its value.
     """
     described = []
     if hint:
