@@ -22,7 +22,6 @@ worded in one place, and both paths store the same values.
 from __future__ import annotations
 
 import csv
-import hashlib
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 
 from billguard.domain.currencies import _MINOR_UNITS
+from billguard.history.fast_resolution import documents_resolve
 from billguard.history.layouts import CREDIT_NOTES, XERO, Layout
-from billguard.history.parsing import ParsedDocument, column_index
+from billguard.history.parsing import column_index
 from billguard.history.reading import Sheet
 from billguard.history.resolution import Registry
 from billguard.history.storage import (
+    HEADER_COLUMNS,
     documents_copy_new,
     documents_write,
     invoice_ids_reserve,
@@ -102,122 +103,235 @@ def documents_import_fast(
         _typed_view(database, index, len(header), layout, date_order, default_currency)
         if database.execute("SELECT count(*) FROM typed WHERE NOT ok").fetchone()[0]:  # type: ignore[index]
             return False
-        documents = database.execute(_documents_query()).fetchall()
-        # The last column is true where the lines of a document disagree on a document field.
-        if any(row[-1] for row in documents):
+        database.execute(f"CREATE TABLE documents AS {_documents_query()}")
+        (refused,) = database.execute(_DOCUMENTS_REFUSED).fetchone()  # type: ignore[misc]
+        if refused:
             return False
-        if any(row[10] is not None and row[10] != row[8] + row[9] for row in documents):
-            return False
-        if any(row[11] is not None and row[11] != row[9] for row in documents):
-            return False
-        if any(row[8] + row[9] < 0 for row in documents):
-            return False
-
         kind = "credit_note" if layout.kind == CREDIT_NOTES else "invoice"
-        headers: list[tuple[Any, ...]] = []
-        contracts: list[tuple[str, int]] = []
-        credited_numbers: dict[str, str] = {}
-        new_lines = 0
-        from billguard.history.services import document_header, resolve_document
-
-        for row in documents:
-            (number, customer, issue_date, due_date, reference, currency, first_row,
-             line_count, line_extension, tax_total, _total, _tax_total, balance, first_service,
-             raw_sha, _inconsistent) = row  # fmt: skip
-            document = ParsedDocument(
-                kind, number, customer, issue_date, due_date, reference, currency, first_row,
-                None, None, balance, (), line_extension=line_extension, tax_total=tax_total,
-            )  # fmt: skip
-            counts.read += 1
-            counts.lines += line_count
-            resolution = registry.resolve_fields(customer, reference, first_service or issue_date)
-            resolution, credited = resolve_document(
-                document, resolution, registry, invoice_terms, outcome
-            )
-            if resolution.contract is not None:
-                contracts.append((number, resolution.contract.id))
-            header_fields = document_header(document, resolution)
-            signature = registry.contract_signature(resolution.contract)
-            digest = hashlib.sha256(
-                f"{raw_sha}|{header_fields!r}|{credited}|{signature}".encode()
-            ).hexdigest()
-            external_id = prefix + number
-            if credited:
-                outcome.credit_notes_linked += 1
-            if stored.get(external_id) == digest:
-                counts.unchanged += 1
-                continue
-            counts.updated += external_id in stored
-            counts.created += external_id not in stored
-            headers.append((external_id, *header_fields, digest))
-            new_lines += line_count
-            if credited:
-                credited_numbers[external_id] = credited
-
-        # When no document of the file is stored, copy straight into the final tables.
-        copy_new = bool(headers) and not any(header[0] in stored for header in headers)
         with tempfile.TemporaryDirectory(prefix="billguard-history-") as folder:
-            lines_file = Path(folder) / "lines.csv"
-            query = "SELECT * EXCLUDE (contract_id) FROM resolved"
-            if copy_new:
-                ids = invoice_ids_reserve(len(headers))
-                database.execute(
-                    "CREATE TABLE document_ids AS "
-                    "SELECT unnest($1::VARCHAR[]) AS external_id, unnest($2::BIGINT[]) AS id",
-                    [[header[0] for header in headers], ids],
-                )
-                query = (
-                    "SELECT d.id, r.* EXCLUDE (external_id, contract_id) FROM resolved r "
-                    "JOIN document_ids d ON d.external_id = r.external_id"
-                )
-            rebuild: list[str] = []
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                # DuckDB resolves and writes the lines while PostgreSQL stores the documents
-                # and checks their foreign keys. DuckDB releases the GIL while it runs.
-                lines_export = pool.submit(
-                    _lines_export, database, registry, contracts, prefix,
-                    query if headers else None, lines_file,
-                )  # fmt: skip
-                if copy_new:
-                    rebuild = documents_copy_new(
-                        headers=[(id_, *header) for header, id_ in zip(headers, ids, strict=True)],
-                        line_count=new_lines, **write,
-                    )  # fmt: skip
-                outcome.lines_without_contract_line += lines_export.result()
-            if copy_new:
-                lines_copy_new(
-                    source=write["source"], lines_csv=lines_file, rebuild=rebuild,
-                    ids=dict(zip((header[0] for header in headers), ids, strict=True)),
-                    credited=credited_numbers,
-                )  # fmt: skip
-            elif headers:
-                documents_write(
-                    headers=headers, lines={}, lines_csv=lines_file,
-                    credited=credited_numbers, **write,
-                )  # fmt: skip
+            _documents_store(
+                database, Path(folder), kind=kind, registry=registry,
+                invoice_terms=invoice_terms, stored=stored, prefix=prefix, counts=counts,
+                outcome=outcome, write=write,
+            )  # fmt: skip
     finally:
         database.close()
     return True
 
 
-def _lines_export(
+def _documents_store(
     database: Any,
+    folder: Path,
+    *,
+    kind: str,
     registry: Registry,
-    contracts: list[tuple[str, int]],
+    invoice_terms: dict[str, tuple[int | None, int | None, int | None]],
+    stored: dict[str, str],
     prefix: str,
-    query: str | None,
-    file: Path,
-) -> int:
-    """Create ``resolved`` (see _line_sql), write the rows of ``query`` to ``file`` when a
-    query is given, and return the number of lines without a contract line."""
-    _registry_tables(database, registry, contracts, file.parent)
-    database.execute(_line_sql(prefix))
-    (without_line,) = database.execute(
-        "SELECT count(*) FROM resolved WHERE line_code = ''"
+    counts: KindCounts,
+    outcome: ImportOutcome,
+    write: dict[str, Any],
+) -> None:
+    """Resolve the documents of ``documents`` and store the new and changed ones.
+
+    When no document of the file is stored yet, the documents and lines are copied straight
+    into the final tables, and document ``ordinal`` (its place in the file, from 1) gets the
+    id ``first + ordinal - 1`` of the ids reserved for the file. Otherwise they go through the
+    staging tables of documents_write. Either way, DuckDB resolves the lines on a second
+    thread while this one computes the documents' digests and PostgreSQL stores them.
+    """
+    from billguard.history.services import Unresolved
+
+    documents_resolve(database, registry, invoice_terms, kind, folder)
+    quoted_prefix = prefix.replace("'", "''")
+    database.execute(
+        f"CREATE TABLE document_keys AS SELECT ordinal, '{quoted_prefix}' || number AS "
+        "external_id FROM documents"
+    )
+    _table_load(
+        database, "stored_digests", "external_id VARCHAR, digest VARCHAR", list(stored.items()),
+        folder,
+    )  # fmt: skip
+    (documents, known) = database.execute(
+        "SELECT count(*), count(s.digest) FROM document_keys k "
+        "LEFT JOIN stored_digests s ON s.external_id = k.external_id"
     ).fetchone()
-    if query is not None:
-        _csv_export(database, query, file)
+    database.execute(
+        "CREATE TABLE document_contracts AS SELECT d.number, r.contract_id FROM documents d "
+        "JOIN resolutions r ON r.ordinal = d.ordinal WHERE r.contract_id IS NOT NULL"
+    )
+    used = {
+        row[0]
+        for row in database.execute(
+            "SELECT DISTINCT contract_id FROM document_contracts"
+        ).fetchall()
+    }
+    fresh = documents > 0 and known == 0
+    first = invoice_ids_reserve(documents)[0] if fresh else 0
+    lines_file = folder / "lines.csv"
+    lines_query = (
+        f"SELECT {first} - 1 + k.ordinal, r.* EXCLUDE (external_id, contract_id) "
+        "FROM resolved r JOIN document_keys k ON k.external_id = r.external_id"
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # DuckDB releases the GIL while it runs, so the lines are resolved meanwhile.
+        lines_export = pool.submit(
+            _lines_resolve, database, registry, used, prefix, lines_query if fresh else None,
+            lines_file,
+        )  # fmt: skip
+        _signatures_load(database, registry, folder)
+        database.execute(_HEADERS_SQL.replace("KIND", kind))
+        (lines, created, updated, unchanged, linked) = database.execute(
+            "SELECT coalesce(sum(line_count), 0), count(*) FILTER (stored_digest IS NULL), "
+            "count(*) FILTER (stored_digest <> content_sha256), "
+            "count(*) FILTER (stored_digest = content_sha256), "
+            "count(*) FILTER (credited <> '') FROM headers"
+        ).fetchone()
+        counts.read += documents
+        counts.lines += lines
+        counts.created += created
+        counts.updated += updated
+        counts.unchanged += unchanged
+        outcome.credit_notes_linked += linked
+        for number, customer, customer_issue, contract_issue in database.execute(
+            "SELECT h.number_text, h.customer_text, r.customer_issue, r.contract_issue "
+            "FROM headers h JOIN resolutions r ON r.ordinal = h.ordinal "
+            "WHERE r.customer_issue <> '' OR r.contract_id IS NULL ORDER BY h.ordinal"
+        ).fetchall():
+            if customer_issue:
+                outcome.unresolved_customers.append(Unresolved(number, customer, customer_issue))
+            else:
+                outcome.unresolved_contracts.append(Unresolved(number, customer, contract_issue))
+        credited = dict(
+            database.execute(
+                "SELECT external_id, credited FROM headers WHERE credited <> '' "
+                "AND stored_digest IS DISTINCT FROM content_sha256"
+            ).fetchall()
+        )
+        rebuild: list[str] = []
+        if fresh:
+            rebuild = _documents_copy(database, folder, first=first, lines=lines, write=write)
+        outcome.lines_without_contract_line += lines_export.result()
+    if fresh:
+        ids = dict(
+            database.execute(
+                f"SELECT external_id, {first} - 1 + ordinal FROM headers WHERE credited <> ''"
+            ).fetchall()
+        )
+        lines_copy_new(
+            source=write["source"], lines_csv=lines_file, rebuild=rebuild, ids=ids,
+            credited=credited,
+        )  # fmt: skip
+    elif created + updated:
+        headers = database.execute(
+            f"SELECT {', '.join(HEADER_COLUMNS)} FROM headers "
+            "WHERE stored_digest IS DISTINCT FROM content_sha256 ORDER BY ordinal"
+        ).fetchall()
+        _csv_export(database, "SELECT * EXCLUDE (contract_id) FROM resolved", lines_file)
+        documents_write(headers=headers, lines={}, lines_csv=lines_file, credited=credited, **write)
+
+
+def _documents_copy(
+    database: Any, folder: Path, *, first: int, lines: int, write: dict[str, Any]
+) -> list[str]:
+    """Copy every document of ``headers`` into history_importedinvoice, with the id
+    ``first + ordinal - 1``, and return the statements that lines_copy_new runs after."""
+    database.execute(
+        "CREATE TABLE import_fields AS SELECT ?::VARCHAR AS source, "
+        "?::TIMESTAMPTZ AS imported_at, ?::BIGINT AS import_id",
+        [write["source"], write["imported_at"], write["import_id"]],
+    )
+    documents_file = folder / "documents.csv"
+    _csv_export(
+        database,
+        f"SELECT {first} - 1 + h.ordinal, f.source, f.imported_at, f.import_id, "
+        f"{', '.join(f'h.{name}' for name in HEADER_COLUMNS)} "
+        "FROM headers h CROSS JOIN import_fields f",
+        documents_file,
+    )
+    return documents_copy_new(headers=(), headers_csv=documents_file, line_count=lines, **write)
+
+
+def _lines_resolve(
+    database: Any, registry: Registry, used: set[int], prefix: str, query: str | None, file: Path
+) -> int:
+    """Create ``resolved`` (see _line_sql) on a cursor of its own, so that it can run on a
+    second thread; write the rows of ``query`` to ``file`` when a query is given, and return
+    the number of lines without a contract line."""
+    with database.cursor() as cursor:
+        _registry_tables(cursor, registry, used, file.parent)
+        cursor.execute(_line_sql(prefix))
+        (without_line,) = cursor.execute(
+            "SELECT count(*) FROM resolved WHERE line_code = ''"
+        ).fetchone()
+        if query is not None:
+            _csv_export(cursor, query, file)
     return int(without_line)
+
+
+def _signatures_load(database: Any, registry: Registry, folder: Path) -> None:
+    """Load the signature (Registry.contract_signature) of each contract that a document
+    resolved to into the DuckDB table ``contract_signatures``."""
+    used = database.execute(
+        "SELECT DISTINCT contract_id FROM resolutions WHERE contract_id IS NOT NULL"
+    ).fetchall()
+    rows = [
+        (contract_id, registry.contract_signature(registry.contracts_by_id[contract_id]))
+        for (contract_id,) in used
+    ]
+    _table_load(
+        database, "contract_signatures", "contract_id BIGINT, signature VARCHAR", rows, folder
+    )
+
+
+# The stored fields of each document (HEADER_COLUMNS, as services.document_header gives them),
+# its digest and the digest stored for it. The digest changes when the file's rows, a stored
+# field, the credited invoice or the contract's lines and versions change.
+_HEADERS_SQL = """
+CREATE TABLE headers AS
+WITH fields AS (
+    SELECT
+        d.ordinal,
+        k.external_id,
+        'KIND' AS document_type,
+        left(d.number, 60) AS number,
+        left(d.customer, 200) AS customer_name,
+        r.party_id,
+        r.bill_to_id,
+        r.contract_id,
+        d.issue_date,
+        d.due_date,
+        d.currency,
+        d.line_extension,
+        d.tax_total,
+        d.line_extension + d.tax_total AS total,
+        d.balance,
+        left(d.reference, 400) AS reference,
+        d.raw_sha,
+        d.line_count,
+        d.number AS number_text,
+        d.customer AS customer_text,
+        r.credited,
+        coalesce(s.signature, '') AS signature
+    FROM documents d
+    JOIN document_keys k ON k.ordinal = d.ordinal
+    JOIN resolutions r ON r.ordinal = d.ordinal
+    LEFT JOIN contract_signatures s ON s.contract_id = r.contract_id
+)
+SELECT
+    f.*,
+    sha256(concat_ws(chr(31),
+        CAST(f.raw_sha AS VARCHAR), f.document_type, f.number, f.customer_name,
+        coalesce(CAST(f.party_id AS VARCHAR), '-'), coalesce(CAST(f.bill_to_id AS VARCHAR), '-'),
+        coalesce(CAST(f.contract_id AS VARCHAR), '-'), CAST(f.issue_date AS VARCHAR),
+        coalesce(CAST(f.due_date AS VARCHAR), '-'), f.currency, CAST(f.line_extension AS VARCHAR),
+        CAST(f.tax_total AS VARCHAR), coalesce(CAST(f.balance AS VARCHAR), '-'), f.reference,
+        f.credited, f.signature
+    )) AS content_sha256,
+    st.digest AS stored_digest
+FROM fields f
+LEFT JOIN stored_digests st ON st.external_id = f.external_id
+"""
 
 
 def _typed_view(
@@ -353,29 +467,42 @@ def _decimals_within(value: str, decimals: str) -> str:
 
 
 def _documents_query() -> str:
-    """SQL for one row per document, in file order, ending with a column that is true when
-    the lines of the document disagree on a document field."""
+    """SQL for one row per document with its place in the file (``ordinal``, from 1) and
+    ``inconsistent``, true when the lines of the document disagree on a document field."""
     differing = " OR ".join(
         f"min({name}_text) <> max({name}_text)" for name in _DOCUMENT_TEXT_FIELDS
     )
     return f"""
         SELECT
-            number, any_value(customer), any_value(issue_date), any_value(due_date),
-            any_value(reference), any_value(currency), min(row_number), count(*),
-            sum(net_amount), sum(tax_amount), any_value(total), any_value(tax_total),
-            any_value(balance), min(service_date),
-            hash(list(row_hash ORDER BY row_number)), {differing}
+            row_number() OVER (ORDER BY min(row_number)) AS ordinal,
+            number, any_value(customer) AS customer, any_value(issue_date) AS issue_date,
+            any_value(due_date) AS due_date, any_value(reference) AS reference,
+            any_value(currency) AS currency, count(*) AS line_count,
+            sum(net_amount) AS line_extension, sum(tax_amount) AS tax_total,
+            any_value(total) AS total_given, any_value(tax_total) AS tax_total_given,
+            any_value(balance) AS balance, min(service_date) AS first_service,
+            hash(list(row_hash ORDER BY row_number)) AS raw_sha, {differing} AS inconsistent
         FROM typed
         GROUP BY number
-        ORDER BY min(row_number)
     """
 
 
-def _registry_tables(
-    database: Any, registry: Registry, contracts: list[tuple[str, int]], folder: Path
-) -> None:
-    """Load the documents' contracts, the contracts' terms and their lines into DuckDB."""
-    used = {contract_id for _, contract_id in contracts}
+# True when a document needs the row-by-row path, which words the problem: its lines disagree
+# on a document field, a stated total or tax total differs from the sum of its lines, or its
+# total is negative.
+_DOCUMENTS_REFUSED = """
+    SELECT coalesce(bool_or(
+        inconsistent
+        OR (total_given IS NOT NULL AND total_given <> line_extension + tax_total)
+        OR (tax_total_given IS NOT NULL AND tax_total_given <> tax_total)
+        OR line_extension + tax_total < 0
+    ), false)
+    FROM documents
+"""
+
+
+def _registry_tables(database: Any, registry: Registry, used: set[int], folder: Path) -> None:
+    """Load the terms of the ``used`` contracts, their versions and lines into DuckDB."""
     terms_rows: list[tuple[Any, ...]] = []
     version_rows: list[tuple[Any, ...]] = []
     line_rows: list[tuple[Any, ...]] = []
@@ -391,7 +518,6 @@ def _registry_tables(
             for key, (line_code, kind) in version.lines.items():
                 line_rows.append((version.id, key, line_code, kind))
     tables: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
-        "document_contracts": ("number VARCHAR, contract_id BIGINT", list(contracts)),
         "terms": (
             "contract_id BIGINT, step INTEGER, billing_day INTEGER, phase INTEGER",
             terms_rows,

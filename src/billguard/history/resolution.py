@@ -32,7 +32,10 @@ _LEGAL_FORMS = frozenset(
     "company oy ab as spa srl pty kg".split()
 )
 _WORD = re.compile(r"[^\W_]+")
-_TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z/_.-]*[0-9A-Za-z]|[0-9A-Za-z]")
+# A word of a memo or reference that may be a contract or invoice number. The DuckDB path
+# (fast_resolution) runs the same pattern, which RE2 reads as Python's re does.
+REFERENCE_WORD = r"[0-9A-Za-z][0-9A-Za-z/_.-]*[0-9A-Za-z]|[0-9A-Za-z]"
+_TOKEN = re.compile(REFERENCE_WORD)
 # Line kinds billed after the period (usage and timesheets); the others are billed ahead.
 _IN_ARREARS = frozenset({"usage", "time_and_materials"})
 

@@ -153,23 +153,28 @@ def documents_copy_new(
     imported_at: dt.datetime,
     headers: Sequence[tuple[Any, ...]],
     line_count: int,
+    headers_csv: Path | None = None,
 ) -> list[str]:
     """Copy documents that are not stored yet into history_importedinvoice, and check their
     foreign keys. Returns the statements that lines_copy_new runs after the lines are copied.
 
     ``headers`` are tuples of the id (from invoice_ids_reserve) and HEADER_COLUMNS, and
-    ``line_count`` is the number of their lines. PostgreSQL only. A bulk import (BULK_LINES)
-    holds an ACCESS EXCLUSIVE lock on the history tables until the transaction ends, so
-    other sessions wait to read them.
+    ``line_count`` is the number of their lines. ``headers_csv`` may instead name a CSV file
+    of the rows as COPY takes them: the id, source, import time, import id and HEADER_COLUMNS.
+    PostgreSQL only. A bulk import (BULK_LINES) holds an ACCESS EXCLUSIVE lock on the history
+    tables until the transaction ends, so other sessions wait to read them.
     """
     with connection.cursor() as cursor:
         rebuild = _bulk_prepare(cursor) if _is_bulk(cursor, line_count) else []
+        if headers_csv is not None:
+            _documents_from_csv(cursor, headers_csv)
         names = ", ".join(HEADER_COLUMNS)
-        with cursor.cursor.copy(
-            f"COPY {INVOICES} (id, source, imported_at, history_import_id, {names}) FROM STDIN"
-        ) as copy:
-            for header in headers:
-                copy.write_row((header[0], source, imported_at, import_id, *header[1:]))
+        if headers:
+            with cursor.cursor.copy(
+                f"COPY {INVOICES} (id, source, imported_at, history_import_id, {names}) FROM STDIN"
+            ) as copy:
+                for header in headers:
+                    copy.write_row((header[0], source, imported_at, import_id, *header[1:]))
         # Checked now rather than at commit, so the caller can do other work meanwhile and
         # the tables can be indexed again after the lines are copied.
         _deferred_checks_run(cursor)
@@ -203,6 +208,21 @@ def lines_copy_new(
         _link_credit_notes(cursor, source, ids, credited)
 
 
+def _documents_from_csv(cursor: Any, path: Path) -> None:
+    """Copy the CSV file of documents, each row the id, source, import time, import id and
+    HEADER_COLUMNS."""
+    names = ", ".join(HEADER_COLUMNS)
+    with (
+        cursor.cursor.copy(
+            f"COPY {INVOICES} (id, source, imported_at, history_import_id, {names}) "
+            "FROM STDIN WITH (FORMAT csv)"
+        ) as copy,
+        path.open("rb") as handle,
+    ):
+        while block := handle.read(1 << 20):
+            copy.write(block)
+
+
 def _is_bulk(cursor: Any, line_count: int) -> bool:
     if line_count < BULK_LINES:
         return False
@@ -213,11 +233,13 @@ def _is_bulk(cursor: Any, line_count: int) -> bool:
 
 
 def _bulk_prepare(cursor: Any) -> list[str]:
-    """Drop the secondary indexes of the invoice and line tables, and the foreign keys among
-    the history tables, and return the statements that create them again.
+    """Drop the secondary indexes of the invoice and line tables, the foreign keys among the
+    history tables and the line table's primary key, and return the statements that create
+    them again.
 
     Foreign keys to the registry stay: dropping one would lock the registry table against
-    reads until the import commits. Primary keys and unique constraints stay too.
+    reads until the import commits. The invoice table's primary key and unique constraints
+    stay too, because foreign keys of other tables refer to them.
     """
     _deferred_checks_run(cursor)
     tables = [INVOICES, LINES]
@@ -235,15 +257,27 @@ def _bulk_prepare(cursor: Any) -> list[str]:
         [tables, [*tables, "history_historyimport"]],
     )
     foreign_keys = cursor.fetchall()
+    # No foreign key refers to the line table's primary key, so it is built again as well.
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'p' AND conrelid = %s::regclass",
+        [LINES],
+    )
+    primary_keys = cursor.fetchall()
     quote = connection.ops.quote_name
-    for table, name, _definition in foreign_keys:
+    for table, name, _definition in foreign_keys + primary_keys:
         cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
     for name, _definition in indexes:
         cursor.execute(f"DROP INDEX {quote(name)}")
-    return [definition for _name, definition in indexes] + [
-        f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
-        for table, name, definition in foreign_keys
-    ]
+
+    def added(table: str, name: str, definition: str) -> str:
+        return f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+
+    return (
+        [added(*constraint) for constraint in primary_keys]
+        + [definition for _name, definition in indexes]
+        + [added(*constraint) for constraint in foreign_keys]
+    )
 
 
 def _deferred_checks_run(cursor: Any) -> None:
