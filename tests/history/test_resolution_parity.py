@@ -2,10 +2,10 @@
 
 On PostgreSQL a CSV export is resolved set-based in DuckDB (history/fast_resolution.py); the
 row-by-row path resolves one document at a time (history/resolution.py). One file covers
-each rule: customer by name or code, contract named in the memo or covering the day, the
-memo naming another customer's contract, two customers of one name, and credit notes that
-take the terms of the invoice they credit. Both paths must store the same documents and
-report the same unresolved ones, with the same wording.
+each rule. The customer is named or coded, the contract named in the memo or covering the
+day. A memo names another customer's contract, two customers share one name, and credit
+notes take the terms of the invoice they credit. Both paths must store the same documents
+and report the same unresolved ones, with the same wording.
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ def documents_import_fast(
         if database.execute("SELECT count(*) FROM typed WHERE NOT ok").fetchone()[0]:  # type: ignore[index]
             return False
         database.execute(f"CREATE TABLE documents AS {_documents_query()}")
-        (refused,) = database.execute(_DOCUMENTS_REFUSED).fetchone()  # type: ignore[misc]
-        if refused:
+        (needs_row_path,) = database.execute(_NEEDS_ROW_PATH).fetchone()  # type: ignore[misc]
+        if needs_row_path:
             return False
         kind = "credit_note" if layout.kind == CREDIT_NOTES else "invoice"
         with tempfile.TemporaryDirectory(prefix="billguard-history-") as folder:
@@ -135,7 +135,7 @@ def _documents_store(
     """Resolve the documents of ``documents`` and store the new and changed ones.
 
     When no document of the file is stored yet, the documents and lines are copied straight
-    into the final tables, and document ``ordinal`` (its place in the file, from 1) gets the
+    into the final tables. Document ``ordinal`` (its place in the file, from 1) then gets the
     id ``first + ordinal - 1`` of the ids reserved for the file. Otherwise they go through the
     staging tables of documents_write. Either way, DuckDB resolves the lines on a second
     thread while this one computes the documents' digests and PostgreSQL stores them.
@@ -256,8 +256,8 @@ def _lines_resolve(
     database: Any, registry: Registry, used: set[int], prefix: str, query: str | None, file: Path
 ) -> int:
     """Create ``resolved`` (see _line_sql) on a cursor of its own, so that it can run on a
-    second thread; write the rows of ``query`` to ``file`` when a query is given, and return
-    the number of lines without a contract line."""
+    second thread. Write the rows of ``query`` to ``file`` when a query is given. Return the
+    number of lines without a contract line."""
     with database.cursor() as cursor:
         _registry_tables(cursor, registry, used, file.parent)
         cursor.execute(_line_sql(prefix))
@@ -490,7 +490,7 @@ def _documents_query() -> str:
 # True when a document needs the row-by-row path, which words the problem: its lines disagree
 # on a document field, a stated total or tax total differs from the sum of its lines, or its
 # total is negative.
-_DOCUMENTS_REFUSED = """
+_NEEDS_ROW_PATH = """
     SELECT coalesce(bool_or(
         inconsistent
         OR (total_given IS NOT NULL AND total_given <> line_extension + tax_total)
