@@ -9,7 +9,7 @@ from django import forms
 
 from billguard.registry.models import Contract, ContractLine, ContractVersion
 from billguard.registry.models.contracts import ContractType
-from billguard.web.forms import PageForm
+from billguard.web.forms import DatePickerField, PageForm
 
 
 class ContractFilters(PageForm):
@@ -57,11 +57,7 @@ class PriceChangeForm(PageForm):
         max_digits=9,
         decimal_places=4,
     )
-    effective_from = forms.DateField(
-        label="Takes effect on",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    effective_from = DatePickerField(label="Takes effect on", required=False)
     reason = forms.CharField(
         label="Reason for the change",
         max_length=2000,
