@@ -408,6 +408,7 @@ def test_price_in_force_matches_billing_run(signed_in) -> None:
     assert billed["L1"].net_amount == D("1055.74")
     assert row is not None
     assert "Price in force today" in body
+    assert "The billing schedule bills" not in body
     assert "EUR 999.99" in row.group(0)
     assert unit_price(billed["L1"].unit_price, "EUR") == "EUR 1,055.7394"
     assert "EUR 1,055.7394" in row.group(0)
@@ -429,7 +430,21 @@ def test_contract_page_shows_next_change(signed_in) -> None:
         in rows["L2"]
     )
     assert "none scheduled" in rows["L2"]
-    assert "No scheduled price change: billed at the contract unit price." in rows["L3"]
+    assert "No scheduled price change: the contract unit price applies." in rows["L3"]
+
+
+def test_schedule_behind_the_contract_is_flagged(signed_in) -> None:
+    this_month = months_from(timezone.localdate(), 0)
+    uplift = PriceChangeTerms("L1", this_month, "fixed_uplift", uplift_percent=D(10))
+    make_contract(effective_from=months_from(this_month, -3), price_changes=[uplift])
+
+    body = signed_in("fran.finance").get("/contracts/C-1/").content.decode()
+    row = re.search(r'<tr id="line-L1">.*?</tr>', body, re.S)
+
+    # The factory's schedule keeps the start price, 1000.00, instead of 1100.00.
+    assert row is not None
+    assert "EUR 1,100.00" in row.group(0)
+    assert "The billing schedule bills EUR 1,000.00 on this day" in row.group(0)
 
 
 def test_no_price_columns_without_changes(signed_in) -> None:

@@ -12,7 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Q
+
 from billguard.registry.models import (
+    BillingScheduleLine,
     ContractLine,
     ContractVersion,
     PriceListItem,
@@ -43,13 +46,16 @@ class LinePrice:
     # Index changes dated on or before the day whose index value is not recorded yet: the
     # price stays as it was until someone records it.
     waiting: list[ScheduledChange] = field(default_factory=list)
+    # The unit price of the billing schedule's line in force on the day, when it differs.
+    schedule_differs: Decimal | None = None
 
 
 def line_prices(version: ContractVersion, day: dt.date) -> dict[str, LinePrice]:
     """Return the price on ``day`` of each line of ``version`` that has scheduled changes.
 
     ``version`` has its lines and price changes prefetched. The price list is read only when
-    such a line takes its base price from it.
+    such a line takes its base price from it. A billing schedule kept without following the
+    changes bills another price, which the pricing checks block; that price is noted too.
     """
     changes_by_line: dict[str, list[ScheduledPriceChange]] = {}
     for change in price_changes_in_order(version):
@@ -61,11 +67,14 @@ def line_prices(version: ContractVersion, day: dt.date) -> dict[str, LinePrice]:
     if version.price_list_id and any(line.unit_price is None for line in lines):
         items = list(PriceListItem.objects.filter(price_list_id=version.price_list_id))
 
+    scheduled = _schedule_prices(version.contract_id, day)
     prices = {}
     for line in sorted(lines, key=lambda line: line.line_code):
-        prices[line.line_code] = _line_price(
-            version, line, day, changes_by_line[line.line_code], items
-        )
+        price = _line_price(version, line, day, changes_by_line[line.line_code], items)
+        billed = scheduled.get(line.line_code)
+        if billed is not None and price.in_force is not None and billed != price.in_force:
+            price.schedule_differs = billed
+        prices[line.line_code] = price
     return prices
 
 
@@ -109,6 +118,16 @@ def _line_price(
         next_changes=[c for c in later if c.effective_on == next_day],
         waiting=[c for c, raw in zip(described, changes, strict=True) if id(raw) in waiting],
     )
+
+
+def _schedule_prices(contract_id: int, day: dt.date) -> dict[str, Decimal]:
+    """Return the unit price of each billing schedule line in force on ``day``, by line code."""
+    rows = BillingScheduleLine.objects.filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gt=day),
+        schedule__contract_id=contract_id,
+        effective_from__lte=day,
+    ).values_list("line_code", "unit_price")
+    return dict(rows)
 
 
 def _price_after(
