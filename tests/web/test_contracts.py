@@ -9,20 +9,26 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billguard.billing.models import Invoice
 from billguard.controls.models import ChangeRequest
-from billguard.registry.models import Contract, ContractVersion, Document
+from billguard.registry.models import BillingScheduleLine, Contract, ContractVersion, Document
 from billguard.registry.services.amendments import (
     amendment_approve,
     amendment_draft,
     amendment_sign,
 )
 from billguard.registry.services.documents import document_store
+from billguard.registry.services.schedules import schedule_lines_for
+from billguard.registry.terms import LineTerms, PriceChangeTerms
 from billguard.sample.pdf import text_pdf
-from tests.factories import make_contract
+from billguard.web.templatetags.billguard_web import unit_price
+from tests.factories import draft_for, make_contract
 
 pytestmark = pytest.mark.django_db
+
+D = Decimal
 
 AMENDMENT_CHANGES = {
     "payment_terms_days": 45,
@@ -256,7 +262,10 @@ def test_request_change_same_price_is_refused(signed_in) -> None:
         {"line": "L1", "unit_price": "1000", "reason": "no change"},
     )
 
-    assert "Line L1 already costs 1000. Give the new unit price." in response.content.decode()
+    assert (
+        "The contract unit price of line L1 is already 1000. Give the new unit price."
+        in response.content.decode()
+    )
     assert not ChangeRequest.objects.exists()
 
 
@@ -318,3 +327,163 @@ def test_list_filter_by_htmx_returns_table(signed_in) -> None:
     assert body.lstrip().startswith("<table>")
     assert "<h1>" not in body
     assert ">C-100</a>" in body
+
+
+def months_from(day: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` after (or before) the month of ``day``."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def escalating_contract() -> tuple[Contract, dt.date]:
+    """Contract C-1 with price changes around this month, billed by a schedule that follows them.
+
+    Line L1 (999.99) had an uplift of 3 % a year ago and one of 2.5 % on the first of this
+    month, and has one of 4 % due in a year. Line L2 (200.00) has an index change dated last
+    month whose index value is not recorded yet. Line L3 has no scheduled change.
+    """
+    this_month = months_from(timezone.localdate(), 0)
+    lines = [
+        LineTerms(
+            "L1",
+            "recurring_fixed",
+            "Managed service",
+            unit_price=D("999.99"),
+            quantity=D(1),
+            gl_account="4000",
+        ),
+        LineTerms(
+            "L2",
+            "recurring_fixed",
+            "Hosting",
+            unit_price=D("200.00"),
+            quantity=D(1),
+            gl_account="4000",
+        ),
+        LineTerms(
+            "L3",
+            "recurring_fixed",
+            "Support desk",
+            unit_price=D("50.00"),
+            quantity=D(1),
+            gl_account="4000",
+        ),
+    ]
+    changes = [
+        PriceChangeTerms("L1", months_from(this_month, -12), "fixed_uplift", uplift_percent=D(3)),
+        PriceChangeTerms("L1", this_month, "fixed_uplift", uplift_percent=D("2.5")),
+        PriceChangeTerms("L1", months_from(this_month, 12), "fixed_uplift", uplift_percent=D(4)),
+        PriceChangeTerms(
+            "L2",
+            months_from(this_month, -1),
+            "index",
+            index_name="CPI",
+            index_base_value=D("100.0"),
+        ),
+    ]
+    setup = make_contract(
+        lines=lines, price_changes=changes, effective_from=months_from(this_month, -24)
+    )
+    schedule = setup.contract.schedule
+    version = ContractVersion.objects.prefetch_related("lines", "price_changes").get(
+        contract=setup.contract
+    )
+    schedule.lines.all().delete()
+    BillingScheduleLine.objects.bulk_create(
+        schedule_lines_for(schedule, version, schedule.starts_on, {}, follow_price_changes=True)
+    )
+    return setup.contract, this_month
+
+
+def test_price_in_force_matches_billing_run(signed_in) -> None:
+    contract, this_month = escalating_contract()
+    plan = draft_for(contract, f"{this_month:%Y-%m}")
+    billed = {line.item_id: line for line in plan.document.lines}
+
+    body = signed_in("fran.finance").get("/contracts/C-1/").content.decode()
+    row = re.search(r'<tr id="line-L1">.*?</tr>', body, re.S)
+
+    # 999.99 x 1.03 = 1029.9897, x 1.025 = 1055.7394 (4 decimals, half up), as billed.
+    assert billed["L1"].unit_price == D("1055.7394")
+    assert billed["L1"].net_amount == D("1055.74")
+    assert row is not None
+    assert "Price in force today" in body
+    assert "The billing schedule bills" not in body
+    assert "EUR 999.99" in row.group(0)
+    assert unit_price(billed["L1"].unit_price, "EUR") == "EUR 1,055.7394"
+    assert "EUR 1,055.7394" in row.group(0)
+    assert f"after uplift of 3 % on {months_from(this_month, -12)}" in row.group(0)
+
+
+def test_contract_page_shows_next_change(signed_in) -> None:
+    contract, this_month = escalating_contract()
+    next_year = months_from(this_month, 12)
+
+    body = signed_in("fran.finance").get(f"/contracts/{contract.number}/").content.decode()
+    rows = dict(re.findall(r'<tr id="line-(L\d)">(.*?)</tr>', body, re.S))
+
+    # 1055.7394 x 1.04 = 1097.968976, 1097.9690 at 4 decimals.
+    assert f"{next_year}: uplift of 4 %, to EUR 1,097.969" in rows["L1"]
+    assert "EUR 200.00" in rows["L2"]
+    assert (
+        "Waiting: the index change linked to CPI (base value 100, value not recorded yet)"
+        in rows["L2"]
+    )
+    assert "none scheduled" in rows["L2"]
+    assert "No scheduled price change: the contract unit price applies." in rows["L3"]
+
+
+def test_schedule_behind_the_contract_is_flagged(signed_in) -> None:
+    this_month = months_from(timezone.localdate(), 0)
+    uplift = PriceChangeTerms("L1", this_month, "fixed_uplift", uplift_percent=D(10))
+    make_contract(effective_from=months_from(this_month, -3), price_changes=[uplift])
+
+    body = signed_in("fran.finance").get("/contracts/C-1/").content.decode()
+    row = re.search(r'<tr id="line-L1">.*?</tr>', body, re.S)
+
+    # The factory's schedule keeps the start price, 1000.00, instead of 1100.00.
+    assert row is not None
+    assert "EUR 1,100.00" in row.group(0)
+    assert "The billing schedule bills EUR 1,000.00 on this day" in row.group(0)
+
+
+def test_no_price_columns_without_changes(signed_in) -> None:
+    make_contract()
+
+    body = signed_in("sam.sales").get("/contracts/C-1/").content.decode()
+
+    assert "Contract unit price" in body
+    assert "Price in force today" not in body
+    assert 'id="scheduled-changes-warning"' not in body
+
+
+def test_change_form_warns_of_scheduled_changes(signed_in) -> None:
+    contract, this_month = escalating_contract()
+
+    body = signed_in("sam.sales").get(f"/contracts/{contract.number}/").content.decode()
+    warning = re.search(
+        r'<div class="card warn" id="scheduled-changes-warning".*?</div>', body, re.S
+    )
+
+    assert warning is not None
+    assert "Scheduled price changes apply on top of a new unit price." in warning.group(0)
+    assert (
+        f"Line L1: uplift of 3 % on {months_from(this_month, -12)}; "
+        f"uplift of 2.5 % on {this_month}; uplift of 4 % on {months_from(this_month, 12)}."
+    ) in warning.group(0)
+    assert (
+        "Line L2: index change linked to CPI (base value 100, value not recorded yet) on "
+        f"{months_from(this_month, -1)}."
+    ) in warning.group(0)
+    assert "Line L3" not in warning.group(0)
+
+
+def test_future_version_priced_on_first_day(signed_in) -> None:
+    start = months_from(timezone.localdate(), 2)
+    uplift = PriceChangeTerms("L1", start, "fixed_uplift", uplift_percent=D(10))
+    make_contract(effective_from=start, price_changes=[uplift])
+
+    body = signed_in("fran.finance").get("/contracts/C-1/").content.decode()
+
+    assert f"Price from {start}" in body
+    assert "EUR 1,100.00" in body

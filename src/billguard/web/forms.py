@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from billguard.domain.errors import BillguardError
+
+# The one way the server reads a date typed into a page: ISO 8601 (YYYY-MM-DD). A browser's
+# date picker sends this form whatever it displays, and refusing the locale forms keeps
+# 01/12/2026 from being read as January 12 in one country and December 1 in another.
+DATE_INPUT_FORMAT = "%Y-%m-%d"
+
+
+class DatePickerField(forms.DateField):
+    """A date chosen in the browser's date picker, which shows it in the browser's format.
+
+    The picker displays the date as the browser's locale writes it (12/01/2026 in en-US), so
+    the hint next to such a field gives the date's meaning, never a format to type.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", forms.DateInput(attrs={"type": "date"}, format=DATE_INPUT_FORMAT)
+        )
+        super().__init__(input_formats=[DATE_INPUT_FORMAT], **kwargs)
 
 
 class PageForm(forms.Form):
@@ -57,6 +77,11 @@ def _field_message(field: forms.Field, name: str, raw: str, error: ValidationErr
         return " ".join(error.messages)
     if code == "required":
         return f"{label} is missing. Fill it in."
+    if code == "invalid" and isinstance(field, DatePickerField):
+        return (
+            f"{label}: {shown!r} is not a date. Choose the day again in the date field; "
+            "the server reads a date as YYYY-MM-DD, such as 2026-12-01."
+        )
     if code == "invalid" and isinstance(field, forms.DateField):
         return f"{label}: {shown!r} is not a date. Write it as YYYY-MM-DD, such as 2026-12-01."
     if code == "invalid" and isinstance(field, forms.DecimalField | forms.FloatField):

@@ -26,7 +26,7 @@ from billguard.controls.models import AuditEntry
 from billguard.controls.verify import audit_verify
 from billguard.domain.errors import BillguardError
 from billguard.web.access import page
-from billguard.web.forms import PageForm
+from billguard.web.forms import DatePickerField, PageForm
 from billguard.web.paging import paginate
 
 logger = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ class AuditFilterForm(PageForm):
     record_id = forms.CharField(label="Record ID", required=False, max_length=60)
     actor = forms.CharField(label="Person", required=False, max_length=150)
     action = forms.CharField(label="Action", required=False, max_length=60)
-    date_from = forms.DateField(label="From", required=False)
-    date_until = forms.DateField(label="Until", required=False)
+    date_from = DatePickerField(label="From", required=False)
+    date_until = DatePickerField(label="Until", required=False)
     sequence_until = forms.IntegerField(label="Up to entry", required=False, min_value=1)
 
     def clean(self) -> dict[str, Any]:

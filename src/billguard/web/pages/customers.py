@@ -24,7 +24,7 @@ from billguard.receivables.models import Dispute
 from billguard.registry.models import BillToEntity, DuplicateCandidate, Party
 from billguard.registry.tax_ids import validate_tax_id
 from billguard.web.access import page
-from billguard.web.forms import PageForm
+from billguard.web.forms import DatePickerField, PageForm
 from billguard.web.paging import paginate
 
 # A customer page lists at most this many contracts, held drafts and duplicate candidates;
@@ -48,11 +48,7 @@ class CustomerFilters(PageForm):
 
 
 class AsOfForm(PageForm):
-    as_of = forms.DateField(
-        label="As of",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    as_of = DatePickerField(label="As of", required=False)
 
 
 @page()

@@ -34,7 +34,7 @@ from billguard.receivables.disputes import (
 from billguard.receivables.models import Dispute
 from billguard.registry.models import Party
 from billguard.web.access import page, require
-from billguard.web.forms import PageForm, add_service_error
+from billguard.web.forms import DatePickerField, PageForm, add_service_error
 from billguard.web.links import dispute_url
 from billguard.web.paging import paginate
 
@@ -95,9 +95,7 @@ class DisputeOpenForm(PageForm):
     invoice_number = forms.CharField(label="Invoice number", max_length=40)
     reason = forms.ChoiceField(label="Reason", choices=[("", "Choose a reason")])
     amount = forms.DecimalField(label="Disputed amount", max_digits=18, decimal_places=3)
-    opened_on = forms.DateField(
-        label="Date the customer raised it", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    opened_on = DatePickerField(label="Date the customer raised it")
     check_code = forms.ChoiceField(
         label="Check that would have caught it", required=False, choices=[]
     )
@@ -126,7 +124,7 @@ class DisputeResolveForm(PageForm):
         initial="credit_and_reissue",
         widget=forms.RadioSelect,
     )
-    issue_date = forms.DateField(label="Issue date", widget=forms.DateInput(attrs={"type": "date"}))
+    issue_date = DatePickerField(label="Issue date")
     note = forms.CharField(
         label="Why it is resolved this way",
         max_length=MAX_NOTE_LENGTH,

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.forms import BoundField
 
+from billguard.domain.currencies import is_currency, minor_units
 from billguard.web import links
 
 register = template.Library()
@@ -24,6 +25,25 @@ def money(amount: object, currency: str = "") -> str:
         return str(amount)
     text = f"{value:,.2f}"
     return f"{currency} {text}" if currency else text
+
+
+@register.filter
+def unit_price(price: object, currency: str) -> str:
+    """``1060.9|unit_price:"EUR"`` gives ``EUR 1,060.90``, and ``1092.727`` keeps its 3 decimals.
+
+    A unit price is written with the decimals it is billed with: never fewer than the
+    currency's minor units (ISO 4217), and not rounded to them, since the billing run rounds
+    the line amount, not the unit price. A missing price gives an en dash.
+    """
+    if price is None or price == "":
+        return "\u2013"
+    try:
+        value = Decimal(str(price))
+    except InvalidOperation:
+        return str(price)
+    places = minor_units(currency) if is_currency(currency) else 2
+    decimals = max(places, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return f"{currency} {value:,.{decimals}f}".strip()
 
 
 @register.filter

@@ -9,7 +9,7 @@ from django import forms
 
 from billguard.registry.models import Contract, ContractLine, ContractVersion
 from billguard.registry.models.contracts import ContractType
-from billguard.web.forms import PageForm
+from billguard.web.forms import DatePickerField, PageForm
 
 
 class ContractFilters(PageForm):
@@ -57,11 +57,7 @@ class PriceChangeForm(PageForm):
         max_digits=9,
         decimal_places=4,
     )
-    effective_from = forms.DateField(
-        label="Takes effect on",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    effective_from = DatePickerField(label="Takes effect on", required=False)
     reason = forms.CharField(
         label="Reason for the change",
         max_length=2000,
@@ -97,8 +93,8 @@ class PriceChangeForm(PageForm):
         if price is not None and line.unit_price is not None and price == line.unit_price:
             self.add_error(
                 "unit_price",
-                f"Line {line.line_code} already costs {line.unit_price.normalize():f}. "
-                "Give the new unit price.",
+                f"The contract unit price of line {line.line_code} is already "
+                f"{line.unit_price.normalize():f}. Give the new unit price.",
             )
         if discount is not None and self._discounts_with(line.line_code, discount) is None:
             self.add_error(
@@ -156,4 +152,4 @@ class PriceChangeForm(PageForm):
 
 def _line_choice(line: ContractLine) -> str:
     price = f"{line.unit_price.normalize():f}" if line.unit_price is not None else "price list"
-    return f"{line.line_code}: {line.description} (now {price})"
+    return f"{line.line_code}: {line.description} (contract unit price {price})"

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from billguard.controls.models import ChangeRequest
@@ -28,6 +29,7 @@ from billguard.web import links
 from billguard.web.access import page
 from billguard.web.forms import add_service_error
 from billguard.web.pages.contracts.forms import ContractFilters, PriceChangeForm, VersionPair
+from billguard.web.pages.contracts.prices import line_prices
 from billguard.web.pages.contracts.versions import (
     INVOICES_PER_VERSION,
     contract_document_ids,
@@ -142,6 +144,12 @@ def _contract_page(
     if change_form is None and latest is not None:
         change_form = PriceChangeForm(version=latest)
     invoices = invoices_by_version(found)
+    # The lines shown are the latest version's, so their prices are those of today, or of the
+    # day that version takes effect when it is still to come.
+    today = timezone.localdate()
+    price_day = max(today, latest.effective_from) if latest is not None else today
+    prices = line_prices(latest, price_day) if latest is not None else {}
+    latest_lines = list(latest.lines.all()) if latest is not None else []
     context: dict[str, Any] = {
         "contract": found,
         "versions": versions,
@@ -155,6 +163,10 @@ def _contract_page(
         "unversioned_invoices": invoices.get(None),
         "invoices_per_version": INVOICES_PER_VERSION,
         "change_form": change_form,
+        "price_day": price_day,
+        "price_day_is_today": price_day == today,
+        "line_prices": list(prices.values()),
+        "latest_lines": [(line, prices.get(line.line_code)) for line in latest_lines],
         "open_requests": list(
             ChangeRequest.objects.filter(
                 target=Target.CONTRACT,
