@@ -144,7 +144,7 @@ def test_reject_with_reason_closes_request(signed_in) -> None:
     assert latest_version().version_number == 1
 
     late = approve(alex, change.pk)
-    assert f"change request {change.pk} is rejected, so it cannot be approved." in late
+    assert f"Change request {change.pk} is rejected, so it cannot be approved." in late
 
 
 def test_requester_approving_own_request_is_refused(signed_in) -> None:
@@ -181,7 +181,7 @@ def test_other_user_cannot_withdraw(signed_in) -> None:
     response = signed_in("fran.finance").post(f"/approvals/{change.pk}/", {"decision": "withdraw"})
 
     assert response.status_code == 200
-    assert "only sam.sales, who made change request" in response.content.decode()
+    assert "Only sam.sales, who made change request" in response.content.decode()
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.PENDING
 

@@ -229,7 +229,8 @@ def test_failed_run_shows_error(signed_in, sample_users):
 
     body = client.get(f"/billing-runs/{run.pk}/").content.decode()
     assert "The run failed" in body
-    assert "chunk 2 of the run failed on a worker" in body
+    # The stored text follows a place on the command line; shown on its own, it is a sentence.
+    assert '<p class="error">Chunk 2 of the run failed on a worker</p>' in body
     assert "hx-get" not in body
 
 

@@ -114,7 +114,7 @@ def test_second_open_dispute_is_refused(signed_in, receivables) -> None:  # noqa
 
     errors = response.context["form"].errors
     assert list(errors) == ["invoice_number"]
-    assert "invoice ADE-000001 already has an open dispute." in errors["invoice_number"][0]
+    assert errors["invoice_number"][0].startswith("Invoice ADE-000001 already has an open dispute.")
     assert 'id="id_invoice_number_error"' in response.content.decode()
     assert Dispute.objects.count() == 1
 

@@ -9,6 +9,7 @@ from django import template
 from django.forms import BoundField
 
 from billguard.web import links
+from billguard.web.forms import as_sentence
 
 register = template.Library()
 
@@ -42,6 +43,12 @@ def percent(ratio: object, places: int = 1) -> str:
 def day_before(day: dt.date | None) -> dt.date | None:
     """Return the day before ``day``: the last day of a period stored with its end excluded."""
     return None if day is None else day - dt.timedelta(days=1)
+
+
+@register.filter
+def sentence(text: object, value: object = None) -> str:
+    """Capitalise a service's message shown on its own: a run's error, an import problem."""
+    return as_sentence(str(text), "" if value is None else str(value))
 
 
 @register.inclusion_tag("web/_field.html")
