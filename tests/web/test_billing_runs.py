@@ -18,6 +18,7 @@ from billguard.billing.run import (
     billing_run_record,
     run_result_load,
 )
+from billguard.cli.main import main
 from billguard.domain.errors import RuleViolation
 from billguard.domain.periods import parse_period
 from tests.factories import make_contract
@@ -219,6 +220,28 @@ def test_running_page_polls_progress(signed_in, settings):
     assert f'hx-get="/billing-runs/{run.pk}/progress/"' in body
     assert 'hx-trigger="every 2s"' in body
     assert f'<a href="/billing-runs/{run.pk}/">Reload this page</a>' in body
+
+
+def test_mode_names_where_run_started(signed_in, settings, capsys):
+    settings.BILLGUARD_RUN_STARTER = NOT_STARTED
+    make_contract()
+    client = signed_in("fran.finance")
+
+    client.post("/billing-runs/", {"period": "2026-11"})
+    main(["--user", "fran.finance", "run", "--period", "2026-10"])
+
+    from_page = BillingRun.objects.get(period_label="2026-11")
+    from_command = BillingRun.objects.get(period_label="2026-10")
+    assert from_page.started_from == BillingRun.StartedFrom.WEB
+    assert from_command.started_from == BillingRun.StartedFrom.CLI
+    listed = client.get("/billing-runs/").content.decode()
+    detail = client.get(f"/billing-runs/{from_page.pk}/").content.decode()
+    page_text = "in a background process started from the billing runs page"
+    command_text = "in the process of the command that started it, on the command line"
+    assert f"<td>{page_text}</td>" in listed
+    assert f"<td>{command_text}</td>" in listed
+    assert f"<dt>Mode</dt><dd>{page_text}</dd>" in detail
+    assert "in the calling process" not in listed + detail
 
 
 def test_failed_run_shows_error(signed_in, sample_users):

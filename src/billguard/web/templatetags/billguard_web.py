@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.forms import BoundField
 
+from billguard.billing.models import BillingRun
 from billguard.web import links
 from billguard.web.forms import as_sentence
 
@@ -49,6 +50,14 @@ def day_before(day: dt.date | None) -> dt.date | None:
 def sentence(text: object, value: object = None) -> str:
     """Capitalise a service's message shown on its own: a run's error, an import problem."""
     return as_sentence(str(text), "" if value is None else str(value))
+
+
+@register.filter
+def carried_out(run: BillingRun) -> str:
+    """Describe where a billing run is carried out and where it was started."""
+    from billguard.web.pages.billing_runs import run_carried_out
+
+    return run_carried_out(run)
 
 
 @register.inclusion_tag("web/_field.html")
