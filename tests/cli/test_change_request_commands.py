@@ -41,7 +41,7 @@ def test_request_on_contract_line(capsys, sample_users):
     out = capsys.readouterr().out
     assert f"change request {request.pk}: contract C-1" in out
     assert "price" in out
-    assert "1 x any approver" in out
+    assert "1 approval from any approver" in out
     assert f"billguard approvals approve {request.pk}" in out
 
 
@@ -54,7 +54,10 @@ def test_request_names_policy_rule(capsys, sample_users):
     status = request_price("sam.sales", *REASON)
 
     assert status == 0
-    assert "2 x finance_approver (rule price needs two)" in capsys.readouterr().out
+    assert (
+        "2 approvals from the finance approver role under rule price needs two"
+        in capsys.readouterr().out
+    )
 
 
 def test_request_observe_mode_applies(capsys, sample_users):

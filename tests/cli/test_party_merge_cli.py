@@ -37,7 +37,9 @@ def test_merge_prints_request_and_approvals(capsys, sample_users):
     assert request.requested_by.get_username() == "fran.finance"
     assert request.channel == "cli"
     assert "merge CUST-200 Northwind Traders GmbH into CUST-100" in out
-    assert "approvals needed: 1 x any approver (finance approver or administrator)" in out
+    assert (
+        "approvals needed: 1 approval from any approver (finance approver or administrator)" in out
+    )
     assert f"billguard approvals approve {request.pk}" in out
     assert Party.objects.get(pk=customers.merged.pk).merged_into_id is None
 

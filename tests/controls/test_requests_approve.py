@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from billguard.controls.approval_policy import requirements_describe
 from billguard.controls.models import Approval, ApprovalRule, AuditEntry, ChangeRequest
 from billguard.controls.requests import (
     change_request_approve,
@@ -121,7 +122,7 @@ def test_approval_counts_by_role():
     with pytest.raises(NotAllowed) as raised:
         change_request_approve(request_id=request.pk, by=make_user("ada", "administrator"))
 
-    assert "finance_approver" in raised.value.message
+    assert "1 approval from the finance approver role under rule terms" in raised.value.message
     assert ChangeRequest.objects.get(pk=request.pk).status == ChangeRequest.Status.PENDING
 
 
@@ -141,6 +142,62 @@ def test_one_approval_counts_toward_each_matching_requirement():
 
     assert approved.status == ChangeRequest.Status.APPLIED
     assert Approval.objects.get().rule == "prices, terms"
+
+
+def test_still_needed_merges_one_role():
+    setup = make_contract()
+    ApprovalRule.objects.create(name="terms", subject="payment_terms", role="finance_approver")
+    ApprovalRule.objects.create(name="prices", subject="price", role="finance_approver")
+    request = terms_request(
+        setup.contract,
+        make_user("ann", "finance"),
+        {"payment_terms_days": 45, "lines": {"L1": {"unit_price": "1100.00"}}},
+    )
+
+    needed = requirements_describe(request.required)
+
+    assert needed == "1 approval from the finance approver role under rules prices and terms"
+
+
+def test_still_needed_counts_largest_gap():
+    setup = make_contract()
+    ApprovalRule.objects.create(
+        name="terms need two", subject="payment_terms", role="finance_approver", approvals=2
+    )
+    ApprovalRule.objects.create(name="prices", subject="price", role="finance_approver")
+    request = terms_request(
+        setup.contract,
+        make_user("ann", "finance"),
+        {"payment_terms_days": 45, "lines": {"L1": {"unit_price": "1100.00"}}},
+    )
+    before = requirements_describe(request.required)
+
+    first = change_request_approve(request_id=request.pk, by=make_user("bob", "finance_approver"))
+    second = change_request_approve(
+        request_id=request.pk, by=make_user("carol", "finance_approver")
+    )
+
+    assert before == (
+        "2 approvals from the finance approver role under rules prices and terms need two"
+    )
+    assert requirements_describe(first.required) == (
+        "1 approval from the finance approver role under rule terms need two"
+    )
+    assert second.status == ChangeRequest.Status.APPLIED
+
+
+def test_still_needed_uses_role_labels():
+    setup = make_contract()
+    ApprovalRule.objects.create(name="terms", subject="payment_terms", role="finance_approver")
+    ApprovalRule.objects.create(name="terms admin", subject="payment_terms", role="administrator")
+    request = terms_request(setup.contract, make_user("ann", "finance"))
+
+    needed = requirements_describe(request.required)
+
+    assert needed == (
+        "1 approval from the finance approver role under rule terms; "
+        "1 approval from the administrator role under rule terms admin"
+    )
 
 
 def test_requirements_of_different_roles_need_each_role():

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from billguard.billing.credit import credit_note_issue
 from billguard.billing.exceptions import exception_resolve, exceptions_open
 from billguard.billing.models import Invoice
 from billguard.controls.models import AuditEntry
@@ -84,6 +85,41 @@ def test_second_open_dispute_is_rejected(receivables: Receivables):
 
     with pytest.raises(RuleViolation):
         open_dispute(receivables)
+
+
+def test_fully_credited_invoice_cannot_be_disputed(receivables: Receivables):
+    credit_note_issue(
+        invoice=receivables.september,
+        reason="Billed twice",
+        issue_date=dt.date(2026, 9, 15),
+        by=receivables.finance,
+    )
+
+    with pytest.raises(RuleViolation) as refused:
+        open_dispute(receivables, opened_on=dt.date(2026, 9, 20))
+
+    assert refused.value.place == "INVOICE"
+    assert refused.value.value == "ADE-000001"
+    assert refused.value.message == (
+        "invoice ADE-000001 is credited in full by credit note ADE-000004, "
+        "so nothing is left to dispute."
+    )
+    assert refused.value.fix
+    assert not Dispute.objects.exists()
+
+
+def test_partly_credited_invoice_can_still_be_disputed(receivables: Receivables):
+    credit_note_issue(
+        invoice=receivables.september,
+        reason="Half the month was not delivered",
+        issue_date=dt.date(2026, 9, 15),
+        quantities={"1": D("0.5")},
+        by=receivables.finance,
+    )
+
+    dispute = open_dispute(receivables, opened_on=dt.date(2026, 9, 20))
+
+    assert dispute.invoice == receivables.september
 
 
 def test_sales_may_open_but_not_decide(receivables: Receivables):

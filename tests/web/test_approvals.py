@@ -87,6 +87,26 @@ def test_sales_request_then_approver_applies_price(signed_in) -> None:
     assert "matches the signed rate card" in body
 
 
+def test_one_approval_for_two_rules(signed_in) -> None:
+    ApprovalRule.objects.create(name="any price", subject="price", role="finance_approver")
+    ApprovalRule.objects.create(name="critical fields", subject="*", role="finance_approver")
+    make_contract()
+    change = request_price_change(signed_in("sam.sales"))
+    approver = signed_in("alex.approver")
+
+    detail = approver.get(f"/approvals/{change.pk}/").content.decode()
+    inbox = approver.get("/approvals/").content.decode()
+    approved = approve(approver, change.pk)
+
+    needed = "1 approval from the finance approver role under rules any price and critical fields"
+    assert f"Still needed: {needed}." in detail
+    assert needed in inbox
+    assert "finance_approver" not in inbox.split("<tbody>")[1]
+    change.refresh_from_db()
+    assert change.status == ChangeRequest.Status.APPLIED
+    assert "You approved change request" in approved
+
+
 def test_two_approvers_rule_needs_both(signed_in) -> None:
     ApprovalRule.objects.create(
         name="price needs two", subject="price", role="finance_approver", approvals=2
@@ -97,7 +117,10 @@ def test_two_approvers_rule_needs_both(signed_in) -> None:
     first = approve(signed_in("alex.approver"), change.pk)
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.PENDING
-    assert "It still needs 1 x finance_approver before it applies." in first
+    assert (
+        "It still needs 1 approval from the finance approver role under rule price needs two "
+        "before it applies." in first
+    )
     assert latest_version().version_number == 1
 
     again = approve(signed_in("alex.approver"), change.pk)
@@ -144,7 +167,7 @@ def test_reject_with_reason_closes_request(signed_in) -> None:
     assert latest_version().version_number == 1
 
     late = approve(alex, change.pk)
-    assert f"change request {change.pk} is rejected, so it cannot be approved." in late
+    assert f"Change request {change.pk} is rejected, so it cannot be approved." in late
 
 
 def test_requester_approving_own_request_is_refused(signed_in) -> None:
@@ -181,7 +204,7 @@ def test_other_user_cannot_withdraw(signed_in) -> None:
     response = signed_in("fran.finance").post(f"/approvals/{change.pk}/", {"decision": "withdraw"})
 
     assert response.status_code == 200
-    assert "only sam.sales, who made change request" in response.content.decode()
+    assert "Only sam.sales, who made change request" in response.content.decode()
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.PENDING
 

@@ -18,6 +18,7 @@ from billguard.billing.run import (
     billing_run_record,
     run_result_load,
 )
+from billguard.cli.main import main
 from billguard.domain.errors import RuleViolation
 from billguard.domain.periods import parse_period
 from tests.factories import make_contract
@@ -221,6 +222,28 @@ def test_running_page_polls_progress(signed_in, settings):
     assert f'<a href="/billing-runs/{run.pk}/">Reload this page</a>' in body
 
 
+def test_mode_names_where_run_started(signed_in, settings, capsys):
+    settings.BILLGUARD_RUN_STARTER = NOT_STARTED
+    make_contract()
+    client = signed_in("fran.finance")
+
+    client.post("/billing-runs/", {"period": "2026-11"})
+    main(["--user", "fran.finance", "run", "--period", "2026-10"])
+
+    from_page = BillingRun.objects.get(period_label="2026-11")
+    from_command = BillingRun.objects.get(period_label="2026-10")
+    assert from_page.started_from == BillingRun.StartedFrom.WEB
+    assert from_command.started_from == BillingRun.StartedFrom.CLI
+    listed = client.get("/billing-runs/").content.decode()
+    detail = client.get(f"/billing-runs/{from_page.pk}/").content.decode()
+    page_text = "in a background process started from the billing runs page"
+    command_text = "in the process of the command that started it, on the command line"
+    assert f"<td>{page_text}</td>" in listed
+    assert f"<td>{command_text}</td>" in listed
+    assert f"<dt>Mode</dt><dd>{page_text}</dd>" in detail
+    assert "in the calling process" not in listed + detail
+
+
 def test_failed_run_shows_error(signed_in, sample_users):
     client = signed_in("fran.finance")
     run = billing_run_record(period=parse_period("2026-11"), by=sample_users["fran.finance"])
@@ -229,7 +252,8 @@ def test_failed_run_shows_error(signed_in, sample_users):
 
     body = client.get(f"/billing-runs/{run.pk}/").content.decode()
     assert "The run failed" in body
-    assert "chunk 2 of the run failed on a worker" in body
+    # The stored text follows a place on the command line; shown on its own, it is a sentence.
+    assert '<p class="error">Chunk 2 of the run failed on a worker</p>' in body
     assert "hx-get" not in body
 
 

@@ -278,7 +278,7 @@ def test_request_change_service_refusal_by_field(signed_in) -> None:
 
     body = response.content.decode()
     assert 'id="id_effective_from_error"' in body
-    assert "the change would take effect on 2025-06-01" in body
+    assert "The change would take effect on 2025-06-01" in body
     assert not ChangeRequest.objects.exists()
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from billguard.billing.credit import credit_note_issue
 from billguard.receivables.balances import balances_of, customer_filter, issued_invoices
 from billguard.receivables.customer_figures import (
     balances_due,
@@ -75,6 +76,29 @@ def test_customer_page_payment_statuses(signed_in, receivables: Receivables) -> 
     body = client.get("/customers/CUST-1/?as_of=2026-11-15").content.decode()
     assert '<span class="badge bad">overdue</span>' in body
     assert '<span class="badge good">paid</span>' in body
+
+
+def test_customer_page_credited_invoice_not_disputable(
+    signed_in,
+    receivables: Receivables,  # noqa: F811
+) -> None:
+    credit_note_issue(
+        invoice=receivables.september,
+        reason="Billed twice",
+        issue_date=dt.date(2026, 9, 15),
+        by=receivables.finance,
+    )
+
+    response = signed_in("fran.finance").get("/customers/CUST-1/?as_of=2026-11-15")
+
+    body = response.content.decode()
+    rows = {row["balance"].invoice.number: row for row in response.context["balances"]}
+    assert rows["ADE-000001"]["credited"] is True
+    assert rows["ADE-000002"]["credited"] is False
+    assert f"/disputes/new/?invoice={receivables.september.pk}" not in body
+    assert f"/disputes/new/?invoice={receivables.october.pk}" in body
+    september_row = body.split(">ADE-000001</a>")[1].split("</tr>")[0]
+    assert "<td>credited</td>" in september_row
 
 
 def test_customer_figures_match_the_balances(receivables: Receivables) -> None:  # noqa: F811
@@ -183,7 +207,8 @@ def test_customer_page_queries_do_not_grow_with_rows(
     client = signed_in("fran.finance")
     client.get("/customers/CUST-1/")
 
-    with django_assert_max_num_queries(16):
+    # One of the 17 finds the invoices of the page that credit notes cover in full.
+    with django_assert_max_num_queries(17):
         response = client.get("/customers/CUST-1/?as_of=2026-12-31")
 
     assert len(response.context["balances"]) == 3

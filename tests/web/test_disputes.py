@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from billguard.billing.credit import credit_note_issue
 from billguard.billing.models import Invoice
 from billguard.domain.periods import parse_period
 from billguard.receivables.disputes import dispute_open
@@ -114,9 +115,31 @@ def test_second_open_dispute_is_refused(signed_in, receivables) -> None:  # noqa
 
     errors = response.context["form"].errors
     assert list(errors) == ["invoice_number"]
-    assert "invoice ADE-000001 already has an open dispute." in errors["invoice_number"][0]
+    assert errors["invoice_number"][0].startswith("Invoice ADE-000001 already has an open dispute.")
     assert 'id="id_invoice_number_error"' in response.content.decode()
     assert Dispute.objects.count() == 1
+
+
+def test_credited_invoice_rejected_beside_field(
+    signed_in,
+    receivables: Receivables,  # noqa: F811
+) -> None:
+    credit_note_issue(
+        invoice=receivables.september,
+        reason="Billed twice",
+        issue_date=dt.date(2026, 9, 5),
+        by=receivables.finance,
+    )
+
+    response = signed_in("fran.finance").post("/disputes/new/", VALID)
+
+    errors = response.context["form"].errors
+    assert list(errors) == ["invoice_number"]
+    assert errors["invoice_number"][0].startswith(
+        "Invoice ADE-000001 is credited in full by credit note ADE-000004, "
+        "so nothing is left to dispute."
+    )
+    assert not Dispute.objects.exists()
 
 
 def test_procurement_may_not_record_a_dispute(signed_in, receivables) -> None:  # noqa: F811

@@ -362,6 +362,7 @@ class BillingRunList(ApiView):
             chunk_size=DEFAULT_CHUNK_SIZE,
             queue=queue,
             by=self.by,
+            started_from=BillingRun.StartedFrom.API,
         )
         if not values["dry_run"]:
             audit_checkpoint()

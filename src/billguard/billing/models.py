@@ -35,6 +35,11 @@ class BillingRun(models.Model):
         PROCESS = "process", "in the calling process"
         QUEUE = "queue", "on queue workers"
 
+    class StartedFrom(models.TextChoices):
+        WEB = "web", "the billing runs page"
+        CLI = "cli", "the command line"
+        API = "api", "the REST API"
+
     period_label = models.CharField(max_length=10)
     period_start = models.DateField()
     period_end = models.DateField(help_text="First day after the period.")
@@ -42,6 +47,11 @@ class BillingRun(models.Model):
     dry_run = models.BooleanField(default=False)
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PROCESS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    # Where the run was started. Empty for a run started inside the application (sample
+    # seeding, a test) and for the runs recorded before this was stored.
+    started_from = models.CharField(
+        max_length=3, choices=StartedFrom.choices, blank=True, default=""
+    )
     started_at = models.DateTimeField()
     # User name of who started the run, and so the audit actor of the invoices it issues.
     # Empty when an in-process caller (sample seeding, a test) started it: "system" then.

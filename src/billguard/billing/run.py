@@ -111,6 +111,7 @@ def billing_run_execute(
     queue_timeout: float | None = None,
     by: User | None = None,
     run_id: int | None = None,
+    started_from: str = "",
 ) -> RunResult:
     """Run the billing of ``period`` for every contract, or for ``contract_number`` alone.
 
@@ -122,7 +123,8 @@ def billing_run_execute(
 
     With ``run_id``, it carries out the run that billing_run_record stored, instead of
     creating one, and stores a dry run's result in that run as well. Any error marks that
-    run failed with the error's text, which the run's page shows.
+    run failed with the error's text, which the run's page shows. ``started_from`` (one of
+    ``BillingRun.StartedFrom``) records where a run it creates was started.
     """
     if run_id is None:
         return _execute(
@@ -135,6 +137,7 @@ def billing_run_execute(
             queue_timeout=queue_timeout,
             by=by,
             recorded=None,
+            started_from=started_from,
         )
     recorded = _recorded_run(run_id, period=period, dry_run=dry_run, queue=queue)
     try:
@@ -148,6 +151,7 @@ def billing_run_execute(
             queue_timeout=queue_timeout,
             by=by,
             recorded=recorded,
+            started_from=started_from,
         )
     except BaseException as error:
         logger.exception("billing run %s failed", recorded.pk)
@@ -161,7 +165,8 @@ def billing_run_record(
     """Store a billing run of ``period`` for another process to carry out, and return it.
 
     The run has no chunks until that process, ``billguard run --run-id ID``, selects the
-    contracts and plans them. So a web page can return at once with the run to watch.
+    contracts and plans them. So a web page can return at once with the run to watch, and
+    the run records that it was started from the billing runs page.
     """
     authorize(by, "billing_run")
     run = BillingRun.objects.create(
@@ -170,6 +175,7 @@ def billing_run_record(
         period_end=period.end,
         dry_run=dry_run,
         mode=BillingRun.Mode.QUEUE if queue and not dry_run else BillingRun.Mode.PROCESS,
+        started_from=BillingRun.StartedFrom.WEB,
         started_at=timezone.now(),
         started_by=by.get_username(),
     )
@@ -231,6 +237,7 @@ def _execute(
     queue_timeout: float | None,
     by: User | None,
     recorded: BillingRun | None,
+    started_from: str,
 ) -> RunResult:
     if by is not None:
         authorize(by, "billing_run")
@@ -268,6 +275,7 @@ def _execute(
             period_end=period.end,
             contract_filter=contract_number or "",
             mode=BillingRun.Mode.QUEUE if queue else BillingRun.Mode.PROCESS,
+            started_from=started_from,
             started_at=timezone.now(),
             started_by=by.get_username() if by is not None else "",
         )

@@ -399,9 +399,6 @@ def _approvals_text(request: ChangeRequest) -> str:
         return "none, applied at once (observe mode)"
     if request.emergency:
         return "none, applied at once on the emergency path"
-    parts = []
-    for rule in request.required:
-        role = rule.get("role") or "any approver"
-        name = f" (rule {rule['rule']})" if rule.get("rule") else ""
-        parts.append(f"{rule.get('approvals', 1)} x {role}{name}")
-    return "; ".join(parts) or "none"
+    from billguard.controls.approval_policy import requirements_describe
+
+    return requirements_describe(request.required)

@@ -31,6 +31,7 @@ def migrate(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from django.contrib.auth.models import User
 
+    from billguard.billing.models import BillingRun
     from billguard.billing.report import format_report, run_report, write_json
     from billguard.billing.run import billing_run_execute
     from billguard.checks.guard import check_documents
@@ -73,7 +74,12 @@ def demo(args: argparse.Namespace) -> int:
     print(f"billing run started by {DEMO_RUN_USER}")
     period = parse_period(PERIOD)
     with ProgressBar("billing run") as bar:
-        result = billing_run_execute(period=period, progress=bar.update, by=by)
+        result = billing_run_execute(
+            period=period,
+            progress=bar.update,
+            by=by,
+            started_from=BillingRun.StartedFrom.CLI,
+        )
     documents = [doc for path in sorted(drafts_dir.glob("*")) for doc in read_drafts(path)]
     guard_results = check_documents(documents, as_of=AS_OF)
     report = run_report(result, guard_results)
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             queue_timeout=args.timeout,
             by=by,
             run_id=args.run_id,
+            started_from=BillingRun.StartedFrom.CLI,
         )
     report = run_report(result)
     print(format_report(report))

@@ -15,6 +15,7 @@ from typing import Any
 from billguard.controls.actions import CRITICAL_FIELDS
 from billguard.controls.models import ApprovalRule
 from billguard.controls.models.policy import ANY_APPROVER, Mode, Scope
+from billguard.controls.roles import role_label
 
 # Subjects whose size the requests compute from the changes when the caller gives none.
 DISCOUNT = "discount"
@@ -89,12 +90,32 @@ def requirements_count(
 
 
 def requirements_describe(required: list[dict[str, Any]]) -> str:
-    """Describe the outstanding requirements for a message: ``2 x finance_approver``."""
-    parts = []
+    """Describe the outstanding requirements for a message, one part per role.
+
+    One approval counts toward every outstanding requirement whose role the approver has
+    (``requirements_count``). So the requirements of one role need as many more people as
+    the one with the most approvals missing: ``1 approval from the finance approver role
+    under rules A and B``. The approvers of those roles count toward a requirement of any
+    approver too, so it is shown only when it needs more people than any one role.
+    """
+    by_role: dict[str, tuple[int, list[str]]] = {}
     for r in requirements_outstanding(required):
         missing = int(r["approvals"]) - len(r.get("approved_by", []))
-        parts.append(f"{missing} x {r['role'] or 'any approver'}")
-    return ", ".join(parts) or "none"
+        needed, rules = by_role.get(r["role"], (0, []))
+        names = [r["rule"]] if r["rule"] else []
+        by_role[r["role"]] = (max(needed, missing), [*rules, *names])
+
+    any_needed, any_rules = by_role.pop("", (0, []))
+    parts = [
+        _approvals_text(needed, f"from the {role_label(role)} role", rules)
+        for role, (needed, rules) in by_role.items()
+    ]
+    role_needed_max = max((needed for needed, _ in by_role.values()), default=0)
+    if any_needed and not parts:
+        parts.append(_approvals_text(any_needed, f"from {role_label('')}", any_rules))
+    elif any_needed > role_needed_max:
+        parts.append(_approvals_text(any_needed, "in all", any_rules))
+    return "; ".join(parts) or "none"
 
 
 def change_sizes(changes: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -126,6 +147,15 @@ def change_sizes(changes: Mapping[str, Any], before: Mapping[str, Any]) -> dict[
     if price_changes:
         sizes[PRICE] = max(price_changes).quantize(Decimal("0.0001"))
     return sizes
+
+
+def _approvals_text(count: int, source: str, rules: list[str]) -> str:
+    text = f"{count} approval{'s' if count != 1 else ''} {source}"
+    if rules:
+        names = list(dict.fromkeys(rules))
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        text += f" under rule{'s' if len(names) > 1 else ''} {listed}"
+    return text
 
 
 def _requirement(rule: str, subject: str, role: str, approvals: int, mode: str) -> dict[str, Any]:

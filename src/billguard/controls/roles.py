@@ -177,6 +177,18 @@ def authorize_fields(user: AbstractBaseUser, categories: Iterable[str]) -> None:
         )
 
 
+def role_label(role: str) -> str:
+    """Return the label of a role (``finance approver``). An empty role is any approver."""
+    if not role:
+        return "any approver"
+    try:
+        label = str(Role(role).label)
+    except ValueError:
+        return role
+    # Django capitalises the label it makes for a choice that has none ("Administrator").
+    return label[:1].lower() + label[1:]
+
+
 def role_of(name: str) -> Role:
     """Parse a role name as typed by a user (``finance-approver`` or ``finance_approver``)."""
     key = name.strip().lower().replace("-", "_").replace(" ", "_")

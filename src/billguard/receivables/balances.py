@@ -116,6 +116,21 @@ def balance_of(invoice: Invoice, as_of: dt.date | None = None) -> InvoiceBalance
     return balances_of([invoice], as_of)[0]
 
 
+def credited_in_full(invoices: Iterable[Invoice]) -> set[int]:
+    """Return the ids of the invoices whose issued credit notes cover their whole payable amount.
+
+    Every issued credit note counts, whatever its date, because this tells whether anything of
+    the invoice is left now to dispute.
+    """
+    invoices = list(invoices)
+    credited = _credited([invoice.pk for invoice in invoices], dt.date.max)
+    return {
+        invoice.pk
+        for invoice in invoices
+        if invoice.pk in credited and credited[invoice.pk] >= invoice.payable
+    }
+
+
 # Ids per query, below SQLite's limit of host parameters in older builds.
 _ID_BATCH = 900
 

@@ -31,6 +31,7 @@ from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.money import money_text, to_decimal
 from billguard.domain.periods import parse_period
+from billguard.receivables.balances import credited_in_full
 from billguard.receivables.models import Dispute
 
 if TYPE_CHECKING:
@@ -93,6 +94,14 @@ def dispute_open(
                 place="INVOICE",
                 value=str(invoice),
                 fix="Dispute an issued invoice; a held draft is resolved in the exception queue.",
+            )
+        if credited_in_full([invoice]):
+            raise RuleViolation(
+                f"invoice {invoice.number} is credited in full by {_credit_notes(invoice)}, "
+                "so nothing is left to dispute.",
+                place="INVOICE",
+                value=invoice.number,
+                fix="Dispute the invoice that replaced it, if the customer disputes that one.",
             )
         if amount <= 0 or amount > invoice.payable:
             raise InvalidInput(
@@ -350,6 +359,22 @@ def disputes_list(*, status: str | None = None) -> list[Dispute]:
     if status is not None:
         disputes = disputes.filter(status=status)
     return list(disputes.order_by("opened_on", "pk"))
+
+
+def _credit_notes(invoice: Invoice) -> str:
+    """Name the issued credit notes of ``invoice``: ``credit note ADE-000004``."""
+    numbers = list(
+        Invoice.objects.filter(
+            credited_invoice=invoice,
+            document_type=Invoice.DocumentType.CREDIT_NOTE,
+            status=Invoice.Status.ISSUED,
+        )
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    if len(numbers) == 1:
+        return f"credit note {numbers[0]}"
+    return f"credit notes {', '.join(str(number) for number in numbers)}"
 
 
 def _check_code_validate(check_code: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -115,10 +116,36 @@ def add_service_error(
     ``places`` maps a service's place (``--reason``, ``price``) to a form field name; a place
     that is already a field name needs no entry.
     """
-    text = error.message if not error.fix else f"{error.message} {error.fix}"
+    text = service_text(error)
     field = None
     if error.place:
         field = (places or {}).get(error.place, error.place)
         if field not in form.fields:
             field = None
     form.add_error(field, text)
+
+
+def service_text(error: BillguardError) -> str:
+    """Return the message and the fix of ``error`` as a sentence a page shows on its own."""
+    text = error.message if not error.fix else f"{error.message} {error.fix}"
+    value = "" if error.value is None else str(error.value)
+    return as_sentence(text, value)
+
+
+# A first word of lower-case letters only. A user name (sam.sales), a code (--note,
+# ADE-000001) or a quoted value keeps its spelling.
+_PLAIN_WORD = re.compile(r"[a-z]+\b(?![.\-_@])")
+
+
+def as_sentence(text: str, value: str = "") -> str:
+    """Return ``text`` with its first letter in capitals, for a page that shows it on its own.
+
+    Services write their messages in lower case, to follow a ``place: `` prefix on the command
+    line (``--amount: the disputed amount ...``), and the command line keeps that text. A
+    message that starts with ``value``, the value it names, keeps it as typed.
+    """
+    if value and text.startswith(value):
+        return text
+    if not _PLAIN_WORD.match(text):
+        return text
+    return text[:1].upper() + text[1:]

@@ -129,6 +129,39 @@ def _start(request: HttpRequest, form: StartRunForm) -> BillingRun | None:
     return run
 
 
+# The text of where a run is carried out, by its mode and where it was started. The mode's
+# own label ("in the calling process") is wrong for a run this page handed to a background
+# process.
+# NOTE: with BILLGUARD_RUN_STARTER set to run_in_this_process, a page run is carried out in the
+# web server's process, but the run does not record its starter and still reads "background".
+_CARRIED_OUT: dict[tuple[str, str], str] = {
+    (BillingRun.Mode.PROCESS, BillingRun.StartedFrom.WEB): (
+        "in a background process started from the billing runs page"
+    ),
+    (BillingRun.Mode.PROCESS, BillingRun.StartedFrom.CLI): (
+        "in the process of the command that started it, on the command line"
+    ),
+    (BillingRun.Mode.PROCESS, BillingRun.StartedFrom.API): (
+        "in the web server, within the REST API request that started it"
+    ),
+    (BillingRun.Mode.QUEUE, BillingRun.StartedFrom.WEB): (
+        "on queue workers, started from the billing runs page"
+    ),
+    (BillingRun.Mode.QUEUE, BillingRun.StartedFrom.CLI): (
+        "on queue workers, started from the command line"
+    ),
+    (BillingRun.Mode.QUEUE, BillingRun.StartedFrom.API): (
+        "on queue workers, started through the REST API"
+    ),
+    (BillingRun.Mode.QUEUE, ""): "on queue workers",
+}
+
+
+def run_carried_out(run: BillingRun) -> str:
+    """Describe where ``run`` is carried out and where it was started, for a finance reader."""
+    return _CARRIED_OUT.get((run.mode, run.started_from), "in the process that started it")
+
+
 def _runs_listed() -> QuerySet[BillingRun]:
     """Select the runs, newest first, with the report's totals but not the rest of it."""
     return (

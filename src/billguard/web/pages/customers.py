@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billguard.billing.models import Invoice
 from billguard.receivables.ageing import BUCKETS
-from billguard.receivables.balances import issued_invoices
+from billguard.receivables.balances import credited_in_full, issued_invoices
 from billguard.receivables.customer_figures import (
     balances_due,
     balances_of_annotated,
@@ -123,6 +123,9 @@ def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
     ).order_by("-issue_date", "-pk")
     invoice_page = paginate(request, invoices)
     balances = balances_of_annotated(invoice_page.rows, as_of)
+    # A fully credited invoice has nothing left to dispute, whatever date the page shows, and
+    # the dispute service rejects it.
+    credited = credited_in_full(invoice_page.rows)
     open_disputes = set(
         Dispute.objects.filter(
             invoice_id__in=[invoice.pk for invoice in invoice_page.rows],
@@ -153,7 +156,11 @@ def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
         ],
         "page": invoice_page,
         "balances": [
-            {"balance": balance, "disputed": balance.invoice.pk in open_disputes}
+            {
+                "balance": balance,
+                "disputed": balance.invoice.pk in open_disputes,
+                "credited": balance.invoice.pk in credited,
+            }
             for balance in balances
         ],
         "section_limit": SECTION_LIMIT,

@@ -16,6 +16,7 @@ from billguard.insights.kpi_definitions import DEFINITIONS
 from billguard.insights.kpis import last_complete_month, month_param, months_ending
 from billguard.insights.snapshot import dashboard_figures, kpi_snapshot_refresh
 from billguard.web.access import page
+from billguard.web.forms import service_text
 from billguard.web.pages.dashboard_cards import dashboard_cards
 
 
@@ -27,7 +28,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     try:
         last = month_param(through_text, today)
     except BillguardError as exc:
-        error = str(exc)
+        error = service_text(exc)
         last = last_complete_month(today)
     periods = months_ending(last)
     snapshot = dashboard_figures(last)
@@ -51,7 +52,7 @@ def dashboard_refresh(request: HttpRequest) -> HttpResponse:
     try:
         last = month_param(through_text, today)
     except BillguardError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, service_text(exc))
         return redirect(reverse("web:dashboard"))
     kpi_snapshot_refresh(last)
     messages.success(request, f"The figures of the twelve months to {last.label} are up to date.")

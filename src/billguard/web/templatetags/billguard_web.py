@@ -8,8 +8,10 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.forms import BoundField
 
+from billguard.billing.models import BillingRun
 from billguard.domain.currencies import is_currency, minor_units
 from billguard.web import links
+from billguard.web.forms import as_sentence
 
 register = template.Library()
 
@@ -62,6 +64,20 @@ def percent(ratio: object, places: int = 1) -> str:
 def day_before(day: dt.date | None) -> dt.date | None:
     """Return the day before ``day``: the last day of a period stored with its end excluded."""
     return None if day is None else day - dt.timedelta(days=1)
+
+
+@register.filter
+def sentence(text: object, value: object = None) -> str:
+    """Capitalise a service's message shown on its own: a run's error, an import problem."""
+    return as_sentence(str(text), "" if value is None else str(value))
+
+
+@register.filter
+def carried_out(run: BillingRun) -> str:
+    """Describe where a billing run is carried out and where it was started."""
+    from billguard.web.pages.billing_runs import run_carried_out
+
+    return run_carried_out(run)
 
 
 @register.inclusion_tag("web/_field.html")

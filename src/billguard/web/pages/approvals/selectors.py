@@ -144,7 +144,7 @@ def approvals_given(request_ids: Iterable[int]) -> dict[int, int]:
 
 
 def outstanding_text(request: ChangeRequest) -> str:
-    """Describe the approvals a pending request still needs: ``1 x finance_approver``."""
+    """Describe the approvals a pending request still needs, one part per role."""
     if request.status != ChangeRequest.Status.PENDING:
         return "none"
     return requirements_describe(request.required)

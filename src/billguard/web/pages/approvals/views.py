@@ -21,13 +21,12 @@ from django.utils import timezone
 from billguard.controls.delegations import delegations_active
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Target
-from billguard.controls.models.roles import Role
 from billguard.controls.requests import (
     change_request_approve,
     change_request_reject,
     change_request_withdraw,
 )
-from billguard.controls.roles import has_action
+from billguard.controls.roles import has_action, role_label
 from billguard.domain.errors import BillguardError
 from billguard.registry.models import BillingSchedule, BillToEntity, Contract
 from billguard.web import links
@@ -234,7 +233,7 @@ def _requirements(change: ChangeRequest) -> list[dict[str, Any]]:
             {
                 "rule": rule.get("rule") or "no rule matched: any approver",
                 "subject": rule.get("subject") or "\u2013",
-                "role": _role_label(rule.get("role") or ""),
+                "role": role_label(rule.get("role") or ""),
                 "needed": needed,
                 "approved_by": counted,
                 "mode": rule.get("mode", "enforce"),
@@ -242,16 +241,6 @@ def _requirements(change: ChangeRequest) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _role_label(role: str) -> str:
-    """Return the label of a role (``finance approver``); an empty role is any approver."""
-    if not role:
-        return "any approver"
-    try:
-        return str(Role(role).label)
-    except ValueError:
-        return role
 
 
 def _target_url(change: ChangeRequest) -> str:

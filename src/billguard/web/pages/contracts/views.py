@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from billguard.controls.approval_policy import requirements_describe
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Mode, Target
 from billguard.controls.requests import change_request_create
@@ -272,7 +273,5 @@ def _created_message(change: ChangeRequest) -> str:
         return f"Change request {change.pk} is applied: the policy observes this change only."
     if change.mode == Mode.OBSERVE:
         return f"Change request {change.pk} is approved and applies on {change.effective_from}."
-    needed = "; ".join(
-        f"{r.get('approvals', 1)} x {r.get('role') or 'any approver'}" for r in change.required
-    )
+    needed = requirements_describe(change.required)
     return f"Change request {change.pk} is created. It waits for approval: {needed}."
