@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -299,6 +300,28 @@ def test_fast_path_matches_row_by_row_path(tmp_path, book: Book, sample_users, m
 
     assert first == second
     assert len(first) == (6 if system == "quickbooks" else 3)
+
+
+def test_import_record_names_file_digests(tmp_path, book: Book, sample_users):
+    invoices = invoices_file(tmp_path)
+    credits = write_csv(
+        tmp_path / "credits.csv",
+        QUICKBOOKS_CREDIT_MEMO_HEADER,
+        [["CM-1", "Contoso Ltd", "11/20/2026", "Credit for invoice 1002", "PLATFORM",
+          "Platform fee", "1", "100.00", "100.00", "19% VAT", "19.00", "EUR", ""]],
+    )  # fmt: skip
+
+    outcome = history_import(
+        system="quickbooks", invoices=invoices, credit_notes=credits,
+        by=sample_users["fran.finance"],
+    )  # fmt: skip
+
+    files = HistoryImport.objects.get(pk=outcome.import_id).files
+    assert files["invoices"] == {
+        "name": invoices.name,
+        "sha256": hashlib.sha256(invoices.read_bytes()).hexdigest(),
+    }
+    assert files["credit_notes"]["sha256"] == hashlib.sha256(credits.read_bytes()).hexdigest()
 
 
 def test_spaced_column_labels_are_read(tmp_path, book: Book, sample_users):

@@ -22,15 +22,19 @@ worded in one place, and both paths store the same values.
 from __future__ import annotations
 
 import csv
+import os
+import select
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
 from billguard.domain.currencies import _MINOR_UNITS
-from billguard.history.fast_resolution import documents_resolve
+from billguard.history.fast_resolution import documents_resolve, registry_tables_load
 from billguard.history.layouts import CREDIT_NOTES, XERO, Layout
 from billguard.history.parsing import column_index
 from billguard.history.reading import Sheet
@@ -68,7 +72,7 @@ def documents_import_fast(
     layout: Layout,
     date_order: str,
     default_currency: str | None,
-    registry: Registry,
+    registry_load: Callable[[], Registry],
     invoice_terms: dict[str, tuple[int | None, int | None, int | None]],
     stored: dict[str, str],
     prefix: str,
@@ -79,8 +83,9 @@ def documents_import_fast(
     """Import the file, or return False, having written nothing, when a row needs the
     row-by-row path.
 
-    ``stored`` maps the external ids of this source's stored documents to their digests.
-    ``write`` contains the source, import id and time that documents_write takes.
+    ``registry_load`` returns the registry, reading it while DuckDB reads the file when it is
+    not read yet. ``stored`` maps the external ids of this source's stored documents to their
+    digests. ``write`` contains the source, import id and time that documents_write takes.
     """
     import duckdb
 
@@ -93,30 +98,59 @@ def documents_import_fast(
 
     database = duckdb.connect()
     try:
-        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
-        database.execute(
+        with tempfile.TemporaryDirectory(prefix="billguard-history-") as folder:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # DuckDB releases the GIL while it runs, so the registry is read meanwhile.
+                reading = pool.submit(
+                    _file_read, database, path, index, len(header), layout, date_order,
+                    default_currency,
+                )  # fmt: skip
+                registry = registry_load()
+                registry_tables_load(database, registry, invoice_terms, Path(folder))
+                # Each resolved document's digest includes its contract's signature. Those
+                # are computed meanwhile, as far as the reading leaves time.
+                for terms in registry.contracts_by_id.values():
+                    if reading.done():
+                        break
+                    registry.contract_signature(terms)
+                if not reading.result():
+                    return False
+            kind = "credit_note" if layout.kind == CREDIT_NOTES else "invoice"
+            _documents_store(
+                database, Path(folder), kind=kind, registry=registry, stored=stored,
+                prefix=prefix, counts=counts, outcome=outcome, write=write,
+            )  # fmt: skip
+    finally:
+        database.close()
+    return True
+
+
+def _file_read(
+    database: Any,
+    path: Path,
+    index: dict[str, int],
+    width: int,
+    layout: Layout,
+    date_order: str,
+    default_currency: str | None,
+) -> bool:
+    """Read the file into the DuckDB tables ``typed`` and ``documents`` on a cursor of its
+    own. Return False when a row or document needs the row-by-row path."""
+    with database.cursor() as cursor:
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+        cursor.execute(
             f"CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', "
             f"quote = '\"', escape = '\"', columns = {{{columns}}}, null_padding = true, "
             "strict_mode = true)",
             [str(path)],
         )
-        _typed_view(database, index, len(header), layout, date_order, default_currency)
-        if database.execute("SELECT count(*) FROM typed WHERE NOT ok").fetchone()[0]:  # type: ignore[index]
+        _typed_view(cursor, index, width, layout, date_order, default_currency)
+        (rejected,) = cursor.execute("SELECT count(*) FROM typed WHERE NOT ok").fetchone()
+        if rejected:
             return False
-        database.execute(f"CREATE TABLE documents AS {_documents_query()}")
-        (needs_row_path,) = database.execute(_NEEDS_ROW_PATH).fetchone()  # type: ignore[misc]
-        if needs_row_path:
-            return False
-        kind = "credit_note" if layout.kind == CREDIT_NOTES else "invoice"
-        with tempfile.TemporaryDirectory(prefix="billguard-history-") as folder:
-            _documents_store(
-                database, Path(folder), kind=kind, registry=registry,
-                invoice_terms=invoice_terms, stored=stored, prefix=prefix, counts=counts,
-                outcome=outcome, write=write,
-            )  # fmt: skip
-    finally:
-        database.close()
-    return True
+        cursor.execute(f"CREATE TABLE documents AS {_documents_query()}")
+        (needs_row_path,) = cursor.execute(_NEEDS_ROW_PATH).fetchone()
+    return not needs_row_path
 
 
 def _documents_store(
@@ -125,7 +159,6 @@ def _documents_store(
     *,
     kind: str,
     registry: Registry,
-    invoice_terms: dict[str, tuple[int | None, int | None, int | None]],
     stored: dict[str, str],
     prefix: str,
     counts: KindCounts,
@@ -134,15 +167,11 @@ def _documents_store(
 ) -> None:
     """Resolve the documents of ``documents`` and store the new and changed ones.
 
-    When no document of the file is stored yet, the documents and lines are copied straight
-    into the final tables. Document ``ordinal`` (its place in the file, from 1) then gets the
-    id ``first + ordinal - 1`` of the ids reserved for the file. Otherwise they go through the
-    staging tables of documents_write. Either way, DuckDB resolves the lines on a second
-    thread while this one computes the documents' digests and PostgreSQL stores them.
+    When no document of the file is stored yet, _documents_copy copies the documents and
+    lines straight into the final tables. Otherwise they go through the staging tables of
+    documents_write. Either way, DuckDB resolves the lines on a second thread meanwhile.
     """
-    from billguard.history.services import Unresolved
-
-    documents_resolve(database, registry, invoice_terms, kind, folder)
+    documents_resolve(database, registry, kind, folder)
     quoted_prefix = prefix.replace("'", "''")
     database.execute(
         f"CREATE TABLE document_keys AS SELECT ordinal, '{quoted_prefix}' || number AS "
@@ -166,63 +195,39 @@ def _documents_store(
             "SELECT DISTINCT contract_id FROM document_contracts"
         ).fetchall()
     }
-    fresh = documents > 0 and known == 0
-    first = invoice_ids_reserve(documents)[0] if fresh else 0
+    if documents > 0 and known == 0:
+        _documents_copy(
+            database, folder, kind=kind, registry=registry, used=used, prefix=prefix,
+            documents=documents, counts=counts, outcome=outcome, write=write,
+        )  # fmt: skip
+        return
     lines_file = folder / "lines.csv"
-    lines_query = (
-        f"SELECT {first} - 1 + k.ordinal, r.* EXCLUDE (external_id, contract_id) "
-        "FROM resolved r JOIN document_keys k ON k.external_id = r.external_id"
-    )
     with ThreadPoolExecutor(max_workers=1) as pool:
         # DuckDB releases the GIL while it runs, so the lines are resolved meanwhile.
         lines_export = pool.submit(
-            _lines_resolve, database, registry, used, prefix, lines_query if fresh else None,
-            lines_file,
-        )  # fmt: skip
+            _lines_resolve, database, registry, used, prefix, None, lines_file
+        )
         _signatures_load(database, registry, folder)
-        database.execute(_HEADERS_SQL.replace("KIND", kind))
-        (lines, created, updated, unchanged, linked) = database.execute(
+        database.execute(f"CREATE TABLE headers AS {_HEADERS_SELECT.replace('KIND', kind)}")
+        (lines, created, updated, unchanged) = database.execute(
             "SELECT coalesce(sum(line_count), 0), count(*) FILTER (stored_digest IS NULL), "
             "count(*) FILTER (stored_digest <> content_sha256), "
-            "count(*) FILTER (stored_digest = content_sha256), "
-            "count(*) FILTER (credited <> '') FROM headers"
+            "count(*) FILTER (stored_digest = content_sha256) FROM headers"
         ).fetchone()
         counts.read += documents
         counts.lines += lines
         counts.created += created
         counts.updated += updated
         counts.unchanged += unchanged
-        outcome.credit_notes_linked += linked
-        for number, customer, customer_issue, contract_issue in database.execute(
-            "SELECT h.number_text, h.customer_text, r.customer_issue, r.contract_issue "
-            "FROM headers h JOIN resolutions r ON r.ordinal = h.ordinal "
-            "WHERE r.customer_issue <> '' OR r.contract_id IS NULL ORDER BY h.ordinal"
-        ).fetchall():
-            if customer_issue:
-                outcome.unresolved_customers.append(Unresolved(number, customer, customer_issue))
-            else:
-                outcome.unresolved_contracts.append(Unresolved(number, customer, contract_issue))
+        _unresolved_report(outcome, *_unresolved_read(database))
         credited = dict(
             database.execute(
                 "SELECT external_id, credited FROM headers WHERE credited <> '' "
                 "AND stored_digest IS DISTINCT FROM content_sha256"
             ).fetchall()
         )
-        rebuild: list[str] = []
-        if fresh:
-            rebuild = _documents_copy(database, folder, first=first, lines=lines, write=write)
         outcome.lines_without_contract_line += lines_export.result()
-    if fresh:
-        ids = dict(
-            database.execute(
-                f"SELECT external_id, {first} - 1 + ordinal FROM headers WHERE credited <> ''"
-            ).fetchall()
-        )
-        lines_copy_new(
-            source=write["source"], lines_csv=lines_file, rebuild=rebuild, ids=ids,
-            credited=credited,
-        )  # fmt: skip
-    elif created + updated:
+    if created + updated:
         headers = database.execute(
             f"SELECT {', '.join(HEADER_COLUMNS)} FROM headers "
             "WHERE stored_digest IS DISTINCT FROM content_sha256 ORDER BY ordinal"
@@ -232,24 +237,160 @@ def _documents_store(
 
 
 def _documents_copy(
-    database: Any, folder: Path, *, first: int, lines: int, write: dict[str, Any]
-) -> list[str]:
-    """Copy every document of ``headers`` into history_importedinvoice, with the id
-    ``first + ordinal - 1``, and return the statements that lines_copy_new runs after."""
-    database.execute(
-        "CREATE TABLE import_fields AS SELECT ?::VARCHAR AS source, "
-        "?::TIMESTAMPTZ AS imported_at, ?::BIGINT AS import_id",
-        [write["source"], write["imported_at"], write["import_id"]],
+    database: Any,
+    folder: Path,
+    *,
+    kind: str,
+    registry: Registry,
+    used: set[int],
+    prefix: str,
+    documents: int,
+    counts: KindCounts,
+    outcome: ImportOutcome,
+    write: dict[str, Any],
+) -> None:
+    """Copy every document of the file and its lines straight into the final tables.
+
+    Document ``ordinal`` (its place in the file, from 1) gets the id ``first + ordinal - 1``
+    of the ids reserved for the file. While PostgreSQL copies the documents and checks their
+    foreign keys, DuckDB resolves the lines and lists the unresolved documents.
+    """
+    first = invoice_ids_reserve(documents)[0]
+    (lines,) = database.execute("SELECT sum(line_count) FROM documents").fetchone()
+    lines_file = folder / "lines.csv"
+    lines_query = (
+        f"SELECT {first} - 1 + k.ordinal, r.* EXCLUDE (external_id, contract_id) "
+        "FROM resolved r JOIN document_keys k ON k.external_id = r.external_id"
     )
-    documents_file = folder / "documents.csv"
-    _csv_export(
-        database,
-        f"SELECT {first} - 1 + h.ordinal, f.source, f.imported_at, f.import_id, "
-        f"{', '.join(f'h.{name}' for name in HEADER_COLUMNS)} "
-        "FROM headers h CROSS JOIN import_fields f",
-        documents_file,
-    )
-    return documents_copy_new(headers=(), headers_csv=documents_file, line_count=lines, **write)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # DuckDB releases the GIL while it runs, so the lines are resolved meanwhile.
+        lines_export = pool.submit(
+            _lines_resolve, database, registry, used, prefix, lines_query, lines_file
+        )
+        _signatures_load(database, registry, folder)
+        database.execute(
+            "CREATE TABLE import_fields AS SELECT ?::VARCHAR AS source, "
+            "?::TIMESTAMPTZ AS imported_at, ?::BIGINT AS import_id",
+            [write["source"], write["imported_at"], write["import_id"]],
+        )
+        query = (
+            f"SELECT {first} - 1 + h.ordinal, f.source, f.imported_at, f.import_id, "
+            f"{', '.join(f'h.{name}' for name in HEADER_COLUMNS)} "
+            f"FROM ({_HEADERS_SELECT.replace('KIND', kind)}) h CROSS JOIN import_fields f"
+        )
+        unresolved = pool.submit(_unresolved_read, database)
+        # DuckDB writes the documents into a named pipe that PostgreSQL's COPY reads, so
+        # the two overlap.
+        with _pipe_read(folder / "documents.csv") as (pipe, blocks):
+            writing = pool.submit(_csv_write, database, query, pipe)
+            rebuild = documents_copy_new(
+                headers=(), headers_csv=blocks(writing), line_count=lines, **write
+            )
+        # Once the pipe is closed, a writer that had not finished fails instead of waiting.
+        writing.result()
+        _copied_check(first, documents)
+        _unresolved_report(outcome, *unresolved.result())
+        outcome.lines_without_contract_line += lines_export.result()
+    counts.read += documents
+    counts.lines += lines
+    counts.created += documents
+    credited_rows = database.execute(
+        f"SELECT k.external_id, r.credited, {first} - 1 + r.ordinal FROM resolutions r "
+        "JOIN document_keys k ON k.ordinal = r.ordinal WHERE r.credited <> ''"
+    ).fetchall()
+    lines_copy_new(
+        source=write["source"], lines_csv=lines_file, rebuild=rebuild,
+        ids={external_id: id_ for external_id, _credited, id_ in credited_rows},
+        credited={external_id: number for external_id, number, _id in credited_rows},
+    )  # fmt: skip
+
+
+def _csv_write(database: Any, query: str, file: Path) -> None:
+    """Write the rows of ``query`` to ``file`` as CSV on a cursor of its own."""
+    with database.cursor() as cursor:
+        _csv_export(cursor, query, file)
+
+
+@contextmanager
+def _pipe_read(
+    path: Path,
+) -> Iterator[tuple[Path, Callable[[Future[None]], Iterator[bytes]]]]:
+    """Create the named pipe ``path`` and yield it with a function that reads it in blocks
+    while the future writing it runs.
+
+    The reading end is open before the writer starts, so the writer never waits to open it,
+    and closing it on the way out makes a writer still running fail instead of wait. The
+    reader polls, so a writer that fails before it opens the pipe ends the reading with its
+    error.
+    """
+    os.mkfifo(path)
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+    def blocks(writer: Future[None]) -> Iterator[bytes]:
+        poller = select.poll()
+        poller.register(handle, select.POLLIN | select.POLLHUP)
+        while True:
+            if not poller.poll(50):
+                if writer.done() and writer.exception() is not None:
+                    raise writer.exception()  # type: ignore[misc]
+                continue
+            try:
+                block = os.read(handle, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not block:
+                return
+            yield block
+
+    try:
+        yield path, blocks
+    finally:
+        os.close(handle)
+
+
+def _copied_check(first: int, documents: int) -> None:
+    """Raise unless the ``documents`` ids from ``first`` on are all stored: the pipe ended
+    early otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM history_importedinvoice WHERE id BETWEEN %s AND %s",
+            [first, first + documents - 1],
+        )
+        (copied,) = cursor.fetchone()
+    if copied != documents:
+        raise RuntimeError(
+            f"only {copied} of {documents} documents reached PostgreSQL; nothing is imported"
+        )
+
+
+def _unresolved_read(database: Any) -> tuple[list[tuple[str, str, str, str]], int]:
+    """Return the unresolved documents in file order (number, customer, customer issue,
+    contract issue) and the number of credit notes that name their invoice. Runs on a
+    cursor of its own, so on any thread."""
+    with database.cursor() as cursor:
+        rows = cursor.execute(
+            "SELECT d.number, d.customer, r.customer_issue, r.contract_issue "
+            "FROM documents d JOIN resolutions r ON r.ordinal = d.ordinal "
+            "WHERE r.customer_issue <> '' OR r.contract_id IS NULL ORDER BY d.ordinal"
+        ).fetchall()
+        (linked,) = cursor.execute(
+            "SELECT count(*) FROM resolutions WHERE credited <> ''"
+        ).fetchone()
+    return rows, int(linked)
+
+
+def _unresolved_report(
+    outcome: ImportOutcome, rows: list[tuple[str, str, str, str]], linked: int
+) -> None:
+    """Add what _unresolved_read returned to ``outcome``."""
+    from billguard.history.services import Unresolved
+
+    outcome.credit_notes_linked += linked
+    for number, customer, customer_issue, contract_issue in rows:
+        if customer_issue:
+            outcome.unresolved_customers.append(Unresolved(number, customer, customer_issue))
+        else:
+            outcome.unresolved_contracts.append(Unresolved(number, customer, contract_issue))
 
 
 def _lines_resolve(
@@ -287,8 +428,7 @@ def _signatures_load(database: Any, registry: Registry, folder: Path) -> None:
 # The stored fields of each document (HEADER_COLUMNS, as services.document_header gives them),
 # its digest and the digest stored for it. The digest changes when the file's rows, a stored
 # field, the credited invoice or the contract's lines and versions change.
-_HEADERS_SQL = """
-CREATE TABLE headers AS
+_HEADERS_SELECT = """
 WITH fields AS (
     SELECT
         d.ordinal,

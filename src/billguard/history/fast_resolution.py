@@ -32,30 +32,16 @@ from typing import Any
 from billguard.history.resolution import REFERENCE_WORD, Registry
 
 
-def documents_resolve(
+def registry_tables_load(
     database: Any,
     registry: Registry,
     invoice_terms: dict[str, tuple[int | None, int | None, int | None]],
-    kind: str,
     folder: Path,
 ) -> None:
-    """Create the DuckDB table ``resolutions`` from ``documents`` (see the module's doc).
-
-    Its columns: ordinal, party_id, bill_to_id, contract_id, credited (the credited invoice's
-    number, "" for none), customer_issue and contract_issue ("" when resolved).
-    """
-    names = [
-        row[0] for row in database.execute("SELECT DISTINCT customer FROM documents").fetchall()
-    ]
-    customers = []
-    for name in names:
-        match = registry.resolve_customer(name)
-        customers.append((name, match.party_id, match.bill_to_id, match.customer_issue))
+    """Load the contracts, versions, single bill-tos and stored invoices that documents_resolve
+    reads into DuckDB tables. They do not depend on the file, so they can be loaded while
+    DuckDB reads it."""
     tables: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
-        "customer_matches": (
-            "name VARCHAR, party_id BIGINT, bill_to_id BIGINT, issue VARCHAR",
-            customers,
-        ),
         "contract_numbers": (
             "key VARCHAR, contract_id BIGINT",
             [(key, terms.id) for key, terms in registry.contracts.items()],
@@ -88,6 +74,26 @@ def documents_resolve(
     }
     for name, (columns, rows) in tables.items():
         _table_write(database, name, columns, rows, folder)
+
+
+def documents_resolve(database: Any, registry: Registry, kind: str, folder: Path) -> None:
+    """Create the DuckDB table ``resolutions`` from ``documents`` and the tables of
+    registry_tables_load (see the module's doc).
+
+    Its columns: ordinal, party_id, bill_to_id, contract_id, credited (the credited invoice's
+    number, "" for none), customer_issue and contract_issue ("" when resolved).
+    """
+    names = [
+        row[0] for row in database.execute("SELECT DISTINCT customer FROM documents").fetchall()
+    ]
+    customers = []
+    for name in names:
+        match = registry.resolve_customer(name)
+        customers.append((name, match.party_id, match.bill_to_id, match.customer_issue))
+    _table_write(
+        database, "customer_matches",
+        "name VARCHAR, party_id BIGINT, bill_to_id BIGINT, issue VARCHAR", customers, folder,
+    )  # fmt: skip
     pattern = REFERENCE_WORD.replace("'", "''")
     database.execute(_RESOLUTION_SQL.replace("REFERENCE_WORD", pattern))
     if kind == "credit_note":

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -185,17 +186,17 @@ def history_import(
 
     outcome = ImportOutcome(source=system, dry_run=dry_run)
     now = timezone.now()
-    with transaction.atomic():
-        registry = Registry()
+    with ThreadPoolExecutor(max_workers=1) as hashing, transaction.atomic():
+        # The files are hashed while they are imported: hashlib releases the GIL.
+        digests = {
+            kind: hashing.submit(_sha256, path) for kind, path in files.items() if path is not None
+        }
+        registry = _RegistryOnce()
         batch = HistoryImport.objects.create(
             source=system,
             started_at=now,
             user=by.get_username() if by is not None else "",
-            files={
-                kind: {"name": path.name, "sha256": _sha256(path)}
-                for kind, path in files.items()
-                if path is not None
-            },
+            files={kind: {"name": path.name} for kind, path in files.items() if path is not None},
         )
         for kind in (INVOICES, CREDIT_NOTES):
             path = files[kind]
@@ -214,14 +215,16 @@ def history_import(
             raise HistoryImportInvalid(problems)
         if parsed_payments:
             _import_payments(
-                system, parsed_payments, registry, batch, now, outcome, problems,
+                system, parsed_payments, registry(), batch, now, outcome, problems,
                 payments.name if payments else "",
             )  # fmt: skip
             if problems:
                 raise HistoryImportInvalid(problems)
         batch.counts = _counts(outcome)
+        for kind, digest in digests.items():
+            batch.files[kind]["sha256"] = digest.result()
         if outcome.changed:
-            batch.save(update_fields=["counts"])
+            batch.save(update_fields=["counts", "files"])
             outcome.import_id = batch.pk
             if by is not None:
                 _audit(by, batch)
@@ -240,15 +243,32 @@ def history_import(
     return outcome
 
 
+class _RegistryOnce:
+    """The registry, read from the database the first time it is needed: the DuckDB path
+    reads its file meanwhile."""
+
+    def __init__(self) -> None:
+        self._registry: Registry | None = None
+
+    def __call__(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry()
+        return self._registry
+
+
 @dataclass
 class _DocumentContext:
     system: str
     kind: str
-    registry: Registry
+    registry_once: _RegistryOnce
     batch: HistoryImport
     now: dt.datetime
     outcome: ImportOutcome
     report: Progress
+
+    @property
+    def registry(self) -> Registry:
+        return self.registry_once()
 
     @property
     def prefix(self) -> str:
@@ -294,7 +314,7 @@ def _import_fast(context: _DocumentContext, path: Path, order: str, currency: st
                 layout=layout_for(context.system, context.kind),
                 date_order=order,
                 default_currency=currency,
-                registry=context.registry,
+                registry_load=context.registry_once,
                 invoice_terms=context.invoice_terms(),
                 stored=context.stored_digests(),
                 prefix=context.prefix,

@@ -153,21 +153,21 @@ def documents_copy_new(
     imported_at: dt.datetime,
     headers: Sequence[tuple[Any, ...]],
     line_count: int,
-    headers_csv: Path | None = None,
+    headers_csv: Iterable[bytes] = (),
 ) -> list[str]:
     """Copy documents that are not stored yet into history_importedinvoice, and check their
     foreign keys. Returns the statements that lines_copy_new runs after the lines are copied.
 
     ``headers`` are tuples of the id (from invoice_ids_reserve) and HEADER_COLUMNS, and
-    ``line_count`` is the number of their lines. ``headers_csv`` may instead name a CSV file
-    of the rows as COPY takes them: the id, source, import time, import id and HEADER_COLUMNS.
+    ``line_count`` is the number of their lines. ``headers_csv`` may instead give CSV text, in
+    blocks, of the rows as COPY takes them: the id, source, import time, import id and
+    HEADER_COLUMNS.
     PostgreSQL only. A bulk import (BULK_LINES) holds an ACCESS EXCLUSIVE lock on the history
     tables until the transaction ends, so other sessions wait to read them.
     """
     with connection.cursor() as cursor:
         rebuild = _bulk_prepare(cursor) if _is_bulk(cursor, line_count) else []
-        if headers_csv is not None:
-            _documents_from_csv(cursor, headers_csv)
+        _documents_from_csv(cursor, headers_csv)
         names = ", ".join(HEADER_COLUMNS)
         if headers:
             with cursor.cursor.copy(
@@ -208,18 +208,20 @@ def lines_copy_new(
         _link_credit_notes(cursor, source, ids, credited)
 
 
-def _documents_from_csv(cursor: Any, path: Path) -> None:
-    """Copy the CSV file of documents, each row the id, source, import time, import id and
-    HEADER_COLUMNS."""
+def _documents_from_csv(cursor: Any, blocks: Iterable[bytes]) -> None:
+    """Copy CSV text of documents, each row the id, source, import time, import id and
+    HEADER_COLUMNS. Nothing is copied when ``blocks`` is empty."""
     names = ", ".join(HEADER_COLUMNS)
-    with (
-        cursor.cursor.copy(
-            f"COPY {INVOICES} (id, source, imported_at, history_import_id, {names}) "
-            "FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
-        path.open("rb") as handle,
-    ):
-        while block := handle.read(1 << 20):
+    blocks = iter(blocks)
+    first = next(blocks, None)
+    if first is None:
+        return
+    with cursor.cursor.copy(
+        f"COPY {INVOICES} (id, source, imported_at, history_import_id, {names}) "
+        "FROM STDIN WITH (FORMAT csv)"
+    ) as copy:
+        copy.write(first)
+        for block in blocks:
             copy.write(block)
 
 
