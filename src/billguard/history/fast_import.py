@@ -318,7 +318,7 @@ def _pipe_read(
     """Create the named pipe ``path`` and yield it with a function that reads it in blocks
     while the future writing it runs.
 
-    The reading end is open before the writer starts, so the writer never waits to open it,
+    The reading end is open before the writer starts, so the writer does not wait to open it,
     and closing it on the way out makes a writer still running fail instead of wait. The
     reader polls, so a writer that fails before it opens the pipe ends the reading with its
     error.
