@@ -118,7 +118,7 @@ def test_show_prints_diff_and_approvals(capsys, sample_users):
     assert f"change request {request.pk}: contract C-0007" in out
     assert "requested by  sam.sales on 2026-11-02 09:30 via service" in out
     assert ["lines.L1.unit_price", "1000.00", "1100.00"] in lines
-    assert "2 x finance_approver (rule price-two-approvers)" in out
+    assert "2 approvals from the finance approver role (rule price-two-approvers)" in out
     assert "approve blake.approver for alex.approver as finance_approver" in " ".join(out.split())
     assert "Price uplift agreed in the renewal" in out
 

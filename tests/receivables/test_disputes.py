@@ -8,6 +8,7 @@ from billguard.billing.exceptions import exception_resolve, exceptions_open
 from billguard.billing.models import Invoice
 from billguard.controls.models import AuditEntry
 from billguard.domain.errors import InvalidInput, NotAllowed, RuleViolation
+from billguard.domain.money import money_text
 from billguard.receivables.balances import CREDITED, balance_of
 from billguard.receivables.disputes import (
     dispute_open,
@@ -120,6 +121,30 @@ def test_partly_credited_invoice_can_still_be_disputed(receivables: Receivables)
     dispute = open_dispute(receivables, opened_on=dt.date(2026, 9, 20))
 
     assert dispute.invoice == receivables.september
+
+
+def test_partly_credited_invoice_disputed_up_to_what_is_left(receivables: Receivables):
+    note = credit_note_issue(
+        invoice=receivables.september,
+        reason="Half the month was not delivered",
+        issue_date=dt.date(2026, 9, 15),
+        quantities={"1": D("0.5")},
+        by=receivables.finance,
+    )
+    left = receivables.september.payable - note.payable
+
+    with pytest.raises(InvalidInput) as refused:
+        open_dispute(receivables, opened_on=dt.date(2026, 9, 20), amount=left + D("0.01"))
+
+    assert refused.value.place == "--amount"
+    assert refused.value.message == (
+        f"the disputed amount {left + D('0.01')} is not between 0 and the "
+        f"{money_text(left, 'EUR')} of invoice {receivables.september.number} that credit note "
+        f"{note.number} left uncredited."
+    )
+    assert not Dispute.objects.exists()
+    dispute = open_dispute(receivables, opened_on=dt.date(2026, 9, 20), amount=left)
+    assert dispute.amount == left
 
 
 def test_sales_may_open_but_not_decide(receivables: Receivables):

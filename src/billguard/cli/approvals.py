@@ -176,7 +176,11 @@ def approvals_show(args: argparse.Namespace) -> int:
         print("  none")
     for rule in request.required:
         name = f" (rule {rule['rule']})" if rule.get("rule") else ""
-        print(f"  {rule.get('approvals', 1)} x {rule.get('role') or 'any approver'}{name}")
+        count = int(rule.get("approvals", 1))
+        who = _role_label(rule.get("role") or "")
+        if rule.get("role"):
+            who = f"the {who} role"
+        print(f"  {count} approval{'s' if count != 1 else ''} from {who}{name}")
 
     print("\napprovals so far:")
     decisions = sorted(request.approvals.all(), key=lambda a: (a.decided_at, a.pk))
@@ -294,3 +298,10 @@ def _approval_count(request: ChangeRequest) -> str:
     approved = sum(1 for a in request.approvals.all() if a.decision == "approve")
     needed = sum(int(rule.get("approvals", 1)) for rule in request.required)
     return f"{approved} of {needed}" if needed else str(approved)
+
+
+def _role_label(role: str) -> str:
+    # Imported here: the command line loads the models only once Django is set up.
+    from billguard.controls.roles import role_label
+
+    return role_label(role)

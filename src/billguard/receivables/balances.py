@@ -131,6 +131,11 @@ def credited_in_full(invoices: Iterable[Invoice]) -> set[int]:
     }
 
 
+def credited_total(invoice: Invoice) -> Decimal:
+    """Return what the issued credit notes of ``invoice`` credit, whatever their date."""
+    return _credited([invoice.pk], dt.date.max).get(invoice.pk, Decimal(0))
+
+
 # Ids per query, below SQLite's limit of host parameters in older builds.
 _ID_BATCH = 900
 

@@ -31,7 +31,7 @@ from billguard.controls.services import audit_record
 from billguard.domain.errors import InvalidInput, NotFound, RuleViolation
 from billguard.domain.money import money_text, to_decimal
 from billguard.domain.periods import parse_period
-from billguard.receivables.balances import credited_in_full
+from billguard.receivables.balances import credited_total
 from billguard.receivables.models import Dispute
 
 if TYPE_CHECKING:
@@ -95,13 +95,23 @@ def dispute_open(
                 value=str(invoice),
                 fix="Dispute an issued invoice; a held draft is resolved in the exception queue.",
             )
-        if credited_in_full([invoice]):
+        credited = credited_total(invoice)
+        if credited >= invoice.payable:
             raise RuleViolation(
                 f"invoice {invoice.number} is credited in full by {_credit_notes(invoice)}, "
                 "so nothing is left to dispute.",
                 place="INVOICE",
                 value=invoice.number,
                 fix="Dispute the invoice that replaced it, if the customer disputes that one.",
+            )
+        if credited and (amount <= 0 or amount > invoice.payable - credited):
+            left = money_text(invoice.payable - credited, invoice.currency)
+            raise InvalidInput(
+                f"the disputed amount {amount} is not between 0 and the {left} of invoice "
+                f"{invoice.number} that {_credit_notes(invoice)} left uncredited.",
+                place="--amount",
+                value=amount,
+                fix="Give the part of what is left that the customer disputes.",
             )
         if amount <= 0 or amount > invoice.payable:
             raise InvalidInput(
