@@ -123,7 +123,7 @@ def test_partly_credited_invoice_can_still_be_disputed(receivables: Receivables)
     assert dispute.invoice == receivables.september
 
 
-def test_partly_credited_invoice_disputed_up_to_what_is_left(receivables: Receivables):
+def test_dispute_capped_at_uncredited_amount(receivables: Receivables):
     note = credit_note_issue(
         invoice=receivables.september,
         reason="Half the month was not delivered",

@@ -177,10 +177,10 @@ def approvals_show(args: argparse.Namespace) -> int:
     for rule in request.required:
         name = f" (rule {rule['rule']})" if rule.get("rule") else ""
         count = int(rule.get("approvals", 1))
-        who = _role_label(rule.get("role") or "")
+        approvers = _role_label(rule.get("role") or "")
         if rule.get("role"):
-            who = f"the {who} role"
-        print(f"  {count} approval{'s' if count != 1 else ''} from {who}{name}")
+            approvers = f"the {approvers} role"
+        print(f"  {count} approval{'s' if count != 1 else ''} from {approvers}{name}")
 
     print("\napprovals so far:")
     decisions = sorted(request.approvals.all(), key=lambda a: (a.decided_at, a.pk))

@@ -119,8 +119,8 @@ def balance_of(invoice: Invoice, as_of: dt.date | None = None) -> InvoiceBalance
 def credited_in_full(invoices: Iterable[Invoice]) -> set[int]:
     """Return the ids of the invoices whose issued credit notes cover their whole payable amount.
 
-    Every issued credit note counts, whatever its date, because this tells whether anything of
-    the invoice is left now to dispute.
+    Every issued credit note counts, whatever its date, because the question is whether
+    anything of the invoice is left to dispute now.
     """
     invoices = list(invoices)
     credited = _credited([invoice.pk for invoice in invoices], dt.date.max)
