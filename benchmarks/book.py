@@ -105,6 +105,52 @@ def vat_id(index: int) -> str:
     return f"DE{body}{mod_11_10.calc_check_digit(body)}"
 
 
+# Syllables of the generated customer names, and the cities of their bill-to addresses.
+_SYLLABLES = (
+    "ba", "ke", "lo", "mi", "nu", "ra", "se", "ti", "vo", "za", "dre", "fal", "gor", "hin",
+    "jas", "kur", "lem", "mor", "nev", "pal", "quin", "ros", "stan", "tor", "ul", "ver",
+    "wen", "xan", "yor", "zel",
+)
+_INDUSTRIES = ("Logistik", "Maschinenbau", "Software", "Handel", "Bau", "Medien", "Consulting")
+_CITIES = (
+    ("Munich", "8"), ("Berlin", "1"), ("Hamburg", "2"), ("Cologne", "5"), ("Frankfurt", "6"),
+    ("Stuttgart", "7"), ("Leipzig", "0"), ("Dresden", "0"), ("Hanover", "3"), ("Bremen", "2"),
+    ("Nuremberg", "9"), ("Essen", "4"), ("Dortmund", "4"), ("Bonn", "5"), ("Mannheim", "6"),
+    ("Augsburg", "8"), ("Kiel", "2"), ("Freiburg", "7"), ("Mainz", "5"), ("Rostock", "1"),
+)
+# A multiplier coprime to the number of four-syllable names, so that consecutive customers
+# get names that differ from their first letters on.
+_NAME_STRIDE = 7_919
+
+
+def customer_name(c: int) -> str:
+    """Return the name of customer ``c``: four syllables, an industry and a legal form.
+
+    The names are unique for up to 810,000 customers and spread over the alphabet, so the
+    duplicate matcher's blocks on city and name prefix stay small, as in a real book.
+    """
+    count = len(_SYLLABLES)
+    code = (c * _NAME_STRIDE) % count**4
+    if c >= count**4:
+        raise ValueError(f"customer index {c} is out of range for generated names")
+    parts = []
+    for _ in range(4):
+        code, digit = divmod(code, count)
+        parts.append(_SYLLABLES[digit])
+    return f"{''.join(parts).title()} {_INDUSTRIES[c % len(_INDUSTRIES)]} GmbH"
+
+
+def customer_city(c: int) -> tuple[str, str]:
+    """Return the city and postcode of customer ``c``'s bill-to address."""
+    city, prefix = _CITIES[c % len(_CITIES)]
+    return city, f"{prefix}{c % 10_000:04d}"
+
+
+def customer_street(c: int) -> str:
+    """Return the street of customer ``c``'s bill-to address, one of its own."""
+    return f"{_SYLLABLES[c % len(_SYLLABLES)].title()}strasse {c // len(_SYLLABLES) + 1}"
+
+
 def contract_number(j: int) -> str:
     return f"B-{j:07d}"
 
@@ -237,10 +283,10 @@ def party_rows(size: BookSize) -> Iterator[tuple[object, ...]]:
             c,
             f"BC-{c:06d}",
             "customer",
-            f"Bench Customer {c:06d} GmbH",
+            customer_name(c),
             "DE",
             vat_id(c),
-            f"{10000 + c % 89999:05d}",
+            customer_city(c)[1],
             None,
             None,
             "",
@@ -253,10 +299,9 @@ def bill_to_rows(size: BookSize) -> Iterator[tuple[object, ...]]:
             c,
             c,
             f"BC-{c:06d}-BT",
-            f"Bench Customer {c:06d} GmbH",
-            f"Industriestrasse {c % 200 + 1}",
-            "Munich",
-            f"{10000 + c % 89999:05d}",
+            customer_name(c),
+            customer_street(c),
+            *customer_city(c),
             "",
             "DE",
             vat_id(c),

@@ -1,7 +1,7 @@
 """Time the import of a generated QuickBooks Online invoice export (docs/benchmarks.md).
 
 The database is dropped and created, migrated and filled with the benchmark book
-(benchmarks.book: customers "Bench Customer 000001 GmbH", contracts B-0000001, ...). The
+(benchmarks.book: customers such as "Zeltorvoba Maschinenbau GmbH", contracts B-0000001, ...). The
 export has one invoice per contract and month, with a Service Date, and bills each contract
 line at its contract price. Nine invoices in ten name their contract in the Memo. The tenth
 is resolved by date, which finds the customer's five contracts, as real exports often do.
@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from benchmarks.book import BookSize, contract_lines, contract_number, customer_of
+from benchmarks.book import BookSize, contract_lines, contract_number, customer_name, customer_of
 from benchmarks.database import configure_django, recreate_database
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def export_rows(lines: int) -> Iterator[tuple[str, ...]]:
         for j in range(1, contracts + 1):
             invoice += 1
             number = contract_number(j)
-            customer = f"Bench Customer {customer_of(j):06d} GmbH"
+            customer = customer_name(customer_of(j))
             memo = f"Contract {number}, {first:%B %Y}" if j % 10 else f"{first:%B %Y} services"
             issued = first.strftime("%m/%d/%Y")
             due = (first + dt.timedelta(days=30)).strftime("%m/%d/%Y")
