@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billguard.billing.models import BillingRun, Invoice, NumberingSeries
 from billguard.billing.run import billing_run_execute
@@ -79,6 +80,34 @@ def test_run_holds_draft_with_blocking_finding():
     assert held.number is None
     assert "SOW_MISSING" in set(held.findings.values_list("code", flat=True))
     assert NumberingSeries.objects.get().next_number == 1
+
+
+def test_run_again_keeps_the_time_a_draft_was_first_held():
+    make_contract(sow_document_id=None)
+    period = parse_period("2026-11")
+    billing_run_execute(period=period)
+    first = Invoice.objects.get()
+    first_held = first.created_at - dt.timedelta(days=9)
+    Invoice.objects.filter(pk=first.pk).update(held_since=first_held)
+
+    billing_run_execute(period=period)
+
+    again = Invoice.objects.get()
+    assert again.pk != first.pk
+    assert again.status == Invoice.Status.HELD
+    assert again.held_since == first_held
+    assert again.created_at > first.created_at
+
+
+def test_run_records_when_a_draft_is_first_held():
+    make_contract(sow_document_id=None)
+    before = timezone.now()
+
+    billing_run_execute(period=parse_period("2026-11"))
+
+    held = Invoice.objects.get()
+    assert held.held_since is not None
+    assert before <= held.held_since <= held.created_at
 
 
 def test_dry_run_stores_nothing():

@@ -23,6 +23,7 @@ from billguard.registry.services.documents import document_store
 from billguard.registry.services.schedules import schedule_lines_for
 from billguard.registry.terms import LineTerms, PriceChangeTerms
 from billguard.sample.pdf import text_pdf
+from billguard.web.pages.contracts.views import _contract_today
 from billguard.web.templatetags.billguard_web import unit_price
 from tests.factories import draft_for, make_contract
 
@@ -487,3 +488,12 @@ def test_future_version_priced_on_first_day(signed_in) -> None:
 
     assert f"Price from {start}" in body
     assert "EUR 1,100.00" in body
+
+
+def test_contract_today_is_the_date_in_the_versions_time_zone() -> None:
+    # UTC+14 and UTC-11 are 25 hours apart, so their dates always differ.
+    east = _contract_today(ContractVersion(timezone="Pacific/Kiritimati"))
+    west = _contract_today(ContractVersion(timezone="Pacific/Pago_Pago"))
+
+    assert east - west in (dt.timedelta(days=1), dt.timedelta(days=2))
+    assert _contract_today(ContractVersion(timezone="Nowhere/Unknown")) == timezone.localdate()

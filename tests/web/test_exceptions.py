@@ -76,7 +76,7 @@ def test_queue_inverted_amount_range_error(signed_in) -> None:
 def test_queue_filters_by_days_held(signed_in) -> None:
     held = held_drafts()
     Invoice.objects.filter(pk=held["C-1"].pk).update(
-        created_at=held["C-1"].created_at.replace(year=2026, month=1)
+        held_since=held["C-1"].held_since.replace(year=2026, month=1)
     )
 
     body = signed_in("fran.finance").get("/exceptions/?min_days=30").content.decode()

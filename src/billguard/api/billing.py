@@ -172,6 +172,7 @@ class InvoiceSerializer(CurrencyAmounts, serializers.ModelSerializer):
             "override_reason",
             "created_at",
             "issued_at",
+            "held_since",
         ]
 
 

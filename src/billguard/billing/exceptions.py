@@ -43,7 +43,7 @@ def exceptions_open() -> QuerySet[Invoice]:
         Invoice.objects.filter(status=Invoice.Status.HELD)
         .select_related("contract", "bill_to")
         .prefetch_related("findings")
-        .order_by("created_at", "pk")
+        .order_by("held_since", "pk")
     )
 
 

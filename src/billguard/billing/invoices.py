@@ -53,13 +53,19 @@ def invoices_save_drafts(
     keys = [c.plan.draft_key for c in checked]
     # The status is compared here, not in SQL, so that PostgreSQL uses the draft_key index
     # alone even with stale statistics.
-    issued = {
-        str(key)
-        for key, status in Invoice.objects.filter(draft_key__in=keys).values_list(
-            "draft_key", "status"
+    earlier = list(
+        Invoice.objects.filter(draft_key__in=keys).values_list(
+            "draft_key", "status", "held_since", "created_at"
         )
-        if status == Invoice.Status.ISSUED
+    )
+    issued = {str(key) for key, status, _, _ in earlier if status == Invoice.Status.ISSUED}
+    # A draft held again keeps the time of its first hold.
+    held_before = {
+        key: since or created_at
+        for key, status, since, created_at in earlier
+        if status == Invoice.Status.HELD
     }
+    now = timezone.now()
     if issued:
         raise RuleViolation(
             f"{len(issued)} draft(s) were already issued: {', '.join(sorted(issued)[:5])}.",
@@ -75,6 +81,7 @@ def invoices_save_drafts(
             Invoice(
                 document_type=Invoice.DocumentType.INVOICE,
                 status=Invoice.Status.HELD if item.blocked else Invoice.Status.DRAFT,
+                held_since=held_before.get(item.plan.draft_key, now) if item.blocked else None,
                 seller_entity_id=item.seller_entity_id,
                 contract_id=item.contract_id,
                 contract_version=version,
@@ -103,7 +110,6 @@ def invoices_save_drafts(
 
     _lines_insert(invoices, checked)
     _tax_subtotals_insert(invoices, checked)
-    now = timezone.now()
     rows_insert(
         StoredFinding,
         FINDING_FIELDS,

@@ -204,10 +204,11 @@ def alerts_sweep(*, now: dt.datetime | None = None) -> SweepCounts:
     warning = now + dt.timedelta(hours=int(policy_setting("approval_expiry_warning_hours")))
 
     with transaction.atomic():
-        # NOTE: a held draft is stored again when its period is re-run, which restarts its
-        # age and gives it a new id, so the key is the draft key (contract and period).
+        # A held draft is stored again, with a new id, when its period is re-run; it keeps
+        # the time of its first hold, and the alert's key is the draft key (contract and
+        # period), so the alert is not sent again.
         held = (
-            Invoice.objects.filter(status=Invoice.Status.HELD, created_at__lt=deadline)
+            Invoice.objects.filter(status=Invoice.Status.HELD, held_since__lt=deadline)
             .select_related("contract")
             .order_by("pk")
         )
@@ -494,14 +495,14 @@ def _payload(event: str, alert: Alert, now: dt.datetime) -> dict[str, Any]:
 
 def _overdue_alert(invoice: Any, now: dt.datetime) -> Alert:
     contract = invoice.contract.number if invoice.contract else ""
-    days = (now - invoice.created_at).days
+    days = (now - invoice.held_since).days
     return Alert(
         subject=f"Held invoice of contract {contract or invoice.pk} open for {days} days",
         payload={
             "invoice_id": invoice.pk,
             "contract": contract,
             "draft_key": invoice.draft_key or "",
-            "held_since": invoice.created_at,
+            "held_since": invoice.held_since,
             "days_open": days,
             "currency": invoice.currency,
             "payable": invoice.payable,

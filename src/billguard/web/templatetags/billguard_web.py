@@ -10,6 +10,7 @@ from django.forms import BoundField
 
 from billguard.billing.models import BillingRun
 from billguard.domain.currencies import is_currency, minor_units
+from billguard.domain.rounding import RoundingMode, round_decimal
 from billguard.web import links
 from billguard.web.forms import as_sentence
 
@@ -18,14 +19,21 @@ register = template.Library()
 
 @register.filter
 def money(amount: object, currency: str = "") -> str:
-    """``1234.5|money:"EUR"`` gives ``EUR 1,234.50``; a missing amount gives an en dash."""
+    """``1234.5|money:"EUR"`` gives ``EUR 1,234.50``; a missing amount gives an en dash.
+
+    The amount is shown with the currency's minor units (ISO 4217: JPY 0, EUR 2, BHD 3; 2
+    without a known currency), rounded half up as billing rounds amounts.
+    """
     if amount is None or amount == "":
         return "\u2013"
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
         return str(amount)
-    text = f"{value:,.2f}"
+    if not value.is_finite():
+        return str(amount)
+    places = minor_units(currency) if is_currency(currency) else 2
+    text = f"{round_decimal(value, places, RoundingMode.HALF_UP):,.{places}f}"
     return f"{currency} {text}" if currency else text
 
 
@@ -68,7 +76,8 @@ def day_before(day: dt.date | None) -> dt.date | None:
 
 @register.filter
 def sentence(text: object, value: object = None) -> str:
-    """Capitalise a service's message shown on its own: a run's error, an import problem."""
+    """Capitalise a service's message shown on its own: a run's error, an import problem, a
+    finding's message."""
     return as_sentence(str(text), "" if value is None else str(value))
 
 

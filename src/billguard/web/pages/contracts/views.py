@@ -8,6 +8,7 @@ request service.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -23,7 +24,8 @@ from billguard.controls.approval_policy import requirements_describe
 from billguard.controls.models import ChangeRequest
 from billguard.controls.models.policy import Mode, Target
 from billguard.controls.requests import change_request_create
-from billguard.domain.errors import BillguardError
+from billguard.domain.errors import BillguardError, InvalidInput
+from billguard.domain.periods import local_date
 from billguard.registry.models import Amendment, Contract, ContractVersion, Document, Party
 from billguard.registry.services.documents import document_read
 from billguard.web import links
@@ -146,8 +148,9 @@ def _contract_page(
         change_form = PriceChangeForm(version=latest)
     invoices = invoices_by_version(found)
     # The lines shown are the latest version's, so their prices are those of today, or of the
-    # day that version takes effect when it is still to come.
-    today = timezone.localdate()
+    # day that version takes effect when it is still to come. Today is the contract's: the
+    # date in the time zone of its latest version, as billing counts its days.
+    today = _contract_today(latest)
     price_day = max(today, latest.effective_from) if latest is not None else today
     prices = line_prices(latest, price_day) if latest is not None else {}
     latest_lines = list(latest.lines.all()) if latest is not None else []
@@ -275,3 +278,14 @@ def _created_message(change: ChangeRequest) -> str:
         return f"Change request {change.pk} is approved and applies on {change.effective_from}."
     needed = requirements_describe(change.required)
     return f"Change request {change.pk} is created. It waits for approval: {needed}."
+
+
+def _contract_today(version: ContractVersion | None) -> dt.date:
+    """Return today's date in ``version``'s time zone, or the server's without a version."""
+    if version is None:
+        return timezone.localdate()
+    try:
+        return local_date(timezone.now(), version.timezone)
+    except InvalidInput:
+        # A zone name this system does not know; the page still shows the prices.
+        return timezone.localdate()

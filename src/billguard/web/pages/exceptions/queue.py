@@ -19,8 +19,8 @@ from billguard.web.pages.htmx import table_only
 from billguard.web.paging import paginate
 
 ORDERINGS = {
-    "oldest": ("created_at", "pk"),
-    "newest": ("-created_at", "-pk"),
+    "oldest": ("held_since", "pk"),
+    "newest": ("-held_since", "-pk"),
     "amount_desc": ("-payable", "pk"),
     "amount_asc": ("payable", "pk"),
 }
@@ -73,7 +73,7 @@ def held_drafts(filters: dict[str, Any], *, user_id: int, sort: str) -> QuerySet
     if filters.get("customer") is not None:
         held = held.filter(contract__party_id__in=filters["customer"])
     if filters.get("min_days") is not None:
-        held = held.filter(created_at__lte=timezone.now() - dt.timedelta(days=filters["min_days"]))
+        held = held.filter(held_since__lte=timezone.now() - dt.timedelta(days=filters["min_days"]))
     if filters.get("min_amount") is not None:
         held = held.filter(payable__gte=filters["min_amount"])
     if filters.get("max_amount") is not None:
@@ -93,7 +93,7 @@ def _page_figures_add(invoices: list[Any]) -> None:
     )
     now = timezone.now()
     for invoice in invoices:
-        invoice.days_held = (now - invoice.created_at).days
+        invoice.days_held = (now - invoice.held_since).days
         amounts = [f.amount_at_stake for f in invoice.blocking if f.amount_at_stake is not None]
         invoice.at_stake = sum(amounts, Decimal(0)) if amounts else None
         invoice.assignee_name = assignees.get(invoice.draft_key or "", "")
