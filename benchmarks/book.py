@@ -106,17 +106,19 @@ def vat_id(index: int) -> str:
 
 
 # Syllables of the generated customer names, and the cities of their bill-to addresses.
-_SYLLABLES = (
-    "ba", "ke", "lo", "mi", "nu", "ra", "se", "ti", "vo", "za", "dre", "fal", "gor", "hin",
-    "jas", "kur", "lem", "mor", "nev", "pal", "quin", "ros", "stan", "tor", "ul", "ver",
-    "wen", "xan", "yor", "zel",
+_SYLLABLES = tuple(
+    "ba ke lo mi nu ra se ti vo za dre fal gor hin jas kur lem mor nev pal quin ros stan tor "
+    "ul ver wen xan yor zel".split()
 )
 _INDUSTRIES = ("Logistik", "Maschinenbau", "Software", "Handel", "Bau", "Medien", "Consulting")
-_CITIES = (
-    ("Munich", "8"), ("Berlin", "1"), ("Hamburg", "2"), ("Cologne", "5"), ("Frankfurt", "6"),
-    ("Stuttgart", "7"), ("Leipzig", "0"), ("Dresden", "0"), ("Hanover", "3"), ("Bremen", "2"),
-    ("Nuremberg", "9"), ("Essen", "4"), ("Dortmund", "4"), ("Bonn", "5"), ("Mannheim", "6"),
-    ("Augsburg", "8"), ("Kiel", "2"), ("Freiburg", "7"), ("Mainz", "5"), ("Rostock", "1"),
+# City and the first digit of its postcodes.
+_CITIES = tuple(
+    tuple(pair.split(":"))
+    for pair in (
+        "Munich:8 Berlin:1 Hamburg:2 Cologne:5 Frankfurt:6 Stuttgart:7 Leipzig:0 Dresden:0 "
+        "Hanover:3 Bremen:2 Nuremberg:9 Essen:4 Dortmund:4 Bonn:5 Mannheim:6 Augsburg:8 Kiel:2 "
+        "Freiburg:7 Mainz:5 Rostock:1"
+    ).split()
 )
 # A multiplier coprime to the number of four-syllable names, so that consecutive customers
 # get names that differ from their first letters on.
@@ -130,9 +132,12 @@ def customer_name(c: int) -> str:
     duplicate matcher's blocks on city and name prefix stay small, as in a real book.
     """
     count = len(_SYLLABLES)
-    code = (c * _NAME_STRIDE) % count**4
     if c >= count**4:
-        raise ValueError(f"customer index {c} is out of range for generated names")
+        raise ValueError(
+            f"customer index {c} is out of range: the book has names for fewer than "
+            f"{count**4:,} customers, so generate a smaller book"
+        )
+    code = (c * _NAME_STRIDE) % count**4
     parts = []
     for _ in range(4):
         code, digit = divmod(code, count)

@@ -82,7 +82,7 @@ def test_run_holds_draft_with_blocking_finding():
     assert NumberingSeries.objects.get().next_number == 1
 
 
-def test_run_again_keeps_the_time_a_draft_was_first_held():
+def test_rerun_keeps_first_held_time():
     make_contract(sow_document_id=None)
     period = parse_period("2026-11")
     billing_run_execute(period=period)
@@ -99,7 +99,7 @@ def test_run_again_keeps_the_time_a_draft_was_first_held():
     assert again.created_at > first.created_at
 
 
-def test_run_records_when_a_draft_is_first_held():
+def test_run_records_held_since():
     make_contract(sow_document_id=None)
     before = timezone.now()
 

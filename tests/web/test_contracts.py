@@ -490,7 +490,7 @@ def test_future_version_priced_on_first_day(signed_in) -> None:
     assert "EUR 1,100.00" in body
 
 
-def test_contract_today_is_the_date_in_the_versions_time_zone() -> None:
+def test_contract_today_uses_version_zone() -> None:
     # UTC+14 and UTC-11 are 25 hours apart, so their dates always differ.
     east = _contract_today(ContractVersion(timezone="Pacific/Kiritimati"))
     west = _contract_today(ContractVersion(timezone="Pacific/Pago_Pago"))

@@ -204,9 +204,8 @@ def alerts_sweep(*, now: dt.datetime | None = None) -> SweepCounts:
     warning = now + dt.timedelta(hours=int(policy_setting("approval_expiry_warning_hours")))
 
     with transaction.atomic():
-        # A held draft is stored again, with a new id, when its period is re-run; it keeps
-        # the time of its first hold, and the alert's key is the draft key (contract and
-        # period), so the alert is not sent again.
+        # A re-run stores a held draft again with a new id but the time of its first hold.
+        # The alert's key is the draft key (contract and period), so it is not sent again.
         held = (
             Invoice.objects.filter(status=Invoice.Status.HELD, held_since__lt=deadline)
             .select_related("contract")

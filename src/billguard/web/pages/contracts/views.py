@@ -148,8 +148,8 @@ def _contract_page(
         change_form = PriceChangeForm(version=latest)
     invoices = invoices_by_version(found)
     # The lines shown are the latest version's, so their prices are those of today, or of the
-    # day that version takes effect when it is still to come. Today is the contract's: the
-    # date in the time zone of its latest version, as billing counts its days.
+    # day that version takes effect when it is still to come. Today is the date in the
+    # latest version's time zone.
     today = _contract_today(latest)
     price_day = max(today, latest.effective_from) if latest is not None else today
     prices = line_prices(latest, price_day) if latest is not None else {}
