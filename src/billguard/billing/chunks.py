@@ -42,6 +42,7 @@ from billguard.billing.outputs import (
     seller_ibans,
 )
 from billguard.billing.selectors import load_draft_sources
+from billguard.billing.statistics import statistics_refresh
 from billguard.checks.context import CheckContext, Draft
 from billguard.checks.engine import run_checks
 from billguard.checks.finding import Finding, Severity
@@ -152,6 +153,7 @@ def chunk_execute(chunk_id: int) -> None:
     for attempt in range(1, retries + 2):
         try:
             _chunk_attempt(chunk_id)
+            statistics_refresh()
             return
         except RETRYABLE_ERRORS as error:
             if attempt > retries:
