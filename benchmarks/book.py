@@ -4,7 +4,7 @@ Every value follows from the index of its row, so two books of one size are iden
 book is meant to pass every check, so that a billing run issues every draft:
 
 - each customer has its own valid German VAT ID (check digit by ISO 7064 Mod 11,10, as
-  python-stdnum validates it) and its own name, so PARTY_DUPLICATE_SUSPECTED stays quiet;
+  python-stdnum validates it), name and street, so PARTY_DUPLICATE_SUSPECTED stays quiet;
 - each contract is a services contract with every mandatory field, a signed SOW document,
   a bill-to entity, a customer PO and a billing schedule that bills exactly its version;
 - every tenth contract has a second version from an approved amendment (effective
