@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from billguard.controls.approval_policy import requirements_describe
+from billguard.controls.approval_policy import requirement_text, requirements_describe
 from billguard.controls.models import Approval, ApprovalRule, AuditEntry, ChangeRequest
 from billguard.controls.requests import (
     change_request_approve,
@@ -157,6 +157,24 @@ def test_still_needed_merges_one_role():
     needed = requirements_describe(request.required)
 
     assert needed == "1 approval from the finance approver role under rules prices and terms"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "text"),
+    [
+        (
+            {"role": "finance_approver", "approvals": 2},
+            "2 approvals from the finance approver role",
+        ),
+        ({"role": "", "approvals": 1}, "1 approval from any approver"),
+        (
+            {"role": "finance_approver", "approvals": 1, "approved_by": ["bob"]},
+            "1 approval from the finance approver role",
+        ),
+    ],
+)
+def test_requirement_text_names_role_label(requirement, text):
+    assert requirement_text(requirement) == text
 
 
 def test_still_needed_counts_largest_gap():

@@ -164,7 +164,7 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     # When the draft of this key was first held. Checking a held draft again stores it as a
-    # new row; the time carries over, so the exception queue counts days from the first hold.
+    # new row with this time carried over, so the exception queue counts from the first hold.
     held_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -30,13 +30,13 @@ logger = logging.getLogger(__name__)
 GROWTH = 1.5
 MIN_NEW_PAGES = 128
 
-# One ANALYZE at a time across the queue workers; the others go on with their next chunk.
+# One ANALYZE at a time across the queue workers. The others go on with their next chunk.
 _LOCK_KEY = 0x42474153  # "BGAS"
 
 
 def grown_tables() -> list[str]:
-    """Return the tables of the billing run whose planner statistics describe far fewer pages
-    than the table has now, on PostgreSQL; an empty list on other databases."""
+    """Return the billing run's tables that outgrew the pages their planner statistics describe
+    (by GROWTH and MIN_NEW_PAGES). On databases other than PostgreSQL, return an empty list."""
     if connection.vendor != "postgresql":
         return []
     tables = [
@@ -59,7 +59,8 @@ def statistics_refresh() -> list[str]:
     """ANALYZE the tables that ``grown_tables`` returns, and return their names.
 
     Another process analyzing them already makes this one return at once with an empty list.
-    A failure (a user that may not analyze the tables) is logged, and the run goes on.
+    A failure, such as a database user without the right to analyze, is logged and returns an
+    empty list, so the run goes on with the statistics it has.
     """
     if connection.vendor != "postgresql":
         return []
@@ -77,7 +78,7 @@ def statistics_refresh() -> list[str]:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
     except DatabaseError as error:
         logger.warning(
-            "could not refresh the planner statistics of %s: %s",
+            "refreshing the planner statistics of %s failed, the run goes on without: %s",
             ", ".join(tables) or "the billing tables",
             error,
         )

@@ -176,11 +176,7 @@ def approvals_show(args: argparse.Namespace) -> int:
         print("  none")
     for rule in request.required:
         name = f" (rule {rule['rule']})" if rule.get("rule") else ""
-        count = int(rule.get("approvals", 1))
-        approvers = _role_label(rule.get("role") or "")
-        if rule.get("role"):
-            approvers = f"the {approvers} role"
-        print(f"  {count} approval{'s' if count != 1 else ''} from {approvers}{name}")
+        print(f"  {_requirement_text(rule)}{name}")
 
     print("\napprovals so far:")
     decisions = sorted(request.approvals.all(), key=lambda a: (a.decided_at, a.pk))
@@ -300,8 +296,8 @@ def _approval_count(request: ChangeRequest) -> str:
     return f"{approved} of {needed}" if needed else str(approved)
 
 
-def _role_label(role: str) -> str:
+def _requirement_text(requirement: dict[str, Any]) -> str:
     # Imported here: the command line loads the models only once Django is set up.
-    from billguard.controls.roles import role_label
+    from billguard.controls.approval_policy import requirement_text
 
-    return role_label(role)
+    return requirement_text(requirement)

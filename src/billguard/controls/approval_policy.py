@@ -107,12 +107,12 @@ def requirements_describe(required: list[dict[str, Any]]) -> str:
 
     any_needed, any_rules = by_role.pop("", (0, []))
     parts = [
-        _approvals_text(needed, f"from the {role_label(role)} role", rules)
+        _approvals_text(needed, _approvers(role), rules)
         for role, (needed, rules) in by_role.items()
     ]
     role_needed_max = max((needed for needed, _ in by_role.values()), default=0)
     if any_needed and not parts:
-        parts.append(_approvals_text(any_needed, f"from {role_label('')}", any_rules))
+        parts.append(_approvals_text(any_needed, _approvers(""), any_rules))
     elif any_needed > role_needed_max:
         parts.append(_approvals_text(any_needed, "in all", any_rules))
     return "; ".join(parts) or "none"
@@ -147,6 +147,17 @@ def change_sizes(changes: Mapping[str, Any], before: Mapping[str, Any]) -> dict[
     if price_changes:
         sizes[PRICE] = max(price_changes).quantize(Decimal("0.0001"))
     return sizes
+
+
+def requirement_text(requirement: Mapping[str, Any]) -> str:
+    """Describe one requirement as its rule sets it: ``2 approvals from the finance approver
+    role``, whatever approvals it has already."""
+    count = int(requirement.get("approvals", 1))
+    return _approvals_text(count, _approvers(requirement.get("role") or ""), [])
+
+
+def _approvers(role: str) -> str:
+    return f"from the {role_label(role)} role" if role else f"from {role_label('')}"
 
 
 def _approvals_text(count: int, source: str, rules: list[str]) -> str:
