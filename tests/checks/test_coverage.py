@@ -1,5 +1,6 @@
 import dataclasses
 import datetime as dt
+import random
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from billguard.billing.credit import credit_note_issue
 from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
 from billguard.billing.models import Invoice
 from billguard.billing.run import billing_run_execute
+from billguard.checks import coverage
 from billguard.checks.context import CheckContext, Draft
 from billguard.checks.engine import run_checks
 from billguard.checks.finding import Finding, Severity
@@ -509,3 +511,22 @@ def test_usage_in_arrears_covers_no_fixed_fee() -> None:
     result = findings(draft, context, {"BILLING_PERIOD_MISSED"})
 
     assert [f.subject for f in result] == ["billing period 2026-09", "billing period 2026-11"]
+
+
+def test_day_ranges_agree_with_pairwise_overlap() -> None:
+    # BILLING_PERIOD_MISSED asks the sorted ranges instead of comparing every span with every
+    # period; both must give one answer, also for undated and reversed spans.
+    rng = random.Random(20261205)
+    first = dt.date(2026, 1, 1)
+
+    def day() -> dt.date | None:
+        return None if rng.random() < 0.1 else first + dt.timedelta(days=rng.randrange(120))
+
+    for _ in range(300):
+        spans = [coverage._Span("L", "", day(), day()) for _ in range(rng.randrange(6))]
+        ranges = coverage._DayRanges(spans)
+        for _ in range(10):
+            start = first + dt.timedelta(days=rng.randrange(120))
+            end = start + dt.timedelta(days=rng.randrange(40))
+            expected = any(coverage._overlap((start, end), (s.start, s.end)) for s in spans)
+            assert ranges.share_a_day_with(start, end) is expected, (spans, start, end)

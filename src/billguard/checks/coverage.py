@@ -38,8 +38,10 @@ Billguard has no record of those invoices. So the first issued invoice is the ba
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -103,8 +105,32 @@ def _overlap(
     return a_start <= b_end and b_start <= a_end
 
 
-def _invoice_period(invoice: Invoice) -> tuple[dt.date | None, dt.date | None]:
-    lines = invoice.lines.all()
+@dataclass(frozen=True)
+class _IssuedFacts:
+    """What the checks of this family read of an issued document: its inclusive service
+    period, its lines' spans and the spans of its fixed-fee lines."""
+
+    period: tuple[dt.date | None, dt.date | None]
+    spans: tuple[_Span, ...]
+    fixed_fee_spans: tuple[_Span, ...]
+
+
+# The instance attribute that keeps an issued document's facts. A draft's checks compare it
+# with every invoice of its contract and party, and a chunk's drafts share those instances,
+# so the facts are worked out once per loaded instance. Issued documents do not change.
+_FACTS_ATTRIBUTE = "_coverage_facts"
+
+
+def _facts(invoice: Invoice) -> _IssuedFacts:
+    facts: _IssuedFacts | None = invoice.__dict__.get(_FACTS_ATTRIBUTE)
+    if facts is None:
+        facts = _facts_work_out(invoice)
+        invoice.__dict__[_FACTS_ATTRIBUTE] = facts
+    return facts
+
+
+def _facts_work_out(invoice: Invoice) -> _IssuedFacts:
+    lines = list(invoice.lines.all())
     start = invoice.period_start
     if start is None:
         starts = [line.service_start for line in lines if line.service_start]
@@ -113,20 +139,26 @@ def _invoice_period(invoice: Invoice) -> tuple[dt.date | None, dt.date | None]:
     if end is None:
         ends = [line.service_end for line in lines if line.service_end]
         end = max(ends) if ends else start
-    return start, end
-
-
-def _invoice_spans(invoice: Invoice) -> list[_Span]:
-    start, end = _invoice_period(invoice)
-    return [
+    spans = tuple(
         _Span(
             code=line.line_code,
             kind=line.kind,
             start=line.service_start or start,
             end=line.service_end or end,
         )
-        for line in invoice.lines.all()
-    ]
+        for line in lines
+    )
+    # An invoice without lines counts as one fixed-fee line over its period.
+    fixed = tuple(s for s in spans if _is_fixed_fee(s)) if spans else (_Span("", "", start, end),)
+    return _IssuedFacts(period=(start, end), spans=spans, fixed_fee_spans=fixed)
+
+
+def _invoice_period(invoice: Invoice) -> tuple[dt.date | None, dt.date | None]:
+    return _facts(invoice).period
+
+
+def _invoice_spans(invoice: Invoice) -> tuple[_Span, ...]:
+    return _facts(invoice).spans
 
 
 def _draft_spans(draft: Draft) -> list[_Span]:
@@ -141,15 +173,15 @@ def _draft_spans(draft: Draft) -> list[_Span]:
     ]
 
 
-def _bills_same_days(draft: Draft, invoice: Invoice) -> bool:
+def _bills_same_days(draft: Draft, draft_spans: list[_Span], invoice: Invoice) -> bool:
     """Return whether ``invoice``, of the draft's contract, bills days that the draft bills.
 
-    Only lines of the same contract line are compared, when every line of both documents names
-    its contract line and service dates. Otherwise the document service periods are compared.
+    ``draft_spans`` are the draft's as ``_draft_spans`` returns them. Only lines of the same
+    contract line are compared, when every line of both documents names its contract line and
+    service dates. Otherwise the document service periods are compared.
     """
-    draft_spans = _draft_spans(draft)
     invoice_spans = _invoice_spans(invoice)
-    spans = draft_spans + invoice_spans
+    spans = [*draft_spans, *invoice_spans]
     if draft_spans and invoice_spans and all(s.code and s.start and s.end for s in spans):
         return any(
             mine.code == theirs.code
@@ -204,8 +236,11 @@ def already_invoiced(draft: Draft, context: CheckContext) -> Iterator[Observatio
     assert context.contract is not None
     contract = context.contract
     documents = [d for d in context.contract_invoices if d.pk != draft.invoice_id]
+    draft_spans = _draft_spans(draft)
     billed = [
-        invoice for invoice in _standing_invoices(documents) if _bills_same_days(draft, invoice)
+        invoice
+        for invoice in _standing_invoices(documents)
+        if _bills_same_days(draft, draft_spans, invoice)
     ]
     if not billed:
         return
@@ -405,13 +440,28 @@ def _is_fixed_fee(span: _Span) -> bool:
     return span.kind not in _NOT_FIXED_KINDS
 
 
-def _fixed_fee_spans(invoice: Invoice) -> list[_Span]:
+def _fixed_fee_spans(invoice: Invoice) -> tuple[_Span, ...]:
     """Return the fixed-fee lines of ``invoice``. An invoice without lines counts as one."""
-    spans = _invoice_spans(invoice)
-    if not spans:
-        start, end = _invoice_period(invoice)
-        return [_Span("", "", start, end)]
-    return [span for span in spans if _is_fixed_fee(span)]
+    return _facts(invoice).fixed_fee_spans
+
+
+class _DayRanges:
+    """The inclusive date ranges of some spans, for asking whether any of them shares a day
+    with another range (as ``_overlap`` tells for two). A span without both dates shares none.
+
+    The ranges are sorted by first day beside the running latest last day, so a question costs
+    a binary search instead of a pass over every span.
+    """
+
+    def __init__(self, spans: Iterable[_Span]) -> None:
+        dated = sorted((s.start, s.end) for s in spans if s.start is not None and s.end is not None)
+        self._starts = [start for start, _ in dated]
+        self._reach = list(itertools.accumulate((end for _, end in dated), max))
+
+    def share_a_day_with(self, start: dt.date, end: dt.date) -> bool:
+        # The ranges that start on or before ``end``; one of them reaches ``start`` or later.
+        count = bisect.bisect_right(self._starts, end)
+        return count > 0 and self._reach[count - 1] >= start
 
 
 def _periods_before(
@@ -489,18 +539,18 @@ def billing_period_missed(draft: Draft, context: CheckContext) -> Iterator[Obser
     if not billed_starts:
         return
     baseline = min(billed_starts)
-    covering = [
+    covering = _DayRanges(
         span
         for invoice in _standing_invoices(list(context.contract_invoices))
         if invoice.pk != draft.invoice_id
         for span in _fixed_fee_spans(invoice)
-    ]
+    )
 
     cadence = Cadence(schedule.cadence)
     for piece in _periods_before(first_fixed_day, schedule, cadence):
         if piece.start < baseline:
             continue
-        if any(_overlap((piece.start, piece.last_day), (s.start, s.end)) for s in covering):
+        if covering.share_a_day_with(piece.start, piece.last_day):
             continue
         full = period_containing(
             piece.start, cadence, schedule.billing_day, anchor_month=schedule.starts_on.month

@@ -409,10 +409,10 @@ def _issued_invoices(
         .values_list("pk", "bill_to__party_id", "status")
         if status == issued
     }
-    invoices = list(
-        Invoice.objects.filter(pk__in=of_contracts | party_of.keys())
-        .select_related("bill_to")
-        .order_by("pk")
+    # The checks read these invoices' own fields and lines, not their bill-to entity (a party's
+    # invoices are grouped here), so the fast loader builds them without a join.
+    invoices = load_instances(
+        Invoice.objects.filter(pk__in=of_contracts | party_of.keys()).order_by("pk")
     )
     prefetch_children(invoices, "lines")
 
