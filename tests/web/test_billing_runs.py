@@ -244,6 +244,20 @@ def test_mode_names_where_run_started(signed_in, settings, capsys):
     assert "in the calling process" not in listed + detail
 
 
+def test_mode_of_page_run_in_web_server(signed_in, in_process):
+    make_contract()
+    client = signed_in("fran.finance")
+
+    client.post("/billing-runs/", {"period": "2026-11"})
+
+    run = BillingRun.objects.get(period_label="2026-11")
+    assert run.status == BillingRun.Status.COMPLETED
+    detail = client.get(f"/billing-runs/{run.pk}/").content.decode()
+    text = "in the web server, within the request from the billing runs page that started it"
+    assert f"<dt>Mode</dt><dd>{text}</dd>" in detail
+    assert "background process" not in detail
+
+
 def test_failed_run_shows_error(signed_in, sample_users):
     client = signed_in("fran.finance")
     run = billing_run_record(period=parse_period("2026-11"), by=sample_users["fran.finance"])

@@ -30,7 +30,7 @@ from billguard.billing.selectors import billing_run_progress
 from billguard.domain.errors import BillguardError
 from billguard.domain.periods import parse_period
 from billguard.web.access import page, require
-from billguard.web.background import run_starter
+from billguard.web.background import run_in_this_process, run_starter
 from billguard.web.forms import PageForm, add_service_error
 from billguard.web.paging import PAGE_SIZE, paginate
 
@@ -132,8 +132,6 @@ def _start(request: HttpRequest, form: StartRunForm) -> BillingRun | None:
 # The text of where a run is carried out, by its mode and where it was started. The mode's
 # own label ("in the calling process") is wrong for a run this page handed to a background
 # process.
-# NOTE: with BILLGUARD_RUN_STARTER set to run_in_this_process, a page run is carried out in the
-# web server's process, but the run does not record its starter and still reads "background".
 _CARRIED_OUT: dict[tuple[str, str], str] = {
     (BillingRun.Mode.PROCESS, BillingRun.StartedFrom.WEB): (
         "in a background process started from the billing runs page"
@@ -157,9 +155,20 @@ _CARRIED_OUT: dict[tuple[str, str], str] = {
 }
 
 
+_IN_THE_REQUEST = "in the web server, within the request from the billing runs page that started it"
+
+
 def run_carried_out(run: BillingRun) -> str:
-    """Describe where ``run`` is carried out and where it was started, for a finance reader."""
-    return _CARRIED_OUT.get((run.mode, run.started_from), "in the process that started it")
+    """Describe where ``run`` is carried out and where it was started, for a finance reader.
+
+    A page run in process goes to the starter of BILLGUARD_RUN_STARTER, a setting of the
+    deployment that runs do not record, so the text follows the setting in force.
+    """
+    key = (run.mode, run.started_from)
+    page_run = key == (BillingRun.Mode.PROCESS, BillingRun.StartedFrom.WEB)
+    if page_run and run_starter() is run_in_this_process:
+        return _IN_THE_REQUEST
+    return _CARRIED_OUT.get(key, "in the process that started it")
 
 
 def _runs_listed() -> QuerySet[BillingRun]:
