@@ -31,6 +31,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F
 from django.utils import timezone
 
+from billguard.billing.collector import chunk_collection
 from billguard.billing.drafting import DraftPlan, draft_contract, draft_key_for
 from billguard.billing.faults import fault_point
 from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
@@ -152,7 +153,8 @@ def chunk_execute(chunk_id: int) -> None:
     retries = 0 if connection.in_atomic_block else MAX_CHUNK_RETRIES
     for attempt in range(1, retries + 2):
         try:
-            _chunk_attempt(chunk_id)
+            with chunk_collection():
+                _chunk_attempt(chunk_id)
             statistics_refresh()
             return
         except RETRYABLE_ERRORS as error:

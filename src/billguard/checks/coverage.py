@@ -41,6 +41,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -113,6 +114,10 @@ class _IssuedFacts:
     period: tuple[dt.date | None, dt.date | None]
     spans: tuple[_Span, ...]
     fixed_fee_spans: tuple[_Span, ...]
+    # Whether every line names its contract line and has service dates, and the spans by
+    # contract line code.
+    coded: bool
+    spans_by_code: dict[str, tuple[_Span, ...]]
 
 
 # The instance attribute that keeps an issued document's facts. A draft's checks compare it
@@ -150,7 +155,20 @@ def _facts_work_out(invoice: Invoice) -> _IssuedFacts:
     )
     # An invoice without lines counts as one fixed-fee line over its period.
     fixed = tuple(s for s in spans if _is_fixed_fee(s)) if spans else (_Span("", "", start, end),)
-    return _IssuedFacts(period=(start, end), spans=spans, fixed_fee_spans=fixed)
+    by_code: dict[str, list[_Span]] = defaultdict(list)
+    for span in spans:
+        by_code[span.code].append(span)
+    return _IssuedFacts(
+        period=(start, end),
+        spans=spans,
+        fixed_fee_spans=fixed,
+        coded=_coded(spans),
+        spans_by_code={code: tuple(found) for code, found in by_code.items()},
+    )
+
+
+def _coded(spans: Iterable[_Span]) -> bool:
+    return all(s.code and s.start and s.end for s in spans)
 
 
 def _invoice_period(invoice: Invoice) -> tuple[dt.date | None, dt.date | None]:
@@ -173,21 +191,22 @@ def _draft_spans(draft: Draft) -> list[_Span]:
     ]
 
 
-def _bills_same_days(draft: Draft, draft_spans: list[_Span], invoice: Invoice) -> bool:
+def _bills_same_days(
+    draft: Draft, draft_spans: list[_Span], draft_coded: bool, invoice: Invoice
+) -> bool:
     """Return whether ``invoice``, of the draft's contract, bills days that the draft bills.
 
-    ``draft_spans`` are the draft's as ``_draft_spans`` returns them. Only lines of the same
+    ``draft_spans`` are the draft's as ``_draft_spans`` returns them, and ``draft_coded``
+    tells whether each of them names its contract line and has dates. Only lines of the same
     contract line are compared, when every line of both documents names its contract line and
     service dates. Otherwise the document service periods are compared.
     """
-    invoice_spans = _invoice_spans(invoice)
-    spans = [*draft_spans, *invoice_spans]
-    if draft_spans and invoice_spans and all(s.code and s.start and s.end for s in spans):
+    facts = _facts(invoice)
+    if draft_spans and facts.spans and draft_coded and facts.coded:
         return any(
-            mine.code == theirs.code
-            and _overlap((mine.start, mine.end), (theirs.start, theirs.end))
+            _overlap((mine.start, mine.end), (theirs.start, theirs.end))
             for mine in draft_spans
-            for theirs in invoice_spans
+            for theirs in facts.spans_by_code.get(mine.code, ())
         )
     return _documents_overlap(draft, invoice)
 
@@ -237,10 +256,11 @@ def already_invoiced(draft: Draft, context: CheckContext) -> Iterator[Observatio
     contract = context.contract
     documents = [d for d in context.contract_invoices if d.pk != draft.invoice_id]
     draft_spans = _draft_spans(draft)
+    draft_coded = _coded(draft_spans)
     billed = [
         invoice
         for invoice in _standing_invoices(documents)
-        if _bills_same_days(draft, draft_spans, invoice)
+        if _bills_same_days(draft, draft_spans, draft_coded, invoice)
     ]
     if not billed:
         return
@@ -325,12 +345,13 @@ def duplicate_invoice_suspected(draft: Draft, context: CheckContext) -> Iterator
     assert context.contract is not None
     contract_id = context.contract.pk
     matches: list[tuple[Invoice, list[str]]] = []
+    days = (draft.service_start, draft.service_end)
     for invoice in _standing_invoices(_issued_documents(draft, context)):
         # ALREADY_INVOICED reports every invoice of the draft's own contract that this check
         # would, with the same overlap rule, so only other contracts are compared here.
         if invoice.contract_id == contract_id:
             continue
-        if not _documents_overlap(draft, invoice):
+        if not _overlap(days, _invoice_period(invoice)):
             continue
         reasons = _duplicate_reasons(draft, invoice)
         if reasons:
