@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from billguard.billing.collector import chunk_collection
@@ -36,6 +36,7 @@ from billguard.billing.drafting import DraftPlan, draft_contract, draft_key_for
 from billguard.billing.faults import fault_point
 from billguard.billing.invoices import CheckedPlan, invoices_issue, invoices_save_drafts
 from billguard.billing.models import BillingRun, BillingRunChunk, Invoice
+from billguard.billing.output_process import OutputProcessError, current_output_process
 from billguard.billing.outputs import (
     invoice_write_outputs,
     invoices_for_outputs,
@@ -481,28 +482,59 @@ def _outputs_write(work: ChunkWork, chunk_index: int) -> None:
     """Write the files of the invoices the chunk issued, and of already issued ones missing them.
 
     A run killed after a chunk committed but before its files were written leaves issued
-    invoices without files. The next run of the period writes them here.
+    invoices without files. The next run of the period writes them here. A run with an output
+    process hands the ids to it instead.
     """
     fault_point("outputs", chunk_index)
-    invoices = invoices_for_outputs(Invoice.objects.filter(pk__in=work.issued_invoice_ids))
+    invoice_ids = list(work.issued_invoice_ids)
     if work.already_issued_keys:
-        earlier = Invoice.objects.filter(
-            draft_key__in=work.already_issued_keys, status=Invoice.Status.ISSUED
-        ).select_related("seller_entity")
-        missing = [
-            invoice.pk
-            for invoice in earlier
-            if not (
-                invoices_root() / invoice.seller_entity.code / f"{invoice.number}.journal.csv"
-            ).exists()
-        ]
+        missing = _without_files(
+            Invoice.objects.filter(
+                draft_key__in=work.already_issued_keys, status=Invoice.Status.ISSUED
+            )
+        )
         if missing:
             logger.warning("writing the missing files of %d issued invoice(s)", len(missing))
-            invoices += invoices_for_outputs(Invoice.objects.filter(pk__in=missing))
+            invoice_ids += missing
+    writer = current_output_process()
+    if writer is not None:
+        try:
+            writer.hand(invoice_ids)
+            return
+        except OutputProcessError as error:
+            logger.error("chunk %d writes its own files: %s", chunk_index, error)
+    outputs_write(invoice_ids)
+
+
+def outputs_write(invoice_ids: list[int]) -> None:
+    """Write the UBL and journal files of the issued invoices ``invoice_ids``.
+
+    A file that cannot be written is logged; the invoice stays issued, and the next run of its
+    period writes the file.
+    """
+    invoices = invoices_for_outputs(Invoice.objects.filter(pk__in=invoice_ids))
     ibans = seller_ibans({invoice.seller_entity_id for invoice in invoices})
     for invoice in invoices:
         try:
             invoice_write_outputs(invoice, seller_iban=ibans.get(invoice.seller_entity_id, ""))
         except OSError as error:
-            # The invoice is issued either way; the next run of the period writes its files.
             logger.error("could not write the files of invoice %s: %s", invoice.number, error)
+
+
+def outputs_write_missing(invoice_ids: list[int]) -> None:
+    """Write the files of those issued invoices of ``invoice_ids`` that have no journal file."""
+    for first in range(0, len(invoice_ids), 1000):
+        batch = invoice_ids[first : first + 1000]
+        missing = _without_files(Invoice.objects.filter(pk__in=batch, status=Invoice.Status.ISSUED))
+        if missing:
+            logger.warning("writing the missing files of %d issued invoice(s)", len(missing))
+            outputs_write(missing)
+
+
+def _without_files(invoices: QuerySet[Invoice]) -> list[int]:
+    # The journal is written after the UBL file, so an invoice with a journal has both.
+    return [
+        pk
+        for pk, number, seller in invoices.values_list("pk", "number", "seller_entity__code")
+        if not (invoices_root() / seller / f"{number}.journal.csv").exists()
+    ]

@@ -5,7 +5,9 @@ It does nothing unless BILLGUARD_FAULT_POINT names the point that the run reache
 - ``drafting``: inside a chunk's transaction, with its contracts locked, before drafting;
 - ``checks``: after drafting, before the first checked drafts are stored;
 - ``issuing``: after the chunk's numbers are taken, before its transaction commits;
-- ``outputs``: after the chunk committed, before its UBL and journal files are written.
+- ``outputs``: after the chunk committed, before its UBL and journal files are written;
+- ``writer``: in a run's output process (billing/output_process.py), before it writes the
+  files of a chunk handed to it; there the index counts the chunks handed to the writer.
 
 The hook fires in the chunk whose index is BILLGUARD_FAULT_AFTER_CHUNKS + 1 (default 0, so
 the first chunk). The process that reaches the point first creates BILLGUARD_FAULT_FILE,
@@ -25,7 +27,7 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-FAULT_POINTS = ("drafting", "checks", "issuing", "outputs")
+FAULT_POINTS = ("drafting", "checks", "issuing", "outputs", "writer")
 FAULT_WAIT_SECONDS = 60.0
 
 

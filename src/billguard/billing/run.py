@@ -34,6 +34,7 @@ from billguard.billing.chunks import (
     chunk_process,
 )
 from billguard.billing.models import BillingRun, BillingRunChunk
+from billguard.billing.output_process import output_process
 from billguard.billing.outputs import ensure_journal_accounts
 from billguard.billing.selectors import billable_contract_ids
 from billguard.controls.roles import authorize
@@ -297,10 +298,11 @@ def _execute(
             chunks_enqueue([c.pk for c in _chunk_ids(run)])
             _chunks_wait(run, len(chunk_rows), progress, queue_timeout)
         else:
-            for done, chunk in enumerate(_chunk_ids(run), start=1):
-                chunk_execute(chunk.pk)
-                if progress is not None:
-                    progress(done, len(chunk_rows))
+            with output_process(len(chunk_rows)):
+                for done, chunk in enumerate(_chunk_ids(run), start=1):
+                    chunk_execute(chunk.pk)
+                    if progress is not None:
+                        progress(done, len(chunk_rows))
     except BaseException as error:
         logger.exception("billing run %s failed", run.pk)
         _run_mark_failed(run, error)

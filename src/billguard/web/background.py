@@ -19,19 +19,18 @@ setting, and so can a deployment that wants no child processes.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import connection
 from django.utils.module_loading import import_string
 
 from billguard.billing.models import BillingRun
+from billguard.child_processes import child_environment as child_process_environment
+from billguard.child_processes import database_url_in_use
 from billguard.domain.errors import BillguardError
 
 logger = logging.getLogger(__name__)
@@ -114,26 +113,14 @@ def child_environment() -> dict[str, str]:
     In production they are the configured ones. Under a test runner the database is the test
     database, which the child must use too.
     """
-    environment = dict(os.environ)
-    environment["BILLGUARD_DATABASE_URL"] = _database_url()
-    environment["BILLGUARD_VAR_DIR"] = str(settings.VAR_DIR)
-    environment.setdefault("DJANGO_SETTINGS_MODULE", "billguard.settings")
-    return environment
-
-
-def _database_url() -> str:
-    name = str(connection.settings_dict["NAME"])
-    if connection.vendor == "sqlite":
-        if name == ":memory:" or "mode=memory" in name:
-            raise BillguardError(
-                "the database is an in-memory SQLite database, which the process that carries "
-                "out a billing run cannot open.",
-                code="RUN_STARTER_UNAVAILABLE",
-                place="BILLGUARD_DATABASE_URL",
-                fix="Use a SQLite file or PostgreSQL, or set BILLGUARD_RUN_STARTER to "
-                "billguard.web.background.run_in_this_process.",
-            )
-        return f"sqlite:///{name}"
-    configured = os.environ.get("BILLGUARD_DATABASE_URL", "")
-    parts = urlsplit(configured)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+    url = database_url_in_use()
+    if url is None:
+        raise BillguardError(
+            "the database is an in-memory SQLite database, which the process that carries "
+            "out a billing run cannot open.",
+            code="RUN_STARTER_UNAVAILABLE",
+            place="BILLGUARD_DATABASE_URL",
+            fix="Use a SQLite file or PostgreSQL, or set BILLGUARD_RUN_STARTER to "
+            "billguard.web.background.run_in_this_process.",
+        )
+    return child_process_environment(url)
