@@ -242,6 +242,14 @@ def print_run(figures: dict[str, Any]) -> None:
         + (f", database server {server:.1f} s" if server is not None else "")
         + f"; peak RSS {figures['max_rss_mib']:.0f} MiB"
     )
+    children_cpu = figures.get("children_user_seconds", 0) + figures.get(
+        "children_system_seconds", 0
+    )
+    if children_cpu:
+        print(
+            f"  child processes (output files): CPU {children_cpu:.1f} s, "
+            f"peak RSS {figures['children_max_rss_mib']:.0f} MiB"
+        )
     workers = figures.get("queue_workers")
     if workers:
         print(

@@ -6,6 +6,9 @@ Run by ``benchmarks.__main__``; it prints nothing and writes its figures as JSON
 - ``user_seconds``, ``system_seconds``: CPU time of this process during the run
   (resource.getrusage);
 - ``max_rss_mib``: peak resident memory of this process (ru_maxrss, KiB on Linux);
+- ``children_user_seconds``, ``children_system_seconds``, ``children_max_rss_mib``: the same
+  for the child processes of the run, such as the process that writes a long run's files on
+  PostgreSQL (RUSAGE_CHILDREN: the largest child's peak);
 - ``server_cpu_seconds``: on PostgreSQL, CPU time of the server process that served the
   run's connection, read from /proc/<pid>/stat; None where it cannot be read.
 """
@@ -57,6 +60,7 @@ def run_period(
     server_before = _process_cpu_seconds(server_pid)
     rss_before = _max_rss_mib()
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     profiler = cProfile.Profile() if profile_path else None
 
     started = time.perf_counter()
@@ -68,6 +72,7 @@ def run_period(
     seconds = time.perf_counter() - started
 
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_after = _process_cpu_seconds(server_pid)
     if profiler is not None and profile_path is not None:
         profiler.dump_stats(profile_path)
@@ -98,6 +103,9 @@ def run_period(
         "system_seconds": usage_after.ru_stime - usage_before.ru_stime,
         "max_rss_mib_before_run": rss_before,
         "max_rss_mib": _max_rss_mib(),
+        "children_user_seconds": children_after.ru_utime - children_before.ru_utime,
+        "children_system_seconds": children_after.ru_stime - children_before.ru_stime,
+        "children_max_rss_mib": children_after.ru_maxrss / 1024,
         "server_cpu_seconds": (
             server_after - server_before
             if server_before is not None and server_after is not None

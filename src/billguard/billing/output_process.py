@@ -4,8 +4,8 @@ A run in process keeps one core busy with drafting, checking and issuing, and wr
 issued invoice's files took about a fifth of that work. When the run has at least
 ``MIN_CHUNKS`` chunks and the database is PostgreSQL, ``output_process`` starts one writer
 process for the run. After each chunk commits, the run hands the writer the ids of the
-invoices to write and goes on with the next chunk; the writer loads those invoices and
-writes their files as the run itself would (``billing.outputs``).
+invoices to write and goes on with the next chunk. The writer loads those invoices and writes
+their files as the run itself would (``billing.outputs``).
 
 The writer is started with ``spawn``, so it shares no database connection with the run. Its
 queue holds at most ``QUEUE_SIZE`` chunks, so a writer that falls behind slows the run down
