@@ -63,12 +63,14 @@ class OutputProcess:
         if not invoice_ids:
             return
         while True:
+            # A writer that ended takes nothing more; the caller writes the files itself.
+            if not self._process.is_alive():
+                raise OutputProcessError(self._process.exitcode)
             try:
                 self._jobs.put(list(invoice_ids), timeout=POLL_SECONDS)
                 break
             except queue.Full:
-                if not self._process.is_alive():
-                    raise OutputProcessError(self._process.exitcode) from None
+                continue
         self.handed.extend(invoice_ids)
 
     def finish(self) -> bool:
