@@ -108,8 +108,8 @@ def _overlap(
 
 @dataclass(frozen=True)
 class _IssuedFacts:
-    """What the checks of this family read of an issued document: its inclusive service
-    period, its lines' spans and the spans of its fixed-fee lines."""
+    """The parts of an issued document that the checks of this family read: its inclusive
+    service period, its lines' spans and the spans of its fixed-fee lines."""
 
     period: tuple[dt.date | None, dt.date | None]
     spans: tuple[_Span, ...]
@@ -197,7 +197,7 @@ def _bills_same_days(
     """Return whether ``invoice``, of the draft's contract, bills days that the draft bills.
 
     ``draft_spans`` are the draft's as ``_draft_spans`` returns them, and ``draft_coded``
-    tells whether each of them names its contract line and has dates. Only lines of the same
+    says whether each of them names its contract line and has dates. Only lines of the same
     contract line are compared, when every line of both documents names its contract line and
     service dates. Otherwise the document service periods are compared.
     """
