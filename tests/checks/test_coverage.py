@@ -514,8 +514,8 @@ def test_usage_in_arrears_covers_no_fixed_fee() -> None:
 
 
 def test_day_ranges_agree_with_pairwise_overlap() -> None:
-    # BILLING_PERIOD_MISSED asks the sorted ranges instead of comparing every span with every
-    # period; both must give one answer, also for undated and reversed spans.
+    # BILLING_PERIOD_MISSED looks periods up in sorted ranges instead of comparing each period
+    # with every span. Both give the same result, also for undated and reversed spans.
     rng = random.Random(20261205)
     first = dt.date(2026, 1, 1)
 

@@ -8,7 +8,7 @@ invoices to write and goes on with the next chunk. The writer loads those invoic
 their files as the run itself would (``billing.outputs``).
 
 The writer is started with ``spawn``, so it shares no database connection with the run. Its
-queue holds at most ``QUEUE_SIZE`` chunks, so a writer that falls behind slows the run down
+queue takes at most ``QUEUE_SIZE`` chunks, so a writer that falls behind slows the run down
 instead of letting the ids pile up. At the end the run waits for the writer. A writer that
 failed or died leaves some files unwritten: the run then writes the files still missing
 itself, as the next run of the period would.
@@ -82,9 +82,15 @@ class OutputProcess:
             try:
                 self._jobs.put(None, timeout=POLL_SECONDS * 10)
             except queue.Full:
-                logger.error("the output process takes no more work; stopping it")
+                logger.error(
+                    "output process %s timed out taking the end of work; terminating it",
+                    self._process.pid,
+                )
                 self._process.terminate()
         self._process.join()
+        if self._process.exitcode != 0:
+            # Nobody reads ids still queued for a writer that ended, so do not wait to send them.
+            self._jobs.cancel_join_thread()
         self._jobs.close()
         self._jobs.join_thread()
         if self._process.exitcode != 0:
@@ -97,6 +103,8 @@ class OutputProcess:
 
 
 class OutputProcessError(Exception):
+    """Error raised when the run hands work to an output process that has ended."""
+
     def __init__(self, exitcode: int | None) -> None:
         super().__init__(f"the output process ended with exit code {exitcode}")
 
@@ -140,8 +148,8 @@ def _write_missing(invoice_ids: list[int]) -> None:
 
 
 def writer_main(jobs: Any, environment: dict[str, str], parent_pid: int) -> None:
-    """The writer process: set Django up on the run's database, then write the files of each
-    list of invoice ids until ``None`` arrives or the run's process is gone."""
+    """Set Django up on the run's database, then write the files of each list of invoice ids
+    from ``jobs`` until ``None`` arrives or the run's process is gone."""
     os.environ.update(environment)
     import django
 

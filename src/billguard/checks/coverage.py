@@ -197,7 +197,7 @@ def _bills_same_days(
     """Return whether ``invoice``, of the draft's contract, bills days that the draft bills.
 
     ``draft_spans`` are the draft's as ``_draft_spans`` returns them, and ``draft_coded``
-    says whether each of them names its contract line and has dates. Only lines of the same
+    is True when each of them names its contract line and has dates. Only lines of the same
     contract line are compared, when every line of both documents names its contract line and
     service dates. Otherwise the document service periods are compared.
     """
@@ -468,9 +468,9 @@ def _fixed_fee_spans(invoice: Invoice) -> tuple[_Span, ...]:
 
 class _DayRanges:
     """The inclusive date ranges of some spans, for asking whether any of them shares a day
-    with another range (as ``_overlap`` tells for two). A span without both dates shares none.
+    with another range (as ``_overlap`` decides for two). A span without both dates shares none.
 
-    The ranges are sorted by first day beside the running latest last day, so a question costs
+    The ranges are sorted by first day beside the running latest last day, so a lookup costs
     a binary search instead of a pass over every span.
     """
 
