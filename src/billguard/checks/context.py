@@ -7,8 +7,9 @@ reads only memory and never queries the database.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from billguard.billing.models import Invoice
 from billguard.controls.models import ChangeRequest
@@ -35,6 +36,8 @@ from billguard.registry.pricing import version_in_force
 if TYPE_CHECKING:
     from billguard.delivery.templates import TemplateCatalog
 
+T = TypeVar("T")
+
 
 @dataclass
 class Draft:
@@ -42,6 +45,10 @@ class Draft:
 
     ``line_kinds`` maps a line's ``line_id`` to its contract line kind when the billing run
     drafted it; lines of external drafts are matched to contract lines by ``item_id``.
+
+    Several checks read the same facts of a draft (its line spans, the contract terms of each
+    line). ``remembered`` works such a fact out once while ``run_checks`` runs, which keeps
+    the draft unchanged and forgets the facts before it returns.
     """
 
     document: InvoiceDocument
@@ -49,6 +56,19 @@ class Draft:
     invoice_id: int | None = None
     origin: str = "billing_run"
     line_kinds: dict[str, str] = field(default_factory=dict)
+    _facts: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def remembered(self, key: Hashable, work_out: Callable[[], T]) -> T:
+        """Return the fact under ``key``, worked out by ``work_out`` on first use."""
+        try:
+            value: T = self._facts[key]
+        except KeyError:
+            value = self._facts[key] = work_out()
+        return value
+
+    def forget(self) -> None:
+        """Drop the facts that ``remembered`` kept, for a draft whose document may change."""
+        self._facts.clear()
 
     @property
     def service_start(self) -> dt.date | None:

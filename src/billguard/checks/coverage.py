@@ -41,7 +41,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -106,6 +106,10 @@ def _overlap(
     return a_start <= b_end and b_start <= a_end
 
 
+# A line's normalized description, quantity and unit price.
+_LineTerms = tuple[str, Decimal, Decimal]
+
+
 @dataclass(frozen=True)
 class _IssuedFacts:
     """The parts of an issued document that the checks of this family read: its inclusive
@@ -118,6 +122,10 @@ class _IssuedFacts:
     # contract line code.
     coded: bool
     spans_by_code: dict[str, tuple[_Span, ...]]
+    # Each line's normalized description, quantity and unit price, in line order, and counted:
+    # two documents whose lines pair up (``_same_lines``) have equal counts.
+    line_terms: tuple[_LineTerms, ...]
+    line_terms_count: Counter[_LineTerms]
 
 
 # The instance attribute that keeps an issued document's facts. A draft's checks compare it
@@ -158,12 +166,15 @@ def _facts_work_out(invoice: Invoice) -> _IssuedFacts:
     by_code: dict[str, list[_Span]] = defaultdict(list)
     for span in spans:
         by_code[span.code].append(span)
+    terms = tuple((_normalized(line.description), line.quantity, line.unit_price) for line in lines)
     return _IssuedFacts(
         period=(start, end),
         spans=spans,
         fixed_fee_spans=fixed,
         coded=_coded(spans),
         spans_by_code={code: tuple(found) for code, found in by_code.items()},
+        line_terms=terms,
+        line_terms_count=Counter(terms),
     )
 
 
@@ -179,20 +190,26 @@ def _invoice_spans(invoice: Invoice) -> tuple[_Span, ...]:
     return _facts(invoice).spans
 
 
-def _draft_spans(draft: Draft) -> list[_Span]:
-    return [
+def _draft_spans(draft: Draft) -> tuple[_Span, ...]:
+    return draft.remembered("coverage_spans", lambda: _draft_spans_work_out(draft))
+
+
+def _draft_spans_work_out(draft: Draft) -> tuple[_Span, ...]:
+    service_start = draft.service_start
+    service_end = draft.service_end
+    return tuple(
         _Span(
             code=line.item_id,
             kind=draft.line_kind(line),
-            start=draft.line_start(line),
-            end=line.service_end or draft.service_end,
+            start=line.service_start or service_start,
+            end=line.service_end or service_end,
         )
         for line in draft.document.lines
-    ]
+    )
 
 
 def _bills_same_days(
-    draft: Draft, draft_spans: list[_Span], draft_coded: bool, invoice: Invoice
+    draft: Draft, draft_spans: tuple[_Span, ...], draft_coded: bool, invoice: Invoice
 ) -> bool:
     """Return whether ``invoice``, of the draft's contract, bills days that the draft bills.
 
@@ -310,20 +327,22 @@ def _same_lines(draft: Draft, invoice: Invoice) -> bool:
     share a day where both have dates. So one flat fee billed in two consecutive months does
     not pair.
     """
-    theirs = list(invoice.lines.all())
+    facts = _facts(invoice)
+    theirs = facts.line_terms
     if not theirs or len(theirs) != len(draft.document.lines):
         return False
-    their_spans = _invoice_spans(invoice)
+    mine, mine_count = _draft_line_terms(draft)
+    if mine_count != facts.line_terms_count:
+        # Some line has no line of the same terms to pair with, whatever the service days.
+        return False
+    their_spans = facts.spans
     unpaired = list(range(len(theirs)))
-    for line, span in zip(draft.document.lines, _draft_spans(draft), strict=True):
+    for terms, span in zip(mine, _draft_spans(draft), strict=True):
         match = next(
             (
                 index
                 for index in unpaired
-                if _normalized(theirs[index].description) == _normalized(line.description)
-                and theirs[index].quantity == line.quantity
-                and theirs[index].unit_price == line.unit_price
-                and _may_share_days(span, their_spans[index])
+                if theirs[index] == terms and _may_share_days(span, their_spans[index])
             ),
             None,
         )
@@ -331,6 +350,19 @@ def _same_lines(draft: Draft, invoice: Invoice) -> bool:
             return False
         unpaired.remove(match)
     return True
+
+
+def _draft_line_terms(draft: Draft) -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
+    """Return the draft's line terms as ``_IssuedFacts.line_terms`` holds them, and counted."""
+
+    def work_out() -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
+        terms = tuple(
+            (_normalized(line.description), line.quantity, line.unit_price)
+            for line in draft.document.lines
+        )
+        return terms, Counter(terms)
+
+    return draft.remembered("coverage_line_terms", work_out)
 
 
 def _may_share_days(first: _Span, second: _Span) -> bool:

@@ -98,7 +98,29 @@ def run_checks(
     blocking findings of a check in observe mode come back marked ``observed``. Without
     them every check enforces.
     """
-    overrides = severity_overrides or {}
+    draft.forget()
+    try:
+        findings = _invoice_findings(draft, context, severity_overrides or {}, only)
+    finally:
+        # The draft may be edited and checked again, so its facts do not outlive the checks.
+        draft.forget()
+    if modes is not None:
+        findings = modes.apply(findings, context)
+    logger.debug(
+        "checked draft %s of contract %s: %d findings",
+        draft.invoice_id,
+        draft.contract_number,
+        len(findings),
+    )
+    return findings
+
+
+def _invoice_findings(
+    draft: Draft,
+    context: CheckContext,
+    overrides: Mapping[str, Severity],
+    only: Iterable[str] | None,
+) -> list[Finding]:
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for registered in _checks_in_order():
@@ -122,14 +144,6 @@ def run_checks(
                     evidence=observation.evidence,
                 )
             )
-    if modes is not None:
-        findings = modes.apply(findings, context)
-    logger.debug(
-        "checked draft %s of contract %s: %d findings",
-        draft.invoice_id,
-        draft.contract_number,
-        len(findings),
-    )
     return findings
 
 

@@ -236,7 +236,15 @@ def price_after_changes(
 
 
 def priced_line(draft: Draft, context: CheckContext, line: InvoiceLine) -> PricedLine | None:
-    """Return the terms of ``line`` on its service start, or None without a priced contract line."""
+    """Return the terms of ``line`` on its service start, or None without a priced contract line.
+
+    Worked out once per line while the draft's checks run: the price, amendment and quantity
+    checks all read it.
+    """
+    return draft.remembered(("priced_line", id(line)), lambda: _priced_line(draft, context, line))
+
+
+def _priced_line(draft: Draft, context: CheckContext, line: InvoiceLine) -> PricedLine | None:
     day = draft.line_start(line)
     if not line.item_id or is_true_up(line) or day is None:
         return None

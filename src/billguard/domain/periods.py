@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -128,6 +129,19 @@ def period_containing(
     ``anchor_month`` (1 to 12), and yearly periods start in ``anchor_month``. The default
     anchor month, January, gives quarters that start in January, April, July and October.
     """
+    if (
+        type(day) is dt.date
+        and type(cadence) is Cadence
+        and type(billing_day) is int
+        and type(anchor_month) is int
+    ):
+        return _period_containing_remembered(day, cadence, billing_day, anchor_month)
+    return _period_containing(day, cadence, billing_day, anchor_month)
+
+
+def _period_containing(
+    day: dt.date, cadence: Cadence, billing_day: int, anchor_month: int
+) -> BillingPeriod:
     _validate_date(day, place="day")
     cadence = _validate_cadence(cadence)
     _validate_billing_day(billing_day)
@@ -143,6 +157,12 @@ def period_containing(
     start = _boundary(start_index, billing_day)
     end = _boundary(start_index + step, billing_day)
     return BillingPeriod(start, end)
+
+
+# A billing run asks for the periods around the same few days for every contract, and a
+# BillingPeriod is immutable, so the answers for arguments of exact types are kept. Invalid
+# arguments raise, and an exception is not kept.
+_period_containing_remembered = functools.lru_cache(maxsize=8192)(_period_containing)
 
 
 def periods_between(
