@@ -122,10 +122,6 @@ class _IssuedFacts:
     # contract line code.
     coded: bool
     spans_by_code: dict[str, tuple[_Span, ...]]
-    # Each line's normalized description, quantity and unit price, in line order, and counted:
-    # two documents whose lines pair up (``_same_lines``) have equal counts.
-    line_terms: tuple[_LineTerms, ...]
-    line_terms_count: Counter[_LineTerms]
 
 
 # The instance attribute that keeps an issued document's facts. A draft's checks compare it
@@ -166,15 +162,12 @@ def _facts_work_out(invoice: Invoice) -> _IssuedFacts:
     by_code: dict[str, list[_Span]] = defaultdict(list)
     for span in spans:
         by_code[span.code].append(span)
-    terms = tuple((_normalized(line.description), line.quantity, line.unit_price) for line in lines)
     return _IssuedFacts(
         period=(start, end),
         spans=spans,
         fixed_fee_spans=fixed,
         coded=_coded(spans),
         spans_by_code={code: tuple(found) for code, found in by_code.items()},
-        line_terms=terms,
-        line_terms_count=Counter(terms),
     )
 
 
@@ -327,15 +320,14 @@ def _same_lines(draft: Draft, invoice: Invoice) -> bool:
     share a day where both have dates. So one flat fee billed in two consecutive months does
     not pair.
     """
-    facts = _facts(invoice)
-    theirs = facts.line_terms
+    theirs, their_count = _invoice_line_terms(invoice)
     if not theirs or len(theirs) != len(draft.document.lines):
         return False
     mine, mine_count = _draft_line_terms(draft)
-    if mine_count != facts.line_terms_count:
+    if mine_count != their_count:
         # Some line has no line of the same terms to pair with, whatever the service days.
         return False
-    their_spans = facts.spans
+    their_spans = _invoice_spans(invoice)
     unpaired = list(range(len(theirs)))
     for terms, span in zip(mine, _draft_spans(draft), strict=True):
         match = next(
@@ -352,8 +344,28 @@ def _same_lines(draft: Draft, invoice: Invoice) -> bool:
     return True
 
 
+# The instance attribute that keeps an issued document's line terms, worked out only for
+# the documents that DUPLICATE_INVOICE_SUSPECTED compares line by line.
+_LINE_TERMS_ATTRIBUTE = "_coverage_line_terms"
+
+
+def _invoice_line_terms(invoice: Invoice) -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
+    """Return each line's normalized description, quantity and unit price, in line order, and
+    counted: the lines of two documents pair up (``_same_lines``) only if their counts agree."""
+    found: tuple[tuple[_LineTerms, ...], Counter[_LineTerms]] | None = invoice.__dict__.get(
+        _LINE_TERMS_ATTRIBUTE
+    )
+    if found is None:
+        terms = tuple(
+            (_normalized(line.description), line.quantity, line.unit_price)
+            for line in invoice.lines.all()
+        )
+        found = invoice.__dict__[_LINE_TERMS_ATTRIBUTE] = (terms, Counter(terms))
+    return found
+
+
 def _draft_line_terms(draft: Draft) -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
-    """Return the draft's line terms as ``_IssuedFacts.line_terms`` holds them, and counted."""
+    """Return the draft's line terms as ``_invoice_line_terms`` returns an invoice's."""
 
     def work_out() -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
         terms = tuple(
