@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billguard.billing.bulk import rows_insert
+from billguard.billing.bulk import instances_insert, rows_insert
 from billguard.billing.documents import party_to_dict
 from billguard.billing.drafting import DraftPlan
 from billguard.billing.models import BillingRun, Invoice, InvoiceLine, InvoiceTaxSubtotal
@@ -106,7 +106,7 @@ def invoices_save_drafts(
                 },
             )
         )
-    Invoice.objects.bulk_create(invoices)
+    instances_insert(Invoice, invoices)
 
     _lines_insert(invoices, checked)
     _tax_subtotals_insert(invoices, checked)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from billguard.billing.bulk import instances_insert
 from billguard.controls.chain import entry_hmac, json_normalize
 from billguard.controls.keys import audit_key
 from billguard.controls.models import AuditChainHead, AuditEntry
@@ -93,7 +94,7 @@ def audit_record_batch(*, actor: str, items: Sequence[AuditItem]) -> list[AuditE
         entry.hmac = entry_hmac(entry, previous, key)
         previous = entry.hmac
         entries.append(entry)
-    AuditEntry.objects.bulk_create(entries)
+    instances_insert(AuditEntry, entries)
 
     old_sequence = head.sequence
     head.sequence = entries[-1].sequence

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from billguard.billing.bulk import instances_insert
 from billguard.billing.models import Invoice
 from billguard.controls.alerts import Alert, alerts_emit
 from billguard.controls.models.alerts import AlertEvent
@@ -70,7 +71,7 @@ def invoices_delivery_queue(invoices: Sequence[Invoice]) -> list[InvoiceDelivery
                 next_attempt_at=now if to else None,
             )
         )
-    InvoiceDelivery.objects.bulk_create(deliveries)
+    instances_insert(InvoiceDelivery, deliveries)
     for delivery in deliveries:
         if delivery.status == InvoiceDelivery.Status.FAILED:
             logger.error(
