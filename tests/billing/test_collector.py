@@ -3,42 +3,67 @@ import gc
 import pytest
 
 from billguard.billing import chunks
-from billguard.billing.collector import YOUNG_THRESHOLD, chunk_collection
+from billguard.billing.collector import chunk_collection
 
 
 @pytest.fixture
-def default_thresholds():
-    previous = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
+def collector_on():
+    was_on = gc.isenabled()
+    gc.enable()
     yield
-    gc.set_threshold(*previous)
+    if not was_on:
+        gc.disable()
 
 
-def test_chunk_collection_raises_young_threshold_only(default_thresholds):
+class Cycle:
+    """An object that refers to itself, so only the cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def cycles_alive() -> int:
+    return sum(1 for item in gc.get_objects() if type(item) is Cycle)
+
+
+def test_collector_is_off_within_and_on_after(collector_on):
     with chunk_collection():
-        assert gc.get_threshold() == (YOUNG_THRESHOLD, 10, 10)
-    assert gc.get_threshold() == (700, 10, 10)
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
-def test_chunk_collection_restores_thresholds_after_error(default_thresholds):
+def test_collector_stays_off_after_if_it_was_off(collector_on):
+    gc.disable()
+    with chunk_collection():
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+
+
+def test_block_cycles_are_freed_when_it_ends(collector_on):
+    gc.collect()
+    with chunk_collection():
+        for _ in range(2000):
+            Cycle()
+        # Not collected while the block runs, however many there are.
+        assert cycles_alive() == 2000
+    assert cycles_alive() == 0
+
+
+def test_collector_is_on_again_and_cycles_freed_after_error(collector_on):
+    gc.collect()
     with pytest.raises(ZeroDivisionError), chunk_collection():
+        Cycle()
         1 / 0  # noqa: B018
-    assert gc.get_threshold() == (700, 10, 10)
+    assert gc.isenabled()
+    assert cycles_alive() == 0
 
 
-def test_chunk_collection_keeps_higher_threshold(default_thresholds):
-    gc.set_threshold(YOUNG_THRESHOLD * 2, 10, 10)
-    with chunk_collection():
-        assert gc.get_threshold()[0] == YOUNG_THRESHOLD * 2
-    assert gc.get_threshold() == (YOUNG_THRESHOLD * 2, 10, 10)
-
-
-def test_chunk_runs_under_chunk_collection(default_thresholds, monkeypatch):
+def test_chunk_runs_under_chunk_collection(collector_on, monkeypatch):
     seen = []
-    monkeypatch.setattr(chunks, "_chunk_attempt", lambda chunk_id: seen.append(gc.get_threshold()))
-    monkeypatch.setattr(chunks, "statistics_refresh", lambda: seen.append(gc.get_threshold()))
+    monkeypatch.setattr(chunks, "_chunk_attempt", lambda chunk_id: seen.append(gc.isenabled()))
+    monkeypatch.setattr(chunks, "statistics_refresh", lambda: seen.append(gc.isenabled()))
 
     chunks.chunk_execute(1)
 
-    # The chunk's own work runs with the raised threshold, what follows it with the old ones.
-    assert seen == [(YOUNG_THRESHOLD, 10, 10), (700, 10, 10)]
+    # The chunk's own work runs with the collector off, what follows it with the collector on.
+    assert seen == [False, True]
