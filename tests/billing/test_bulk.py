@@ -94,7 +94,7 @@ def test_copied_audit_entries_keep_null_and_json_values() -> None:
     assert nulls.count() == 1
 
 
-def test_an_empty_insert_writes_nothing() -> None:
+def test_empty_insert_writes_nothing() -> None:
     before = Invoice.objects.count()
     assert instances_insert(Invoice, []) == []
     assert Invoice.objects.count() == before

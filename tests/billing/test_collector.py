@@ -49,7 +49,7 @@ def test_block_cycles_are_freed_when_it_ends(collector_on):
     assert cycles_alive() == 0
 
 
-def test_collector_is_on_again_and_cycles_freed_after_error(collector_on):
+def test_collector_restored_after_error(collector_on):
     gc.collect()
     with pytest.raises(ZeroDivisionError), chunk_collection():
         Cycle()

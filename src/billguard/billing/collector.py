@@ -12,7 +12,7 @@ book of 2,000 contracts (docs/benchmarks.md).
 So the collector does not run while a chunk runs. When the chunk ends (also when it
 raises), one collection of the young and middle generations walks what the chunk left
 once, frees its cycles, and the collector runs as before. Reference counting still frees
-every object without cycles at once, so a chunk holds at most its own cyclic garbage until
+every object without cycles at once, so a chunk keeps at most its own cyclic garbage until
 it ends: memory grows with the chunk size, as the chunk's contexts already do.
 """
 

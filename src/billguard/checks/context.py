@@ -47,8 +47,9 @@ class Draft:
     drafted it; lines of external drafts are matched to contract lines by ``item_id``.
 
     Several checks read the same facts of a draft (its line spans, the contract terms of each
-    line). ``remembered`` works such a fact out once while ``run_checks`` runs, which keeps
-    the draft unchanged and forgets the facts before it returns.
+    line). ``cached_fact`` works such a fact out once. ``run_checks`` keeps the draft unchanged
+    while it runs and clears the facts before and after. A check called on its own keeps them
+    until ``clear_facts``.
     """
 
     document: InvoiceDocument
@@ -58,7 +59,7 @@ class Draft:
     line_kinds: dict[str, str] = field(default_factory=dict)
     _facts: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def remembered(self, key: Hashable, work_out: Callable[[], T]) -> T:
+    def cached_fact(self, key: Hashable, work_out: Callable[[], T]) -> T:
         """Return the fact under ``key``, worked out by ``work_out`` on first use."""
         try:
             value: T = self._facts[key]
@@ -66,8 +67,8 @@ class Draft:
             value = self._facts[key] = work_out()
         return value
 
-    def forget(self) -> None:
-        """Drop the facts that ``remembered`` kept, for a draft whose document may change."""
+    def clear_facts(self) -> None:
+        """Drop the facts that ``cached_fact`` kept, for a draft whose document may change."""
         self._facts.clear()
 
     @property

@@ -184,7 +184,7 @@ def _invoice_spans(invoice: Invoice) -> tuple[_Span, ...]:
 
 
 def _draft_spans(draft: Draft) -> tuple[_Span, ...]:
-    return draft.remembered("coverage_spans", lambda: _draft_spans_work_out(draft))
+    return draft.cached_fact("coverage_spans", lambda: _draft_spans_work_out(draft))
 
 
 def _draft_spans_work_out(draft: Draft) -> tuple[_Span, ...]:
@@ -374,7 +374,7 @@ def _draft_line_terms(draft: Draft) -> tuple[tuple[_LineTerms, ...], Counter[_Li
         )
         return terms, Counter(terms)
 
-    return draft.remembered("coverage_line_terms", work_out)
+    return draft.cached_fact("coverage_line_terms", work_out)
 
 
 def _may_share_days(first: _Span, second: _Span) -> bool:

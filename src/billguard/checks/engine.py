@@ -98,12 +98,12 @@ def run_checks(
     blocking findings of a check in observe mode come back marked ``observed``. Without
     them every check enforces.
     """
-    draft.forget()
+    draft.clear_facts()
     try:
         findings = _invoice_findings(draft, context, severity_overrides or {}, only)
     finally:
         # The draft may be edited and checked again, so its facts do not outlive the checks.
-        draft.forget()
+        draft.clear_facts()
     if modes is not None:
         findings = modes.apply(findings, context)
     logger.debug(

@@ -55,7 +55,7 @@ def is_true_up(line: InvoiceLine) -> bool:
 
 
 # A run's drafts repeat the same few line codes and descriptions, and most checks ask about
-# every line, so the answers are kept.
+# every line, so the results are cached.
 @functools.lru_cache(maxsize=4096)
 def _names_true_up(item_id: str, description: str) -> bool:
     text = f"{item_id} {description}".upper()
@@ -249,7 +249,7 @@ def priced_line(draft: Draft, context: CheckContext, line: InvoiceLine) -> Price
     Worked out once per line while the draft's checks run: the price, amendment and quantity
     checks all read it.
     """
-    return draft.remembered(("priced_line", id(line)), lambda: _priced_line(draft, context, line))
+    return draft.cached_fact(("priced_line", id(line)), lambda: _priced_line(draft, context, line))
 
 
 def _priced_line(draft: Draft, context: CheckContext, line: InvoiceLine) -> PricedLine | None:

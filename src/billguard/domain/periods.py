@@ -135,7 +135,7 @@ def period_containing(
         and type(billing_day) is int
         and type(anchor_month) is int
     ):
-        return _period_containing_remembered(day, cadence, billing_day, anchor_month)
+        return _period_containing_cached(day, cadence, billing_day, anchor_month)
     return _period_containing(day, cadence, billing_day, anchor_month)
 
 
@@ -159,10 +159,10 @@ def _period_containing(
     return BillingPeriod(start, end)
 
 
-# A billing run asks for the periods around the same few days for every contract, and a
-# BillingPeriod is immutable, so the answers for arguments of exact types are kept. Invalid
-# arguments raise, and an exception is not kept.
-_period_containing_remembered = functools.lru_cache(maxsize=8192)(_period_containing)
+# A billing run looks up the periods around the same few days for every contract, and a
+# BillingPeriod is immutable, so the results for arguments of exact types are cached. Invalid
+# arguments raise, and an exception is not cached.
+_period_containing_cached = functools.lru_cache(maxsize=8192)(_period_containing)
 
 
 def periods_between(
