@@ -31,7 +31,9 @@ CHUNK_END_GENERATION = 1
 def chunk_collection() -> Iterator[None]:
     """Keep the collector off until the block ends, then collect what the block left.
 
-    The collector is turned on again only if it was on before.
+    The collector is turned on again only if it was on before. The switch is process-wide, so
+    other threads of the process (a web server's, when a page runs a billing run in process)
+    also run without it until the block ends.
     """
     was_on = gc.isenabled()
     gc.disable()
