@@ -65,7 +65,7 @@ def test_copied_invoices_equal_bulk_created_ones() -> None:
     assert later.pk > max(invoice.pk for invoice in copied)
 
 
-def test_copied_audit_entries_keep_null_and_json_values() -> None:
+def test_copied_audit_entries_keep_json() -> None:
     def entries(first: int) -> list[AuditEntry]:
         return [
             AuditEntry(

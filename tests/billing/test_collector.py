@@ -26,20 +26,20 @@ def cycles_alive() -> int:
     return sum(1 for item in gc.get_objects() if type(item) is Cycle)
 
 
-def test_collector_is_off_within_and_on_after(collector_on):
+def test_collector_off_within_block(collector_on):
     with chunk_collection():
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
-def test_collector_stays_off_after_if_it_was_off(collector_on):
+def test_collector_left_off_if_off(collector_on):
     gc.disable()
     with chunk_collection():
         assert not gc.isenabled()
     assert not gc.isenabled()
 
 
-def test_block_cycles_are_freed_when_it_ends(collector_on):
+def test_cycles_freed_at_block_end(collector_on):
     gc.collect()
     with chunk_collection():
         for _ in range(2000):

@@ -58,7 +58,6 @@ def instances_insert(model: type[ModelT], instances: Sequence[ModelT]) -> list[M
     meta = model._meta
     pk = meta.pk
     assert pk is not None
-    fields = [field for field in meta.concrete_fields if field is not pk]
     keyless = [instance for instance in instances if getattr(instance, pk.attname) is None]
     if keyless and isinstance(pk, AutoFieldMixin):
         with connection.cursor() as cursor:
@@ -68,7 +67,7 @@ def instances_insert(model: type[ModelT], instances: Sequence[ModelT]) -> list[M
             )
             for instance, (value,) in zip(keyless, cursor.fetchall(), strict=True):
                 setattr(instance, pk.attname, value)
-    fields = [pk, *fields]
+    fields = meta.concrete_fields
     table = connection.ops.quote_name(meta.db_table)
     column_list = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     rows = (

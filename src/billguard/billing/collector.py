@@ -12,8 +12,8 @@ book of 2,000 contracts (docs/benchmarks.md).
 So the collector does not run while a chunk runs. When the chunk ends (also when it
 raises), one collection of the young and middle generations walks what the chunk left
 once, frees its cycles, and the collector runs as before. Reference counting still frees
-every object without cycles at once, so a chunk keeps at most its own cyclic garbage until
-it ends: memory grows with the chunk size, as the chunk's contexts already do.
+every object without cycles at once. A chunk keeps at most its own cyclic garbage until it
+ends, so memory grows with the chunk size, as the chunk's contexts already do.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# The oldest generation that the collection at the end of a chunk walks: the young (0) and
-# the middle (1). The chunk's objects are all in these, since none is collected earlier.
+# The oldest generation that the collection at the end of a chunk walks, the middle one (1).
+# While the collector is off, every object the chunk creates stays in the young generation (0).
 CHUNK_END_GENERATION = 1
 
 

@@ -47,10 +47,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billguard.billing.models import Invoice
+from billguard.billing.models import InvoiceLine as StoredLine
 from billguard.checks.context import CheckContext, Draft
 from billguard.checks.engine import check
 from billguard.checks.finding import Observation, Severity
 from billguard.domain.currencies import is_currency, minor_units
+from billguard.domain.invoice import InvoiceLine as DocumentLine
 from billguard.domain.money import Money
 from billguard.domain.periods import BillingPeriod, Cadence, period_containing, periods_between
 from billguard.domain.proration import prorate
@@ -356,25 +358,20 @@ def _invoice_line_terms(invoice: Invoice) -> tuple[tuple[_LineTerms, ...], Count
         _LINE_TERMS_ATTRIBUTE
     )
     if found is None:
-        terms = tuple(
-            (_normalized(line.description), line.quantity, line.unit_price)
-            for line in invoice.lines.all()
-        )
-        found = invoice.__dict__[_LINE_TERMS_ATTRIBUTE] = (terms, Counter(terms))
+        found = invoice.__dict__[_LINE_TERMS_ATTRIBUTE] = _line_terms(invoice.lines.all())
     return found
 
 
 def _draft_line_terms(draft: Draft) -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
     """Return the draft's line terms as ``_invoice_line_terms`` returns an invoice's."""
+    return draft.cached_fact("coverage_line_terms", lambda: _line_terms(draft.document.lines))
 
-    def work_out() -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
-        terms = tuple(
-            (_normalized(line.description), line.quantity, line.unit_price)
-            for line in draft.document.lines
-        )
-        return terms, Counter(terms)
 
-    return draft.cached_fact("coverage_line_terms", work_out)
+def _line_terms(
+    lines: Iterable[StoredLine | DocumentLine],
+) -> tuple[tuple[_LineTerms, ...], Counter[_LineTerms]]:
+    terms = tuple((_normalized(line.description), line.quantity, line.unit_price) for line in lines)
+    return terms, Counter(terms)
 
 
 def _may_share_days(first: _Span, second: _Span) -> bool:

@@ -54,8 +54,8 @@ def is_true_up(line: InvoiceLine) -> bool:
     return _names_true_up(line.item_id, line.description)
 
 
-# A run's drafts repeat the same few line codes and descriptions, and most checks ask about
-# every line, so the results are cached.
+# A run's drafts repeat the same few line codes and descriptions, and most checks test every
+# line, so the results are cached.
 @functools.lru_cache(maxsize=4096)
 def _names_true_up(item_id: str, description: str) -> bool:
     text = f"{item_id} {description}".upper()
